@@ -1,0 +1,1 @@
+"""The ``attune`` command line: one command for everything a person runs."""

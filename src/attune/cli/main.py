@@ -1,0 +1,36 @@
+"""Entry point of the ``attune`` command.
+
+Each feature area keeps its commands in its own module here. Those modules import only ``click`` at
+the top and load NumPy, pandas or Arrow inside the command that needs them, so that ``attune --help``
+stays instant and ``attune score`` pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import click
+
+from attune import __version__
+from attune.cli.analyze import analyze
+from attune.cli.demo import demo
+from attune.cli.instruments import instruments, score
+from attune.cli.power import power
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(__version__, prog_name="attune")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Attune: run and evaluate MDMA-assisted therapy for PTSD."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+cli.add_command(instruments)
+cli.add_command(score)
+cli.add_command(analyze)
+cli.add_command(power)
+cli.add_command(demo)
+
+
+def main() -> None:
+    cli()
