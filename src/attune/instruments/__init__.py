@@ -1,5 +1,7 @@
 """The instrument library: validated measures as data files, and their scoring."""
 
+from typing import TYPE_CHECKING
+
 from attune.instruments.definition import Instrument
 from attune.instruments.errors import (
     DefinitionError,
@@ -10,6 +12,9 @@ from attune.instruments.errors import (
 )
 from attune.instruments.registry import get_instrument, list_instruments, load_directory
 from attune.instruments.scoring import ScoreResult, score
+
+if TYPE_CHECKING:
+    from attune.instruments.frame import score_frame
 
 __all__ = [
     "DefinitionError",
