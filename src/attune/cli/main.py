@@ -14,6 +14,7 @@ from attune.cli.analyze import analyze
 from attune.cli.demo import demo
 from attune.cli.instruments import instruments, score
 from attune.cli.power import power
+from attune.cli.protocol import eligibility, protocol
 
 
 @click.group(invoke_without_command=True)
@@ -30,6 +31,8 @@ cli.add_command(score)
 cli.add_command(analyze)
 cli.add_command(power)
 cli.add_command(demo)
+cli.add_command(protocol)
+cli.add_command(eligibility)
 
 
 def main() -> None:
