@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attune.stats.multiplicity import (
@@ -56,6 +56,7 @@ def test_single_p_value_unchanged() -> None:
         assert adjust_pvalues([0.2], method).adjusted == pytest.approx((0.2,))
 
 
+@settings(max_examples=40, deadline=None)  # statsmodels' multipletests costs ~7 ms a call
 @given(st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=20))
 def test_ordering_of_procedures(p: list[float]) -> None:
     # Bonferroni >= Holm >= Hochberg >= BH, each >= the raw p (known dominance relations)
