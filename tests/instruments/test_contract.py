@@ -131,32 +131,6 @@ def test_pcl5_cutoff_is_33_inclusive():
 CAPS_BASE = dict.fromkeys(range(1, 21), 0) | {22: 1, 23: 2, 24: 0, 25: 0, 29: 0, 30: 0}
 
 
-@pytest.mark.parametrize(
-    ("total", "band"),
-    [
-        (0, "asymptomatic"),
-        (10, "asymptomatic"),
-        (11, "mild"),
-        (22, "mild"),
-        (23, "moderate"),
-        (34, "moderate"),
-        (35, "severe"),
-        (46, "severe"),
-        (47, "extreme"),
-        (80, "extreme"),
-    ],
-)
-def test_caps5_bands(total, band):
-    form = dict(CAPS_BASE)
-    remaining = total
-    for number in range(1, 21):
-        form[number] = min(4, remaining)
-        remaining -= form[number]
-    result = score("caps5", form)
-    assert result.total == total
-    assert result.band == band
-
-
 def test_caps5_diagnosis_needs_duration_and_distress_or_impairment():
     symptoms = {1: 2, 6: 2, 8: 2, 9: 2, 15: 2, 16: 2}  # the minimal symptom pattern
     form = CAPS_BASE | symptoms
@@ -227,77 +201,11 @@ def test_sds_total_subscales_and_impairment():
     assert score("sds", {1: 0, 2: 5, 3: 0}).flags["functional_impairment"] is True
 
 
-@pytest.mark.parametrize(
-    ("total", "band"),
-    [
-        (0, "minimal"),
-        (4, "minimal"),
-        (5, "mild"),
-        (9, "mild"),
-        (10, "moderate"),
-        (14, "moderate"),
-        (15, "moderately_severe"),
-        (19, "moderately_severe"),
-        (20, "severe"),
-        (27, "severe"),
-    ],
-)
-def test_phq9_bands(total, band):
-    form, remaining = {}, total
-    for number in range(1, 10):
-        form[number] = min(3, remaining)
-        remaining -= form[number]
-    result = score("phq9", form)
-    assert (result.total, result.band) == (total, band)
-
-
 def test_phq9_item9_and_unscored_item10():
     form = dict.fromkeys(range(1, 10), 0)
     assert score("phq9", form).flags == {"item9_positive": False}
     assert score("phq9", form | {9: 1}).flags == {"item9_positive": True}
     assert score("phq9", form | {10: 3}).total == 0
-
-
-@pytest.mark.parametrize(
-    ("total", "band"),
-    [
-        (0, "minimal"),
-        (4, "minimal"),
-        (5, "mild"),
-        (9, "mild"),
-        (10, "moderate"),
-        (14, "moderate"),
-        (15, "severe"),
-        (21, "severe"),
-    ],
-)
-def test_gad7_bands(total, band):
-    form, remaining = {}, total
-    for number in range(1, 8):
-        form[number] = min(3, remaining)
-        remaining -= form[number]
-    assert (score("gad7", form).total, score("gad7", form).band) == (total, band)
-
-
-@pytest.mark.parametrize(
-    ("total", "band"),
-    [
-        (0, "minimal"),
-        (13, "minimal"),
-        (14, "mild"),
-        (19, "mild"),
-        (20, "moderate"),
-        (28, "moderate"),
-        (29, "severe"),
-        (63, "severe"),
-    ],
-)
-def test_bdi2_bands(total, band):
-    form, remaining = {}, total
-    for number in range(1, 22):
-        form[number] = min(3, remaining)
-        remaining -= form[number]
-    assert (score("bdi2", form).total, score("bdi2", form).band) == (total, band)
 
 
 def test_bdi2_item9():
@@ -333,3 +241,87 @@ def test_cssrs_questions_3_to_5_are_only_implied_after_a_no_to_question_2():
     assert result.band is None
     # An answer recorded despite the skip rule is never thrown away.
     assert score("cssrs_screen", {1: 0, 2: 0, 4: 1, 6: 0}).band == "high"
+
+
+# Each band's edges, from DOMAIN.md: (instrument, total, band).
+BAND_EDGES = [
+    *[
+        ("caps5", t, b)
+        for t, b in [
+            (0, "asymptomatic"),
+            (10, "asymptomatic"),
+            (11, "mild"),
+            (22, "mild"),
+            (23, "moderate"),
+            (34, "moderate"),
+            (35, "severe"),
+            (46, "severe"),
+            (47, "extreme"),
+            (80, "extreme"),
+        ]
+    ],
+    *[
+        ("phq9", t, b)
+        for t, b in [
+            (0, "minimal"),
+            (4, "minimal"),
+            (5, "mild"),
+            (9, "mild"),
+            (10, "moderate"),
+            (14, "moderate"),
+            (15, "moderately_severe"),
+            (19, "moderately_severe"),
+            (20, "severe"),
+            (27, "severe"),
+        ]
+    ],
+    *[
+        ("gad7", t, b)
+        for t, b in [
+            (0, "minimal"),
+            (4, "minimal"),
+            (5, "mild"),
+            (9, "mild"),
+            (10, "moderate"),
+            (14, "moderate"),
+            (15, "severe"),
+            (21, "severe"),
+        ]
+    ],
+    *[
+        ("bdi2", t, b)
+        for t, b in [
+            (0, "minimal"),
+            (13, "minimal"),
+            (14, "mild"),
+            (19, "mild"),
+            (20, "moderate"),
+            (28, "moderate"),
+            (29, "severe"),
+            (63, "severe"),
+        ]
+    ],
+]
+SCORED_ITEMS = {
+    "caps5": (range(1, 21), 4),
+    "phq9": (range(1, 10), 3),
+    "gad7": (range(1, 8), 3),
+    "bdi2": (range(1, 22), 3),
+}
+
+
+def form_with_total(instrument, total):
+    """Fill the scored items in order, each up to its highest code, until they add up to ``total``."""
+    items, ceiling = SCORED_ITEMS[instrument]
+    form, remaining = {}, total
+    for number in items:
+        form[number] = min(ceiling, remaining)
+        remaining -= form[number]
+    assert remaining == 0
+    return CAPS_BASE | form if instrument == "caps5" else form
+
+
+@pytest.mark.parametrize(("instrument", "total", "band"), BAND_EDGES)
+def test_band_edges(instrument, total, band):
+    result = score(instrument, form_with_total(instrument, total))
+    assert (result.total, result.band) == (total, band)
