@@ -88,7 +88,7 @@ def show(name: str, as_json: bool) -> None:
         vitals = definition.vitals
         limits = vitals.thresholds
         click.echo(
-            f"\nvitals at minutes {vitals.schedule_minutes} (grace {vitals.grace_minutes} min); alert "
+            f"\nvitals at minutes {vitals.schedule_minutes} (grace {limits.missed_reading_grace_min:g} min); alert "
             f"above systolic {limits.systolic_max:g}, diastolic {limits.diastolic_max:g}, "
             f"pulse {limits.pulse_max:g}, temperature {limits.temperature_max:g}"
         )

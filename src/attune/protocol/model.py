@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from attune.safety import SuicidalitySettings, SupplementalDoseSettings, VitalThresholds
+
 Slug = Field(pattern=r"^[a-z][a-z0-9_]*$")
 
 VisitKind = Literal[
@@ -104,21 +106,13 @@ class Dosing(_Model):
     )
 
 
-class VitalThresholdSettings(_Model):
-    """Alert when a reading is above these (defaults from the trial shape; settings, not truths)."""
-
-    systolic_max: float = 160
-    diastolic_max: float = 110
-    pulse_max: float = 110
-    temperature_max: float = 38.0
-
-
 class VitalsMonitoring(_Model):
+    """Readings during dosing sessions; alert rules are the safety module's own settings."""
+
     schedule_minutes: list[int] = Field(
         min_length=1, description="Minutes after the initial dose; negative is before dosing."
     )
-    grace_minutes: int = Field(default=15, ge=0)
-    thresholds: VitalThresholdSettings = VitalThresholdSettings()
+    thresholds: VitalThresholds = VitalThresholds()
 
 
 class Spacing(_Model):
@@ -212,7 +206,15 @@ class Protocol(_Model):
     spacing: list[Spacing] = []
     dosing: Dosing | None = None
     vitals: VitalsMonitoring | None = None
+    suicidality: SuicidalitySettings = SuicidalitySettings()
     eligibility: Eligibility | None = None
+
+    def supplemental_dose_settings(self) -> SupplementalDoseSettings | None:
+        """The supplemental-dose window as :func:`attune.safety.may_give_supplemental_dose` takes it."""
+        if self.dosing is None or self.dosing.supplemental is None:
+            return None
+        window = self.dosing.supplemental.window_minutes
+        return SupplementalDoseSettings(window_start_min=window.start, window_end_min=window.end)
 
     def visit(self, visit_id: str) -> Visit:
         for visit in self.visits:
