@@ -39,10 +39,11 @@ def _read_matrix(path: str) -> list[list[float]]:
 @click.command()
 @click.option(
     "--method",
-    type=click.Choice(["lmm-closed-form"]),
+    type=click.Choice(["lmm-closed-form", "simulation"]),
     default="lmm-closed-form",
     show_default=True,
-    help="lmm-closed-form: Lu, Luo & Chen (2008), as R longpower::power.mmrm.",
+    help="lmm-closed-form: Lu, Luo & Chen (2008), as R longpower::power.mmrm. simulation: "
+    "simulate trials and fit each with Attune's MMRM (needs --n and --delta).",
 )
 @click.option(
     "--n",
@@ -127,6 +128,26 @@ def _read_matrix(path: str) -> list[list[float]]:
     help="Type I error.",
 )
 @click.option("--one-sided", is_flag=True, help="One-sided test (default two-sided).")
+@click.option(
+    "--sims",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="simulation: number of simulated trials.",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="simulation: random seed.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="simulation: worker processes (default: all cores).",
+)
+@click.option(
+    "--covariance",
+    default="us",
+    show_default=True,
+    help="simulation: covariance structure the MMRM fits (us, toep, ar1, cs, ...).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def power(
     method: str,
@@ -144,6 +165,10 @@ def power(
     allocation: float,
     alpha: float,
     one_sided: bool,
+    sims: int,
+    seed: int,
+    workers: int | None,
+    covariance: str,
     as_json: bool,
 ) -> None:
     """Power and sample size for an MMRM trial with dropout (closed form).
@@ -156,6 +181,29 @@ def power(
     from attune.stats._tables import StatsInputError, json_safe
     from attune.stats.power import compound_symmetry_matrix, power_mmrm, power_mmrm_ar1
 
+    if method == "simulation":
+        _simulate(
+            n_total,
+            delta,
+            power_,
+            sigma_a,
+            sigma_b,
+            retention,
+            retention_b,
+            structure,
+            rho,
+            times,
+            corr_matrix,
+            allocation,
+            alpha,
+            one_sided,
+            sims,
+            seed,
+            workers,
+            covariance,
+            as_json,
+        )
+        return
     given = sum(v is not None for v in (n_total, delta, power_))
     if given != 2:
         raise click.UsageError("give exactly two of --n, --delta and --power")
@@ -224,3 +272,135 @@ def power(
         f"  allocation   {result.allocation:g} (n_a / n_b)",
     ]
     click.echo("\n".join(lines))
+
+
+def _simulate(
+    n_total: float | None,
+    delta: float | None,
+    power_: float | None,
+    sigma_a: float,
+    sigma_b: float | None,
+    retention: str,
+    retention_b: str | None,
+    structure: str,
+    rho: float | None,
+    times: str | None,
+    corr_matrix: str | None,
+    allocation: float,
+    alpha: float,
+    one_sided: bool,
+    sims: int,
+    seed: int,
+    workers: int | None,
+    covariance: str,
+    as_json: bool,
+) -> None:
+    """Monte Carlo power with Attune's MMRM, with a progress bar on stderr."""
+    import os
+    import sys
+    import time
+
+    from attune.stats._tables import StatsInputError
+    from attune.stats.power import ar1_matrix, compound_symmetry_matrix
+    from attune.stats.power_simulation import make_design, simulate_power
+
+    if n_total is None or delta is None or power_ is not None:
+        raise click.UsageError(
+            "--method simulation estimates power: give --n and --delta, not --power"
+        )
+    if sigma_b is not None or retention_b is not None:
+        raise click.UsageError(
+            "--method simulation takes one --sd and one --retention for both arms"
+        )
+    if not float(n_total).is_integer():
+        raise click.UsageError("--n must be a whole number of participants for simulation")
+    ra = _floats(retention, "--retention")
+    if structure == "matrix":
+        if corr_matrix is None:
+            raise click.UsageError("--structure matrix needs --corr-matrix FILE")
+        corr: Any = _read_matrix(corr_matrix)
+        corr_text = f"matrix from {corr_matrix}"
+    else:
+        if rho is None:
+            raise click.UsageError(f"--structure {structure} needs --rho")
+        if structure == "ar1":
+            corr = ar1_matrix(rho, _floats(times, "--times") if times else range(1, len(ra) + 1))
+            corr_text = f"AR(1), rho = {rho:g}"
+        else:
+            corr = compound_symmetry_matrix(len(ra), rho)
+            corr_text = f"compound symmetry, rho = {rho:g}"
+    try:
+        design = make_design(
+            n_total=int(n_total),
+            delta=delta,
+            sd=sigma_a,
+            retention=ra,
+            correlation=corr,
+            allocation=allocation,
+        )
+        started = time.perf_counter()
+        with click.progressbar(
+            length=sims, label="simulating trials", file=sys.stderr
+        ) as bar:
+            done = [0]
+
+            def advance(finished: int, total: int) -> None:
+                bar.update(finished - done[0])
+                done[0] = finished
+
+            result = simulate_power(
+                design,
+                n_sims=sims,
+                alpha=alpha,
+                alternative="one-sided" if one_sided else "two-sided",
+                covariance=covariance,
+                seed=seed,
+                workers=workers or os.cpu_count() or 1,
+                progress=advance,
+            )
+        elapsed = time.perf_counter() - started
+    except StatsInputError as exc:
+        raise click.ClickException(str(exc)) from None
+    summary = {
+        "method": "simulation",
+        "power": result.power,
+        "power_ci_low": result.power_ci[0],
+        "power_ci_high": result.power_ci[1],
+        "n_sims": result.n_sims,
+        "rejections": result.rejections,
+        "failed_fits": result.failed_fits,
+        "n_total": design.n_total,
+        "n_treatment": design.n_treatment,
+        "n_reference": design.n_reference,
+        "delta": design.delta,
+        "mean_estimate": result.mean_estimate,
+        "empirical_sd": result.empirical_sd,
+        "mean_se": result.mean_se,
+        "coverage": result.coverage,
+        "alpha": alpha,
+        "alternative": result.alternative,
+        "covariance": covariance,
+        "correlation": corr_text,
+        "seed": seed,
+        "seconds": round(elapsed, 2),
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(
+        "\n".join(
+            [
+                f"Simulated power, {result.n_sims} trials fitted with Attune's MMRM ({covariance})",
+                f"  power        {result.power:.3f}  (95% CI {result.power_ci[0]:.3f} to "
+                f"{result.power_ci[1]:.3f}; {result.rejections} rejections)",
+                f"  n            {design.n_total} ({design.n_treatment} treatment, "
+                f"{design.n_reference} reference)",
+                f"  delta        {design.delta:g} at the last visit; estimate mean "
+                f"{result.mean_estimate:.3f}, SD {result.empirical_sd:.3f}, mean SE {result.mean_se:.3f}",
+                f"  CI coverage  {result.coverage:.3f}",
+                f"  failed fits  {result.failed_fits}",
+                f"  correlation  {corr_text}; alpha {alpha:g} ({result.alternative}); seed {seed}",
+                f"  time         {elapsed:.1f} s",
+            ]
+        )
+    )
