@@ -79,3 +79,18 @@ def test_unknown_instrument():
 def test_responses_must_be_a_mapping():
     with pytest.raises(InstrumentError, match="must map item numbers"):
         score("pcl5", [0] * 20)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("codes", "text"),
+    [
+        ((0, 1, 2, 3, 4), "0-4"),
+        ((0, 1), "0, 1"),
+        ((1, 2, 3, 5), "1-3, 5"),
+        ((*range(1, 21), 22, 23, 24, 25, 29, 30), "1-20, 22-25, 29, 30"),
+    ],
+)
+def test_allowed_values_are_described_compactly(codes, text):
+    from attune.instruments.scoring import describe_allowed
+
+    assert describe_allowed(codes) == text

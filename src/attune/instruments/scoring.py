@@ -119,10 +119,17 @@ def check_max_missing(definition: Instrument, max_missing: int | None) -> int:
 
 
 def describe_allowed(codes: tuple[int, ...]) -> str:
+    """``0-4``, ``0, 1`` or ``1-20, 22-25, 29, 30``: runs of three or more are written as ranges."""
     ordered = sorted(codes)
-    if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
-        return f"{ordered[0]}-{ordered[-1]}"
-    return ", ".join(str(code) for code in ordered)
+    parts: list[str] = []
+    start = 0
+    for end in range(len(ordered)):
+        if end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            continue
+        run = ordered[start : end + 1]
+        parts.extend([f"{run[0]}-{run[-1]}"] if len(run) > 2 else [str(code) for code in run])
+        start = end + 1
+    return ", ".join(parts)
 
 
 def coerce_answer(value: object, codes: tuple[int, ...]) -> int | str | None:

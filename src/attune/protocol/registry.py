@@ -38,15 +38,30 @@ def load_protocol(path: Path | str) -> Protocol:
 
 
 @cache
-def _shipped() -> dict[str, Protocol]:
+def _shipped_sources() -> dict[str, tuple[Protocol, str]]:
     folder = resources.files("attune.protocol") / "protocols"
-    found: dict[str, Protocol] = {}
+    found: dict[str, tuple[Protocol, str]] = {}
     for entry in sorted(folder.iterdir(), key=lambda entry: entry.name):
         if entry.name.endswith(".yaml"):
-            source = f"attune/protocol/protocols/{entry.name}"
-            protocol = parse_protocol(load_yaml(entry.read_text(encoding="utf-8"), source))
-            found[protocol.id] = protocol
+            text = entry.read_text(encoding="utf-8")
+            protocol = parse_protocol(load_yaml(text, f"attune/protocol/protocols/{entry.name}"))
+            found[protocol.id] = (protocol, text)
     return found
+
+
+def _shipped() -> dict[str, Protocol]:
+    return {name: protocol for name, (protocol, _) in _shipped_sources().items()}
+
+
+def protocol_source(name: str) -> str:
+    """The text of a shipped protocol (by id) or of a protocol file (by path), once validated.
+
+    A study keeps this text, so it runs on the exact protocol it was created from.
+    """
+    get_protocol(name)  # validate first: a bad file is refused with its lines
+    if name in _shipped_sources():
+        return _shipped_sources()[name][1]
+    return Path(name).read_text(encoding="utf-8")
 
 
 def list_protocols() -> list[Protocol]:

@@ -1,0 +1,1 @@
+"""Forms: instrument answers and therapy notes; drafts, signatures, corrections with reasons."""

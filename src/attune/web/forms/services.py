@@ -1,0 +1,323 @@
+"""Forms as services: open a due form, save answers (validated, scored), sign, correct with a reason.
+
+Scores are computed here by :mod:`attune.instruments` from the answers, never entered. Every save
+names the version it was based on; a save based on an older version is refused as a conflict, so
+two people editing one form never silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from attune.instruments import InvalidResponsesError, score
+from attune.web.audit.chain import record
+from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
+from attune.web.forms.models import Completer, FormKind, FormRecord, FormRevision, FormStatus
+from attune.web.participants.models import Participant
+from attune.web.studies.access import can, require
+from attune.web.studies.roles import Capability
+
+C = Capability
+WRITE = {
+    Completer.RATER: C.WRITE_RATER_FORMS,
+    Completer.THERAPIST: C.WRITE_THERAPIST_FORMS,
+    Completer.PARTICIPANT: C.ENTER_PARTICIPANT_FORMS,
+    Completer.COORDINATOR: C.ENTER_PARTICIPANT_FORMS,
+}
+READ = {
+    Completer.RATER: C.READ_RATER_FORMS,
+    Completer.THERAPIST: C.READ_THERAPIST_FORMS,
+    Completer.PARTICIPANT: C.READ_PARTICIPANT_FORMS,
+    Completer.COORDINATOR: C.READ_PARTICIPANT_FORMS,
+}
+
+
+def write_capability(form: FormRecord) -> Capability:
+    return (
+        C.WRITE_THERAPY_NOTES
+        if form.kind == FormKind.THERAPY_NOTE
+        else WRITE[Completer(form.completed_by)]
+    )
+
+
+def read_capability(form: FormRecord) -> Capability:
+    return (
+        C.READ_THERAPY_NOTES
+        if form.kind == FormKind.THERAPY_NOTE
+        else READ[Completer(form.completed_by)]
+    )
+
+
+@transaction.atomic
+def open_instrument_form(
+    actor: User, participant: Participant, visit_id: str, instrument: str
+) -> FormRecord:
+    """The form of an instrument due at a visit (created as an empty draft the first time)."""
+    protocol = participant.study.protocol
+    if visit_id not in protocol.visit_ids:
+        raise InvalidInput({"visit_id": f"unknown visit {visit_id!r}"})
+    due = next(
+        (d for d in protocol.visit(visit_id).instruments if d.instrument == instrument), None
+    )
+    if due is None:
+        raise InvalidInput({"instrument": f"{instrument} is not due at {visit_id}"})
+    form, created = FormRecord.objects.get_or_create(
+        participant=participant,
+        visit_id=visit_id,
+        kind=FormKind.INSTRUMENT,
+        instrument=instrument,
+        defaults={"completed_by": due.by, "updated_by": actor.get_username()},
+    )
+    if not can(actor, participant.study, read_capability(form), participant.site):
+        raise NotAllowed(f"your role does not allow {instrument} forms")
+    if created:
+        FormRevision.objects.create(
+            form=form, version=1, status=form.status, saved_by=actor.get_username()
+        )
+    return form
+
+
+@transaction.atomic
+def open_therapy_note(actor: User, participant: Participant, visit_id: str) -> FormRecord:
+    require(actor, participant.study, C.WRITE_THERAPY_NOTES, participant.site)
+    visit = (
+        participant.study.protocol.visit(visit_id)
+        if visit_id in participant.study.protocol.visit_ids
+        else None
+    )
+    if visit is None or "dyad" not in visit.attendees:
+        raise InvalidInput({"visit_id": f"{visit_id!r} is not a therapy session"})
+    form, created = FormRecord.objects.get_or_create(
+        participant=participant,
+        visit_id=visit_id,
+        kind=FormKind.THERAPY_NOTE,
+        instrument="",
+        defaults={"completed_by": Completer.THERAPIST, "updated_by": actor.get_username()},
+    )
+    if created:
+        FormRevision.objects.create(
+            form=form, version=1, status=form.status, saved_by=actor.get_username()
+        )
+    return form
+
+
+def _clean_answers(form: FormRecord, answers: dict[Any, Any]) -> dict[int, int | None]:
+    """Answers from a form or JSON body: item keys as numbers; every refusal becomes a field error."""
+    cleaned: dict[int, Any] = {}
+    errors: dict[str, str] = {}
+    for key, value in answers.items():
+        try:
+            number = int(str(key))
+        except ValueError:
+            errors[f"item {key}"] = "unknown item"
+            continue
+        cleaned[number] = None if value in ("", None) else value
+    try:
+        score(form.instrument, cleaned)
+    except InvalidResponsesError as error:
+        for problem in error.problems:
+            errors[f"item {problem.item}"] = problem.reason
+    if errors:
+        raise InvalidInput(errors)
+    return cleaned
+
+
+def _scores(instrument: str, answers: dict[int, int | None]) -> dict[str, Any]:
+    result = score(instrument, answers)
+    return {
+        "total": result.total,
+        "subscales": result.subscales,
+        "flags": result.flags,
+        "band": result.band,
+        "missing": result.missing,
+    }
+
+
+def _note_digest(note: str) -> str:
+    return "sha256:" + hashlib.sha256(note.encode()).hexdigest()[:16]
+
+
+def _save(
+    form: FormRecord,
+    actor: str,
+    expected_version: int,
+    changes: dict[str, Any],
+    reason: str,
+    action: str,
+    **fields: Any,
+) -> FormRecord:
+    updated = FormRecord.objects.filter(pk=form.pk, version=expected_version).update(
+        version=F("version") + 1, updated_by=actor, updated_at=timezone.now(), **fields
+    )
+    if updated == 0:
+        current = FormRecord.objects.get(pk=form.pk)
+        raise Conflict(
+            f"{form} was changed by {current.updated_by} (version {current.version}) after you opened "
+            f"version {expected_version}; reload it, your answers are still in your browser"
+        )
+    form.refresh_from_db()
+    FormRevision.objects.create(
+        form=form,
+        version=form.version,
+        status=form.status,
+        answers=form.answers,
+        note=form.note,
+        scores=form.scores,
+        saved_by=actor,
+        reason=reason,
+    )
+    record(
+        actor,
+        action,
+        model="forms.form",
+        object_id=form.pk,
+        study=form.participant.study.code,
+        changes={"form": str(form), "version": [expected_version, form.version], **changes},
+        reason=reason,
+    )
+    return form
+
+
+def _answer_changes(old: dict[str, Any], new: dict[int, Any]) -> dict[str, Any]:
+    new_text = {str(key): value for key, value in new.items()}
+    keys = sorted(set(old) | set(new_text), key=int)
+    return {
+        f"item {key}": [old.get(key), new_text.get(key)]
+        for key in keys
+        if old.get(key) != new_text.get(key)
+    }
+
+
+@transaction.atomic
+def save_draft(
+    actor: User,
+    form: FormRecord,
+    *,
+    expected_version: int,
+    answers: dict[Any, Any] | None = None,
+    note: str | None = None,
+) -> FormRecord:
+    require(actor, form.participant.study, write_capability(form), form.participant.site)
+    if form.status == FormStatus.SIGNED:
+        raise WrongState(
+            "this form is signed: a change is a correction, with a reason and a new signature"
+        )
+    if form.kind == FormKind.THERAPY_NOTE:
+        text = note if note is not None else form.note
+        return _save(
+            form,
+            actor.get_username(),
+            expected_version,
+            {"note": [_note_digest(form.note), _note_digest(text)]},
+            "",
+            "save_draft",
+            note=text,
+        )
+    merged = {**{int(k): v for k, v in form.answers.items()}, **_clean_answers(form, answers or {})}
+    return _save(
+        form,
+        actor.get_username(),
+        expected_version,
+        _answer_changes(form.answers, merged),
+        "",
+        "save_draft",
+        answers={str(k): v for k, v in merged.items()},
+        scores=_scores(form.instrument, merged),
+    )
+
+
+def _check_signature(actor: User, password: str, meaning: str) -> None:
+    if not actor.check_password(password):
+        record(actor.get_username(), "signature_failed", model="auth.user", object_id=actor.pk)
+        raise NotAllowed("the password does not match: the form was not signed")
+    if not meaning.strip():
+        raise InvalidInput({"meaning": "state what your signature means"})
+
+
+@transaction.atomic
+def sign(
+    actor: User, form: FormRecord, *, expected_version: int, password: str, meaning: str
+) -> FormRecord:
+    """Sign and lock a complete form (password re-entered, meaning of the signature recorded)."""
+    require(actor, form.participant.study, write_capability(form), form.participant.site)
+    if form.status == FormStatus.SIGNED:
+        raise WrongState("this form is signed already")
+    if form.kind == FormKind.INSTRUMENT:
+        missing = score(form.instrument, {int(k): v for k, v in form.answers.items()}).missing
+        if missing:
+            raise InvalidInput({f"item {n}": "answer this item before signing" for n in missing})
+    elif not form.note.strip():
+        raise InvalidInput({"note": "an empty note cannot be signed"})
+    _check_signature(actor, password, meaning)
+    return _save(
+        form,
+        actor.get_username(),
+        expected_version,
+        {"status": ["draft", "signed"], "meaning": meaning},
+        "",
+        "sign",
+        status=FormStatus.SIGNED,
+        signed_by=actor,
+        signed_at=timezone.now(),
+        signature_meaning=meaning,
+    )
+
+
+@transaction.atomic
+def correct(
+    actor: User,
+    form: FormRecord,
+    *,
+    expected_version: int,
+    reason: str,
+    password: str,
+    meaning: str,
+    answers: dict[Any, Any] | None = None,
+    note: str | None = None,
+) -> FormRecord:
+    """Change a signed form: needs a reason and the corrector's new signature; the old version stays."""
+    study, site = form.participant.study, form.participant.site
+    if not (
+        can(actor, study, write_capability(form), site)
+        or (form.kind == FormKind.INSTRUMENT and can(actor, study, C.CORRECT_DATA, site))
+    ):
+        raise NotAllowed("your role cannot correct this form")
+    if form.status != FormStatus.SIGNED:
+        raise WrongState("only a signed form is corrected; a draft is simply saved")
+    if not reason.strip():
+        raise InvalidInput({"reason": "a correction needs its reason"})
+    _check_signature(actor, password, meaning)
+    common = {"signed_by": actor, "signed_at": timezone.now(), "signature_meaning": meaning}
+    if form.kind == FormKind.THERAPY_NOTE:
+        text = note if note is not None else form.note
+        return _save(
+            form,
+            actor.get_username(),
+            expected_version,
+            {"note": [_note_digest(form.note), _note_digest(text)]},
+            reason,
+            "correct",
+            note=text,
+            **common,
+        )
+    merged = {**{int(k): v for k, v in form.answers.items()}, **_clean_answers(form, answers or {})}
+    missing = score(form.instrument, merged).missing
+    if missing:
+        raise InvalidInput({f"item {n}": "a signed form must stay complete" for n in missing})
+    return _save(
+        form,
+        actor.get_username(),
+        expected_version,
+        _answer_changes(form.answers, merged),
+        reason,
+        "correct",
+        answers={str(k): v for k, v in merged.items()},
+        scores=_scores(form.instrument, merged),
+        **common,
+    )

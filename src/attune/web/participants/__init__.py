@@ -1,0 +1,1 @@
+"""Participants: screening, enrolment, randomisation, visits and discontinuation."""

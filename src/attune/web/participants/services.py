@@ -1,0 +1,291 @@
+"""The participant journey as services: each checks the actor's role, changes the record, audits it.
+
+Screening -> eligibility verdict (from attune.protocol) -> enrolment -> randomisation -> visits ->
+completion or discontinuation. Randomisation is stratified by site and the protocol's other factors,
+in permuted blocks drawn from a secret per-study seed, and is never revealed in the audit trail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any
+
+import numpy as np
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from attune.protocol.eligibility import (
+    EligibilityResult,
+    ScreeningRecordError,
+    evaluate_eligibility,
+)
+from attune.web.audit.chain import record
+from attune.web.errors import InvalidInput, WrongState
+from attune.web.participants.models import (
+    Allocation,
+    AllocationSlot,
+    Discontinuation,
+    Participant,
+    ScreeningRecord,
+    Status,
+    VisitRecord,
+)
+from attune.web.studies.access import require
+from attune.web.studies.models import Site, Study
+from attune.web.studies.roles import Capability
+
+
+def _audit(
+    actor: User,
+    action: str,
+    participant: Participant,
+    changes: dict[str, Any],
+    reason: str = "",
+) -> None:
+    record(
+        actor.get_username(),
+        action,
+        model="participants.participant",
+        object_id=participant.code,
+        study=participant.study.code,
+        changes=changes,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def start_screening(actor: User, site: Site, code: str, screened_on: date) -> Participant:
+    require(actor, site.study, Capability.SCREEN_AND_ENROL, site)
+    code = code.strip()
+    if not code:
+        raise InvalidInput({"code": "a participant code is required"})
+    if Participant.objects.filter(study=site.study, code=code).exists():
+        raise InvalidInput({"code": f"participant {code} exists already in {site.study.code}"})
+    participant = Participant.objects.create(
+        study=site.study, site=site, code=code, screened_on=screened_on
+    )
+    _audit(
+        actor,
+        "start_screening",
+        participant,
+        {"site": [None, site.code], "screened_on": [None, screened_on]},
+    )
+    return participant
+
+
+@transaction.atomic
+def record_screening(
+    actor: User, participant: Participant, data: dict[str, Any], reason: str = ""
+) -> EligibilityResult:
+    """Merge screening fields into the record and re-evaluate eligibility; every field change is audited."""
+    require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    screening, _ = ScreeningRecord.objects.get_or_create(
+        participant=participant,
+        defaults={"data": {}, "verdict": "incomplete", "evaluated_at": timezone.now()},
+    )
+    merged = {**screening.data, **data}
+    try:
+        result = evaluate_eligibility(participant.study.protocol, merged)
+    except ScreeningRecordError as error:
+        raise InvalidInput({"screening": str(error)}) from error
+    changes = {
+        key: [screening.data.get(key), value]
+        for key, value in data.items()
+        if screening.data.get(key) != value
+    }
+    if changes and screening.data and participant.status != Status.SCREENING and not reason:
+        raise InvalidInput({"reason": "changing screening data after screening needs a reason"})
+    if result.verdict != screening.verdict:
+        changes["verdict"] = [screening.verdict, result.verdict]
+    screening.data = merged
+    screening.verdict = result.verdict
+    screening.evaluated_at = timezone.now()
+    screening.save()
+    if changes:
+        _audit(actor, "record_screening", participant, changes, reason)
+    return result
+
+
+@transaction.atomic
+def screen_fail(actor: User, participant: Participant, reason: str) -> None:
+    require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    if participant.status != Status.SCREENING:
+        raise WrongState(f"{participant.code} is {participant.status}, not in screening")
+    if not reason.strip():
+        raise InvalidInput({"reason": "say why the participant did not pass screening"})
+    _set_status(actor, participant, Status.SCREEN_FAILED, reason)
+
+
+@transaction.atomic
+def enrol(actor: User, participant: Participant, enrolled_on: date) -> None:
+    """Enrol after consent. Refused once any criterion has failed; unknowns are confirmed before randomisation."""
+    require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    if participant.status != Status.SCREENING:
+        raise WrongState(f"{participant.code} is {participant.status}, not in screening")
+    verdict = getattr(getattr(participant, "screening", None), "verdict", None)
+    if verdict is None:
+        raise WrongState(f"record {participant.code}'s screening before enrolling")
+    if verdict == "ineligible":
+        raise WrongState(f"{participant.code} does not meet the eligibility criteria")
+    participant.enrolled_on = enrolled_on
+    _set_status(actor, participant, Status.ENROLLED, extra={"enrolled_on": [None, enrolled_on]})
+
+
+@transaction.atomic
+def randomise(actor: User, participant: Participant, strata: dict[str, str] | None = None) -> None:
+    """Allocate the next place in the participant's stratum. The arm is not returned or audited."""
+    require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    study = Study.objects.select_for_update().get(
+        pk=participant.study_id
+    )  # one randomisation at a time
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    if participant.status != Status.ENROLLED:
+        raise WrongState(
+            f"{participant.code} is {participant.status}: only enrolled participants are randomised"
+        )
+    if getattr(getattr(participant, "screening", None), "verdict", None) != "eligible":
+        raise WrongState(
+            f"{participant.code}'s eligibility is not confirmed: every criterion must be met"
+        )
+    factors = [name for name in study.protocol.stratification if name != "site"]
+    strata = dict(strata or {})
+    missing = [name for name in factors if not str(strata.get(name, "")).strip()]
+    if missing:
+        raise InvalidInput(
+            {name: "stratification factor needed for randomisation" for name in missing}
+        )
+    stratum = "|".join(
+        [f"site={participant.site.code}", *(f"{name}={strata[name]}" for name in factors)]
+    )
+    slot = _next_slot(study, stratum)
+    slot.used_by = participant
+    slot.save(update_fields=["used_by"])
+    Allocation.objects.create(
+        participant=participant, arm=slot.arm, stratum=stratum, randomised_at=timezone.now()
+    )
+    participant.strata = {name: strata[name] for name in factors}
+    participant.save(update_fields=["strata"])
+    _set_status(
+        actor,
+        participant,
+        Status.RANDOMISED,
+        extra={"allocation": [None, "(blinded)"], "stratum": [None, stratum]},
+    )
+
+
+def _next_slot(study: Study, stratum: str) -> AllocationSlot:
+    slot = (
+        AllocationSlot.objects.filter(study=study, stratum=stratum, used_by__isnull=True)
+        .order_by("position")
+        .first()
+    )
+    if slot is not None:
+        return slot
+    last = AllocationSlot.objects.filter(study=study, stratum=stratum).order_by("-position").first()
+    position = last.position + 1 if last else 1
+    block_number = last.block + 1 if last else 1
+    arms = _permuted_block(study, stratum, block_number)
+    try:
+        with transaction.atomic():
+            created = [
+                AllocationSlot.objects.create(
+                    study=study, stratum=stratum, position=position + i, block=block_number, arm=arm
+                )
+                for i, arm in enumerate(arms)
+            ]
+    except IntegrityError as error:  # pragma: no cover - the study row lock prevents this
+        raise WrongState("randomisation list was extended concurrently; try again") from error
+    return created[0]
+
+
+def _permuted_block(study: Study, stratum: str, block_number: int) -> list[str]:
+    """A block of the protocol's allocation ratio (once or twice over, at random), shuffled.
+
+    The generator is seeded from the study's secret seed, the stratum and the block number, so the
+    list is reproducible by the unblinded team and unpredictable to everyone else.
+    """
+    arms = study.protocol.arms
+    material = f"{study.randomisation_seed}|{stratum}|{block_number}".encode()
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(material).digest()[:8], "big"))
+    repeats = int(rng.choice([1, 2]))
+    block = [arm.id for arm in arms for _ in range(arm.ratio * repeats)]
+    return [block[i] for i in rng.permutation(len(block))]
+
+
+@transaction.atomic
+def record_visit(
+    actor: User,
+    participant: Participant,
+    visit_id: str,
+    actual_date: date,
+    reason: str = "",
+) -> VisitRecord:
+    require(actor, participant.study, Capability.RECORD_VISITS, participant.site)
+    if visit_id not in participant.study.protocol.visit_ids:
+        raise InvalidInput({"visit_id": f"unknown visit {visit_id!r}"})
+    if participant.status in (Status.SCREEN_FAILED, Status.DISCONTINUED):
+        raise WrongState(f"{participant.code} is {participant.status}")
+    if actual_date > timezone.localdate():
+        raise InvalidInput({"actual_date": "a visit cannot be recorded in the future"})
+    existing = VisitRecord.objects.filter(participant=participant, visit_id=visit_id).first()
+    if existing is not None:
+        if not reason.strip():
+            raise InvalidInput({"reason": "changing a recorded visit date needs a reason"})
+        old = existing.actual_date
+        existing.actual_date = actual_date
+        existing.save(update_fields=["actual_date"])
+        _audit(
+            actor, "correct_visit", participant, {f"visit {visit_id}": [old, actual_date]}, reason
+        )
+        return existing
+    visit = VisitRecord.objects.create(
+        participant=participant, visit_id=visit_id, actual_date=actual_date, recorded_by=actor
+    )
+    _audit(actor, "record_visit", participant, {f"visit {visit_id}": [None, actual_date]})
+    return visit
+
+
+@transaction.atomic
+def discontinue(
+    actor: User,
+    participant: Participant,
+    on: date,
+    reason: str,
+    last_visit_id: str = "",
+) -> None:
+    require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    if participant.status not in (Status.ENROLLED, Status.RANDOMISED):
+        raise WrongState(f"{participant.code} is {participant.status}")
+    if not reason.strip():
+        raise InvalidInput({"reason": "a discontinuation needs its reason"})
+    Discontinuation.objects.create(
+        participant=participant,
+        on=on,
+        last_visit_id=last_visit_id,
+        reason=reason,
+        recorded_by=actor,
+    )
+    _set_status(
+        actor, participant, Status.DISCONTINUED, reason, extra={"discontinued_on": [None, on]}
+    )
+
+
+def _set_status(
+    actor: User,
+    participant: Participant,
+    status: Status,
+    reason: str = "",
+    extra: dict[str, Any] | None = None,
+) -> None:
+    old = participant.status
+    participant.status = status
+    participant.save()
+    _audit(
+        actor,
+        f"status_{status.value}",
+        participant,
+        {"status": [old, status.value], **(extra or {})},
+        reason,
+    )

@@ -1,0 +1,1 @@
+"""Studies, sites and who may do what in them."""

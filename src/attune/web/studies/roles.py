@@ -1,0 +1,88 @@
+"""Roles and what each may do: the one table every permission check reads.
+
+Blinding is a capability like any other: only ``see_arm`` reveals a participant's treatment arm,
+and only the unblinded statistician has it. Raters never have ``read_therapy_notes`` or
+``read_therapist_forms``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    THERAPIST = "therapist"
+    RATER = "rater"
+    DATA_MANAGER = "data_manager"
+    STATISTICIAN = "statistician"
+    MONITOR = "monitor"
+    ADMINISTRATOR = "administrator"
+
+
+class Capability(StrEnum):
+    SEE_ARM = "see_arm"
+    SCREEN_AND_ENROL = "screen_and_enrol"
+    RECORD_VISITS = "record_visits"
+    READ_PARTICIPANT_FORMS = "read_participant_forms"
+    ENTER_PARTICIPANT_FORMS = "enter_participant_forms"
+    READ_RATER_FORMS = "read_rater_forms"
+    WRITE_RATER_FORMS = "write_rater_forms"
+    READ_THERAPIST_FORMS = "read_therapist_forms"
+    WRITE_THERAPIST_FORMS = "write_therapist_forms"
+    READ_THERAPY_NOTES = "read_therapy_notes"
+    WRITE_THERAPY_NOTES = "write_therapy_notes"
+    ISSUE_EPRO_LINKS = "issue_epro_links"
+    CORRECT_DATA = "correct_data"
+    EXPORT_BLINDED = "export_blinded"
+    EXPORT_UNBLINDED = "export_unblinded"
+    READ_AUDIT = "read_audit"
+    MANAGE_MEMBERS = "manage_members"
+
+
+C = Capability
+CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.COORDINATOR: frozenset(
+        {
+            C.SCREEN_AND_ENROL,
+            C.RECORD_VISITS,
+            C.READ_PARTICIPANT_FORMS,
+            C.ENTER_PARTICIPANT_FORMS,
+            C.ISSUE_EPRO_LINKS,
+        }
+    ),
+    Role.THERAPIST: frozenset(
+        {
+            C.READ_PARTICIPANT_FORMS,
+            C.READ_THERAPIST_FORMS,
+            C.WRITE_THERAPIST_FORMS,
+            C.READ_THERAPY_NOTES,
+            C.WRITE_THERAPY_NOTES,
+            C.RECORD_VISITS,
+        }
+    ),
+    Role.RATER: frozenset({C.READ_RATER_FORMS, C.WRITE_RATER_FORMS}),
+    Role.DATA_MANAGER: frozenset(
+        {
+            C.READ_PARTICIPANT_FORMS,
+            C.READ_RATER_FORMS,
+            C.READ_THERAPIST_FORMS,
+            C.CORRECT_DATA,
+            C.EXPORT_BLINDED,
+            C.READ_AUDIT,
+        }
+    ),
+    Role.STATISTICIAN: frozenset(
+        {
+            C.SEE_ARM,
+            C.READ_PARTICIPANT_FORMS,
+            C.READ_RATER_FORMS,
+            C.EXPORT_BLINDED,
+            C.EXPORT_UNBLINDED,
+        }
+    ),
+    Role.MONITOR: frozenset(
+        {C.READ_PARTICIPANT_FORMS, C.READ_RATER_FORMS, C.READ_THERAPIST_FORMS, C.READ_AUDIT}
+    ),
+    Role.ADMINISTRATOR: frozenset({C.MANAGE_MEMBERS, C.READ_AUDIT}),
+}
