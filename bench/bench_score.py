@@ -62,9 +62,7 @@ def make_input(path: Path) -> None:
     import pyarrow.csv as pacsv
 
     rng = np.random.default_rng(20261122)
-    columns: dict[str, pa.Array] = {
-        "id": pa.array(np.char.add("P", np.arange(FORMS).astype(str)))
-    }
+    columns: dict[str, pa.Array] = {"id": pa.array(np.char.add("P", np.arange(FORMS).astype(str)))}
     for number in range(1, 21):
         columns[f"pcl5_{number}"] = pa.array(
             rng.integers(0, 5, FORMS), mask=rng.random(FORMS) < 0.005

@@ -30,7 +30,9 @@ def demo(participants: int, seed: int) -> None:
     ids = [f"P{number:03d}" for number in range(1, participants + 1)]
     severity = rng.uniform(1.5, 3.5, size=participants)  # each person's typical item level
     items = np.clip(np.rint(severity[:, None] + rng.normal(0, 0.9, (participants, 20))), 0, 4)
-    forms = pd.DataFrame(items.astype(int), columns=[f"pcl5_{n}" for n in range(1, 21)]).astype("Int64")
+    forms = pd.DataFrame(items.astype(int), columns=[f"pcl5_{n}" for n in range(1, 21)]).astype(
+        "Int64"
+    )
     forms.insert(0, "id", ids)
     forms.loc[1, "pcl5_7"] = pd.NA  # an unanswered item: the total must not be guessed
     forms["pcl5_3"] = forms["pcl5_3"].astype(object)

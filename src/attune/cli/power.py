@@ -339,9 +339,7 @@ def _simulate(
             allocation=allocation,
         )
         started = time.perf_counter()
-        with click.progressbar(
-            length=sims, label="simulating trials", file=sys.stderr
-        ) as bar:
+        with click.progressbar(length=sims, label="simulating trials", file=sys.stderr) as bar:
             done = [0]
 
             def advance(finished: int, total: int) -> None:
