@@ -1,0 +1,414 @@
+"""The REST API (OpenAPI at ``/api/docs``): the same services and selectors as the pages.
+
+Every endpoint needs a logged-in user (session cookie + CSRF token for writes) and applies the same
+role, site and blinding rules, because it calls the same services. Errors are JSON: 403 not allowed,
+404 unknown, 409 conflict or wrong state, 422 refused input with an ``errors`` object per field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema
+from ninja.responses import Status
+from ninja.security import django_auth
+
+from attune.protocol import SourceError
+from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
+from attune.web.forms import services as forms
+from attune.web.forms.models import FormRecord
+from attune.web.forms.selectors import forms_of
+from attune.web.participants import services as journey
+from attune.web.participants.models import Participant
+from attune.web.participants.selectors import arm_of, get_participant, participants_for, schedule_of
+from attune.web.studies.access import studies_of, visible_sites
+from attune.web.studies.models import Study
+
+# Session auth: ninja checks the CSRF token on every unsafe method (tested in tests/web/test_api.py).
+api = NinjaAPI(title="Attune", version="1", auth=django_auth, urls_namespace="api")
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+@api.exception_handler(NotAllowed)
+def _not_allowed(request: HttpRequest, error: NotAllowed) -> HttpResponse:
+    return api.create_response(request, {"detail": str(error)}, status=403)
+
+
+@api.exception_handler(InvalidInput)
+def _invalid(request: HttpRequest, error: InvalidInput) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": "input refused", "errors": error.errors}, status=422
+    )
+
+
+@api.exception_handler(Conflict)
+def _conflict(request: HttpRequest, error: Conflict) -> HttpResponse:
+    return api.create_response(request, {"detail": str(error)}, status=409)
+
+
+@api.exception_handler(WrongState)
+def _wrong_state(request: HttpRequest, error: WrongState) -> HttpResponse:
+    return api.create_response(request, {"detail": str(error)}, status=409)
+
+
+@api.exception_handler(SourceError)
+def _protocol_problem(request: HttpRequest, error: SourceError) -> HttpResponse:
+    return api.create_response(request, {"detail": str(error)}, status=422)
+
+
+# --- schemas --------------------------------------------------------------------------------------
+
+
+class Message(Schema):
+    detail: str
+
+
+class StudyOut(Schema):
+    code: str
+    name: str
+    protocol: str
+    sites: list[str]
+
+
+class ParticipantOut(Schema):
+    code: str
+    site: str
+    status: str
+    screened_on: date
+    enrolled_on: date | None
+
+
+class ScheduledVisitOut(Schema):
+    visit: str
+    kind: str
+    target: date
+    earliest: date
+    latest: date
+    actual: date | None
+    status: str
+
+
+class DeviationOut(Schema):
+    kind: str
+    visit: str
+    message: str
+
+
+class ParticipantDetail(ParticipantOut):
+    eligibility: str | None
+    schedule: list[ScheduledVisitOut]
+    deviations: list[DeviationOut]
+
+
+class ScreeningIn(Schema):
+    code: str
+    site: str
+    screened_on: date
+
+
+class ScreeningDataIn(Schema):
+    data: dict[str, Any]
+    reason: str = ""
+
+
+class CriterionOut(Schema):
+    id: str
+    group: str
+    label: str
+    outcome: str
+    reason: str
+
+
+class VerdictOut(Schema):
+    verdict: str
+    criteria: list[CriterionOut]
+
+
+class EnrolIn(Schema):
+    enrolled_on: date
+
+
+class RandomiseIn(Schema):
+    strata: dict[str, str] = {}
+
+
+class VisitIn(Schema):
+    visit_id: str
+    actual_date: date
+    reason: str = ""
+
+
+class AllocationOut(Schema):
+    arm: str | None
+
+
+class FormOut(Schema):
+    id: int
+    visit_id: str
+    kind: str
+    instrument: str
+    completed_by: str
+    status: str
+    version: int
+    answers: dict[str, Any]
+    note: str
+    scores: dict[str, Any]
+
+
+class AnswersIn(Schema):
+    expected_version: int
+    answers: dict[str, int | None] = {}
+    note: str | None = None
+
+
+class SignIn(Schema):
+    expected_version: int
+    password: str
+    meaning: str
+
+
+class CorrectIn(SignIn):
+    reason: str
+    answers: dict[str, int | None] = {}
+    note: str | None = None
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _staff(request: HttpRequest) -> User:
+    """The logged-in user (the API's auth has already refused anyone else)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAllowed("log in first")
+    return user
+
+
+def _study(request: HttpRequest, code: str) -> Study:
+    study = studies_of(request.user).filter(code=code).first()
+    if study is None:
+        raise NotAllowed(f"no study {code} that you work in")
+    return study
+
+
+def _participant(request: HttpRequest, study_code: str, code: str) -> Participant:
+    return get_participant(request.user, _study(request, study_code), code)
+
+
+def _form(request: HttpRequest, study_code: str, code: str, form_id: int) -> FormRecord:
+    participant = _participant(request, study_code, code)
+    for form in forms_of(request.user, participant):
+        if form.pk == form_id:
+            return form
+    raise NotAllowed(f"no form {form_id} of {code} that you may see")
+
+
+def _participant_out(participant: Participant) -> dict[str, Any]:
+    return {
+        "code": participant.code,
+        "site": participant.site.code,
+        "status": participant.status,
+        "screened_on": participant.screened_on,
+        "enrolled_on": participant.enrolled_on,
+    }
+
+
+# --- endpoints ------------------------------------------------------------------------------------
+
+
+@api.get("/studies", response=list[StudyOut], tags=["studies"])
+def list_studies(request: HttpRequest) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": s.code,
+            "name": s.name,
+            "protocol": f"{s.protocol_id} {s.protocol_version}",
+            "sites": [site.code for site in visible_sites(request.user, s)],
+        }
+        for s in studies_of(request.user)
+    ]
+
+
+@api.get("/studies/{study}/participants", response=list[ParticipantOut], tags=["participants"])
+def list_participants(request: HttpRequest, study: str) -> list[dict[str, Any]]:
+    return [_participant_out(p) for p in participants_for(request.user, _study(request, study))]
+
+
+@api.post(
+    "/studies/{study}/participants",
+    response={201: ParticipantOut, 403: Message, 422: Message},
+    tags=["participants"],
+)
+def start_screening(request: HttpRequest, study: str, body: ScreeningIn) -> Status[dict[str, Any]]:
+    found = _study(request, study)
+    site = found.sites.filter(code=body.site).first()
+    if site is None:
+        raise InvalidInput({"site": f"no site {body.site} in {found.code}"})
+    participant = journey.start_screening(_staff(request), site, body.code, body.screened_on)
+    return Status(201, _participant_out(participant))
+
+
+@api.get("/studies/{study}/participants/{code}", response=ParticipantDetail, tags=["participants"])
+def participant_detail(request: HttpRequest, study: str, code: str) -> dict[str, Any]:
+    participant = _participant(request, study, code)
+    schedule = schedule_of(participant)
+    screening = getattr(participant, "screening", None)
+    return {
+        **_participant_out(participant),
+        "eligibility": screening.verdict if screening else None,
+        "schedule": [
+            {
+                "visit": v.id,
+                "kind": v.visit.kind,
+                "target": v.target,
+                "earliest": v.earliest,
+                "latest": v.latest,
+                "actual": v.actual,
+                "status": v.status,
+            }
+            for v in (schedule.visits if schedule else [])
+        ],
+        "deviations": [
+            {"kind": d.kind, "visit": d.visit_id, "message": d.message}
+            for d in (schedule.deviations if schedule else [])
+        ],
+    }
+
+
+@api.put(
+    "/studies/{study}/participants/{code}/screening", response=VerdictOut, tags=["participants"]
+)
+def record_screening(
+    request: HttpRequest, study: str, code: str, body: ScreeningDataIn
+) -> dict[str, Any]:
+    result = journey.record_screening(
+        _staff(request), _participant(request, study, code), body.data, body.reason
+    )
+    return {
+        "verdict": result.verdict,
+        "criteria": [
+            {
+                "id": c.id,
+                "group": c.group,
+                "label": c.label,
+                "outcome": c.outcome,
+                "reason": c.reason,
+            }
+            for c in result.criteria
+        ],
+    }
+
+
+@api.post(
+    "/studies/{study}/participants/{code}/enrol", response=ParticipantOut, tags=["participants"]
+)
+def enrol(request: HttpRequest, study: str, code: str, body: EnrolIn) -> dict[str, Any]:
+    participant = _participant(request, study, code)
+    journey.enrol(_staff(request), participant, body.enrolled_on)
+    return _participant_out(participant)
+
+
+@api.post(
+    "/studies/{study}/participants/{code}/randomise", response=ParticipantOut, tags=["participants"]
+)
+def randomise(request: HttpRequest, study: str, code: str, body: RandomiseIn) -> dict[str, Any]:
+    participant = _participant(request, study, code)
+    journey.randomise(_staff(request), participant, body.strata)
+    participant.refresh_from_db()
+    return _participant_out(participant)  # never the arm
+
+
+@api.get(
+    "/studies/{study}/participants/{code}/allocation", response=AllocationOut, tags=["participants"]
+)
+def allocation(request: HttpRequest, study: str, code: str) -> dict[str, Any]:
+    return {"arm": arm_of(request.user, _participant(request, study, code))}
+
+
+@api.post(
+    "/studies/{study}/participants/{code}/visits", response={201: Message}, tags=["participants"]
+)
+def record_visit(
+    request: HttpRequest, study: str, code: str, body: VisitIn
+) -> Status[dict[str, str]]:
+    journey.record_visit(
+        _staff(request),
+        _participant(request, study, code),
+        body.visit_id,
+        body.actual_date,
+        body.reason,
+    )
+    return Status(201, {"detail": f"{body.visit_id} recorded on {body.actual_date}"})
+
+
+@api.get("/studies/{study}/participants/{code}/forms", response=list[FormOut], tags=["forms"])
+def list_forms(request: HttpRequest, study: str, code: str) -> list[FormRecord]:
+    return forms_of(request.user, _participant(request, study, code))
+
+
+@api.post(
+    "/studies/{study}/participants/{code}/visits/{visit}/forms/{instrument}",
+    response=FormOut,
+    tags=["forms"],
+)
+def open_form(
+    request: HttpRequest, study: str, code: str, visit: str, instrument: str
+) -> FormRecord:
+    participant = _participant(request, study, code)
+    if instrument == "therapy_note":
+        return forms.open_therapy_note(_staff(request), participant, visit)
+    return forms.open_instrument_form(_staff(request), participant, visit, instrument)
+
+
+@api.put("/studies/{study}/participants/{code}/forms/{form_id}", response=FormOut, tags=["forms"])
+def save_form(
+    request: HttpRequest, study: str, code: str, form_id: int, body: AnswersIn
+) -> FormRecord:
+    form = _form(request, study, code, form_id)
+    return forms.save_draft(
+        _staff(request),
+        form,
+        expected_version=body.expected_version,
+        answers=body.answers,
+        note=body.note,
+    )
+
+
+@api.post(
+    "/studies/{study}/participants/{code}/forms/{form_id}/sign", response=FormOut, tags=["forms"]
+)
+def sign_form(
+    request: HttpRequest, study: str, code: str, form_id: int, body: SignIn
+) -> FormRecord:
+    form = _form(request, study, code, form_id)
+    return forms.sign(
+        _staff(request),
+        form,
+        expected_version=body.expected_version,
+        password=body.password,
+        meaning=body.meaning,
+    )
+
+
+@api.post(
+    "/studies/{study}/participants/{code}/forms/{form_id}/correct", response=FormOut, tags=["forms"]
+)
+def correct_form(
+    request: HttpRequest, study: str, code: str, form_id: int, body: CorrectIn
+) -> FormRecord:
+    form = _form(request, study, code, form_id)
+    return forms.correct(
+        _staff(request),
+        form,
+        expected_version=body.expected_version,
+        reason=body.reason,
+        password=body.password,
+        meaning=body.meaning,
+        answers=body.answers,
+        note=body.note,
+    )
