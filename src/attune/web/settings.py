@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "attune.web.studies",
     "attune.web.participants",
     "attune.web.forms",
+    "attune.web.epro",
 ]
 
 MIDDLEWARE = [

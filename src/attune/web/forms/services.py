@@ -204,11 +204,11 @@ def save_draft(
     note: str | None = None,
 ) -> FormRecord:
     require(actor, form.participant.study, write_capability(form), form.participant.site)
-    if form.status == FormStatus.SIGNED:
-        raise WrongState(
-            "this form is signed: a change is a correction, with a reason and a new signature"
-        )
     if form.kind == FormKind.THERAPY_NOTE:
+        if form.status == FormStatus.SIGNED:
+            raise WrongState(
+                "this note is signed: a change is a correction, with a reason and a new signature"
+            )
         text = note if note is not None else form.note
         return _save(
             form,
@@ -219,16 +219,44 @@ def save_draft(
             "save_draft",
             note=text,
         )
-    merged = {**{int(k): v for k, v in form.answers.items()}, **_clean_answers(form, answers or {})}
+    return save_by(
+        actor.get_username(), form, expected_version=expected_version, answers=answers or {}
+    )
+
+
+def save_by(
+    actor: str, form: FormRecord, *, expected_version: int, answers: dict[Any, Any]
+) -> FormRecord:
+    """Save instrument answers for a caller that has been authorised already (staff or a participant link)."""
+    if form.status == FormStatus.SIGNED:
+        raise WrongState(
+            "this form is signed: a change is a correction, with a reason and a new signature"
+        )
+    merged = {**{int(k): v for k, v in form.answers.items()}, **_clean_answers(form, answers)}
     return _save(
         form,
-        actor.get_username(),
+        actor,
         expected_version,
         _answer_changes(form.answers, merged),
         "",
         "save_draft",
         answers={str(k): v for k, v in merged.items()},
         scores=_scores(form.instrument, merged),
+    )
+
+
+def complete_by(actor: str, form: FormRecord, *, meaning: str) -> FormRecord:
+    """Lock a complete participant-completed form submitted through an authorised channel."""
+    return _save(
+        form,
+        actor,
+        form.version,
+        {"status": ["draft", "signed"], "meaning": meaning},
+        "",
+        "submit",
+        status=FormStatus.SIGNED,
+        signed_at=timezone.now(),
+        signature_meaning=meaning,
     )
 
 

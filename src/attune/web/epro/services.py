@@ -1,0 +1,156 @@
+"""Issuing and using participant links.
+
+A link reaches exactly one participant's forms that are (a) completed by the participant, (b) due
+now by the protocol schedule and (c) not yet submitted. Anything else through a link is refused as
+if it did not exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from attune.web.audit.chain import record
+from attune.web.epro.models import ParticipantLink
+from attune.web.errors import InvalidInput, NotAllowed
+from attune.web.forms import services as forms
+from attune.web.forms.models import Completer, FormKind, FormRecord, FormRevision, FormStatus
+from attune.web.participants.models import Participant, Status
+from attune.web.participants.selectors import schedule_of
+from attune.web.studies.access import require
+from attune.web.studies.roles import Capability
+
+MAX_VALID_DAYS = 30
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def issue_link(
+    actor: User, participant: Participant, valid_days: int = 7
+) -> tuple[ParticipantLink, str]:
+    """A new link and its token (shown once: only the hash is stored)."""
+    require(actor, participant.study, Capability.ISSUE_EPRO_LINKS, participant.site)
+    if not 1 <= valid_days <= MAX_VALID_DAYS:
+        raise InvalidInput({"valid_days": f"a link is valid for 1 to {MAX_VALID_DAYS} days"})
+    if participant.status not in (Status.ENROLLED, Status.RANDOMISED):
+        raise InvalidInput({"participant": f"{participant.code} is {participant.status}"})
+    token = secrets.token_urlsafe(32)
+    link = ParticipantLink.objects.create(
+        participant=participant,
+        token_hash=_hash(token),
+        created_by=actor,
+        expires_at=timezone.now() + timedelta(days=valid_days),
+    )
+    record(
+        actor.get_username(),
+        "issue_link",
+        model="epro.link",
+        object_id=link.pk,
+        study=participant.study.code,
+        changes={"participant": participant.code, "expires_at": [None, link.expires_at]},
+    )
+    return link, token
+
+
+@transaction.atomic
+def revoke_link(actor: User, link: ParticipantLink, reason: str) -> None:
+    require(actor, link.participant.study, Capability.ISSUE_EPRO_LINKS, link.participant.site)
+    link.revoked_at = timezone.now()
+    link.save(update_fields=["revoked_at"])
+    record(
+        actor.get_username(),
+        "revoke_link",
+        model="epro.link",
+        object_id=link.pk,
+        study=link.participant.study.code,
+        reason=reason,
+    )
+
+
+def resolve(token: str) -> ParticipantLink:
+    """The live link for a token; expired, revoked and unknown tokens are refused alike."""
+    link = (
+        ParticipantLink.objects.select_related("participant__study", "participant__site")
+        .filter(token_hash=_hash(token))
+        .first()
+    )
+    now = timezone.now()
+    if (
+        link is None
+        or link.revoked_at is not None
+        or link.expires_at <= now
+        or link.participant.status not in (Status.ENROLLED, Status.RANDOMISED)
+    ):
+        raise NotAllowed("this link is not valid any more: ask your study team for a new one")
+    link.last_used_at = now
+    link.save(update_fields=["last_used_at"])
+    return link
+
+
+def due_forms(link: ParticipantLink) -> list[FormRecord]:
+    """The participant's own questionnaires due now and not yet submitted (opened as drafts)."""
+    participant = link.participant
+    today = timezone.localdate()
+    schedule = schedule_of(participant, as_of=today)
+    if schedule is None:
+        return []
+    # Due now, or held already and still inside its window (answers can follow the visit, not months later).
+    open_visits = [
+        v
+        for v in schedule.visits
+        if v.status == "due" or (v.status in ("done", "done_out_of_window") and v.latest >= today)
+    ]
+    found: list[FormRecord] = []
+    for planned in open_visits:
+        for due in planned.visit.instruments:
+            if due.by != "participant":
+                continue
+            form, created = FormRecord.objects.get_or_create(
+                participant=participant,
+                visit_id=planned.id,
+                kind=FormKind.INSTRUMENT,
+                instrument=due.instrument,
+                defaults={
+                    "completed_by": Completer.PARTICIPANT,
+                    "updated_by": f"participant:{participant.code}",
+                },
+            )
+            if created:
+                FormRevision.objects.create(
+                    form=form, version=1, status=form.status, saved_by=form.updated_by
+                )
+            if form.status == FormStatus.DRAFT:
+                found.append(form)
+    return found
+
+
+def form_for_link(link: ParticipantLink, form_id: int) -> FormRecord:
+    for form in due_forms(link):
+        if form.pk == form_id:
+            return form
+    raise NotAllowed("this questionnaire is not open on your link")
+
+
+@transaction.atomic
+def submit(
+    link: ParticipantLink, form: FormRecord, answers: dict[str, Any], expected_version: int
+) -> FormRecord:
+    """Save the participant's answers and, when complete, submit them (the form locks)."""
+    if form.participant_id != link.participant_id or form.completed_by != Completer.PARTICIPANT:
+        raise NotAllowed("this questionnaire is not open on your link")
+    actor = f"participant:{link.participant.code}"
+    saved = forms.save_by(actor, form, expected_version=expected_version, answers=answers)
+    if saved.scores.get("missing"):
+        return saved  # kept as a draft: the page shows what is still unanswered
+    return forms.complete_by(
+        actor, saved, meaning="completed by the participant through a private link"
+    )

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from attune.web.epro import views
+
+app_name = "epro"
+urlpatterns = [
+    path("<str:token>/", views.home, name="home"),
+    path("<str:token>/forms/<int:form_id>/", views.form, name="form"),
+]

@@ -1,0 +1,123 @@
+"""The participant's pages: a list of what is due, and each questionnaire, made for a phone.
+
+The link is the only credential, so these pages are marked no-store and no-referrer, and any
+failure (unknown, expired, revoked token; a form not open on this link) looks the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from attune.instruments import get_instrument
+from attune.web.epro import services
+from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
+from attune.web.forms.models import FormRecord
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _refused(request: HttpRequest, error: Exception) -> HttpResponse:
+    return _private(render(request, "epro/refused.html", {"message": str(error)}, status=403))
+
+
+def home(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        link = services.resolve(token)
+    except NotAllowed as error:
+        return _refused(request, error)
+    due = [(form, get_instrument(form.instrument)) for form in services.due_forms(link)]
+    return _private(
+        render(
+            request, "epro/home.html", {"token": token, "due": due, "study": link.participant.study}
+        )
+    )
+
+
+def questions(
+    form: FormRecord, submitted: dict[str, Any] | None = None, errors: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The items of a form as the template shows them: the text where the licence allows it."""
+    definition = get_instrument(form.instrument)
+    values = submitted if submitted is not None else form.answers
+    return [
+        {
+            "number": item.number,
+            "prompt": item.text or item.label,
+            "required": item.required,
+            "options": definition.response_sets[item.responses],
+            "value": _code(values.get(str(item.number))),
+            "error": (errors or {}).get(f"item {item.number}"),
+        }
+        for item in definition.items
+    ]
+
+
+def _code(value: Any) -> int | None:
+    """A stored or submitted answer as a code to pre-select (anything else selects nothing)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def form(request: HttpRequest, token: str, form_id: int) -> HttpResponse:
+    try:
+        link = services.resolve(token)
+        record = services.form_for_link(link, form_id)
+    except NotAllowed as error:
+        return _refused(request, error)
+    definition = get_instrument(record.instrument)
+    errors: dict[str, str] = {}
+    submitted: dict[str, Any] | None = None
+    if request.method == "POST":
+        submitted = {
+            key.removeprefix("item_"): value
+            for key, value in request.POST.items()
+            if key.startswith("item_")
+        }
+        try:
+            version = int(request.POST.get("version", "0"))
+            answers = {
+                key: _code(value) if _code(value) is not None else value
+                for key, value in submitted.items()
+            }
+            record = services.submit(link, record, answers, version)
+        except InvalidInput as error:
+            errors = error.errors
+        except (Conflict, WrongState) as error:
+            errors = {"form": str(error)}
+        else:
+            if record.status == "signed":
+                return _private(
+                    render(
+                        request,
+                        "epro/thanks.html",
+                        {"token": token, "name": definition.abbreviation},
+                    )
+                )
+            missing = record.scores.get("missing", [])
+            errors = {f"item {n}": "please answer this question" for n in missing}
+            submitted = None
+    context = {
+        "token": token,
+        "form": record,
+        "instrument": definition,
+        "questions": questions(record, submitted, errors),
+        "errors": errors,
+    }
+    return _private(
+        render(
+            request,
+            "epro/form.html",
+            context,
+            status=422 if errors and request.method == "POST" else 200,
+        )
+    )
