@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "attune.web.participants",
     "attune.web.forms",
     "attune.web.epro",
+    "attune.web.alerts",
 ]
 
 MIDDLEWARE = [

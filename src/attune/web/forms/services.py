@@ -162,6 +162,12 @@ def _save(
             f"version {expected_version}; reload it, your answers are still in your browser"
         )
     form.refresh_from_db()
+    if form.kind == FormKind.INSTRUMENT:
+        from attune.web.alerts.services import raise_for_form
+
+        raise_for_form(
+            form
+        )  # in the same transaction: a saved positive answer always has its alert
     FormRevision.objects.create(
         form=form,
         version=form.version,

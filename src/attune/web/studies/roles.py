@@ -33,6 +33,7 @@ class Capability(StrEnum):
     READ_THERAPY_NOTES = "read_therapy_notes"
     WRITE_THERAPY_NOTES = "write_therapy_notes"
     ISSUE_EPRO_LINKS = "issue_epro_links"
+    ACKNOWLEDGE_ALERTS = "acknowledge_alerts"
     CORRECT_DATA = "correct_data"
     EXPORT_BLINDED = "export_blinded"
     EXPORT_UNBLINDED = "export_unblinded"
@@ -49,6 +50,7 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             C.READ_PARTICIPANT_FORMS,
             C.ENTER_PARTICIPANT_FORMS,
             C.ISSUE_EPRO_LINKS,
+            C.ACKNOWLEDGE_ALERTS,
         }
     ),
     Role.THERAPIST: frozenset(
@@ -59,6 +61,7 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             C.READ_THERAPY_NOTES,
             C.WRITE_THERAPY_NOTES,
             C.RECORD_VISITS,
+            C.ACKNOWLEDGE_ALERTS,
         }
     ),
     Role.RATER: frozenset({C.READ_RATER_FORMS, C.WRITE_RATER_FORMS}),

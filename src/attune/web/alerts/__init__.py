@@ -1,0 +1,1 @@
+"""Safety alerts raised by forms (suicidality screens): stored, shown, and active until acknowledged."""

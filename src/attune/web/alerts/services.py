@@ -1,0 +1,104 @@
+"""Raising alerts from saved forms, and acknowledging them."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from attune.instruments import score
+from attune.safety import check_suicidality
+from attune.safety.suicidality import SCREENS
+from attune.web.alerts.models import SafetyAlert
+from attune.web.audit.chain import record
+from attune.web.errors import InvalidInput, WrongState
+from attune.web.studies.access import User as AnyUser
+from attune.web.studies.access import can, require, visible_sites
+from attune.web.studies.models import Study
+from attune.web.studies.roles import Capability
+
+
+def raise_for_form(form: object) -> list[SafetyAlert]:
+    """Alerts of a saved suicidality screen (C-SSRS, PHQ-9, BDI-II), stored once each.
+
+    On a draft only decided findings are raised: a positive answer must reach the team even if the
+    form is never finished, but "incomplete" is not news while someone is still answering. Once the
+    form is submitted or signed, an undecided screen is raised as incomplete too.
+    """
+    from attune.web.forms.models import FormRecord, FormStatus
+
+    assert isinstance(form, FormRecord)
+    if form.instrument not in SCREENS:
+        return []
+    result = score(form.instrument, {int(k): v for k, v in form.answers.items()})
+    alerts = check_suicidality(
+        result, form_id=str(form.pk), settings=form.participant.study.protocol.suicidality
+    )
+    if form.status == FormStatus.DRAFT:
+        alerts = tuple(alert for alert in alerts if alert.kind != "incomplete_screen")
+    raised = []
+    for alert in alerts:
+        stored, created = SafetyAlert.objects.get_or_create(
+            participant=form.participant,
+            key=alert.key,
+            defaults={
+                "kind": alert.kind,
+                "severity": alert.severity,
+                "message": alert.message,
+                "form": form,
+            },
+        )
+        if created:
+            raised.append(stored)
+            record(
+                "system",
+                "raise_alert",
+                model="alerts.alert",
+                object_id=stored.pk,
+                study=form.participant.study.code,
+                changes={
+                    "participant": form.participant.code,
+                    "severity": alert.severity,
+                    "kind": alert.kind,
+                },
+            )
+    return raised
+
+
+@transaction.atomic
+def acknowledge(actor: User, alert: SafetyAlert, note: str) -> SafetyAlert:
+    participant = alert.participant
+    require(actor, participant.study, Capability.ACKNOWLEDGE_ALERTS, participant.site)
+    if alert.acknowledged_at is not None:
+        raise WrongState(
+            f"acknowledged already by {alert.acknowledged_by} at {alert.acknowledged_at:%Y-%m-%d %H:%M}"
+        )
+    if not note.strip():
+        raise InvalidInput({"note": "say what was done about this alert"})
+    alert.acknowledged_by = actor
+    alert.acknowledged_at = timezone.now()
+    alert.note = note
+    alert.save(update_fields=["acknowledged_by", "acknowledged_at", "note"])
+    record(
+        actor.get_username(),
+        "acknowledge_alert",
+        model="alerts.alert",
+        object_id=alert.pk,
+        study=participant.study.code,
+        reason=note,
+        changes={"participant": participant.code},
+    )
+    return alert
+
+
+def open_alerts(user: AnyUser, study: Study) -> QuerySet[SafetyAlert]:
+    """Active alerts at the user's sites, for roles that may read participants' questionnaires."""
+    allowed = [
+        site
+        for site in visible_sites(user, study)
+        if can(user, study, Capability.READ_PARTICIPANT_FORMS, site)
+    ]
+    return SafetyAlert.objects.filter(
+        participant__study=study, participant__site__in=allowed, acknowledged_at__isnull=True
+    ).select_related("participant")
