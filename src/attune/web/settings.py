@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "attune.web.forms",
     "attune.web.epro",
     "attune.web.alerts",
+    "attune.web.pages",
 ]
 
 MIDDLEWARE = [
@@ -136,3 +137,4 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from attune.instruments import get_instrument
 from attune.web.epro import services
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
-from attune.web.forms.models import FormRecord
+from attune.web.forms.rendering import questions, submitted_answers
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -41,33 +41,6 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def questions(
-    form: FormRecord, submitted: dict[str, Any] | None = None, errors: dict[str, str] | None = None
-) -> list[dict[str, Any]]:
-    """The items of a form as the template shows them: the text where the licence allows it."""
-    definition = get_instrument(form.instrument)
-    values = submitted if submitted is not None else form.answers
-    return [
-        {
-            "number": item.number,
-            "prompt": item.text or item.label,
-            "required": item.required,
-            "options": definition.response_sets[item.responses],
-            "value": _code(values.get(str(item.number))),
-            "error": (errors or {}).get(f"item {item.number}"),
-        }
-        for item in definition.items
-    ]
-
-
-def _code(value: Any) -> int | None:
-    """A stored or submitted answer as a code to pre-select (anything else selects nothing)."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def form(request: HttpRequest, token: str, form_id: int) -> HttpResponse:
     try:
         link = services.resolve(token)
@@ -78,18 +51,10 @@ def form(request: HttpRequest, token: str, form_id: int) -> HttpResponse:
     errors: dict[str, str] = {}
     submitted: dict[str, Any] | None = None
     if request.method == "POST":
-        submitted = {
-            key.removeprefix("item_"): value
-            for key, value in request.POST.items()
-            if key.startswith("item_")
-        }
+        submitted = submitted_answers(request.POST)
         try:
             version = int(request.POST.get("version", "0"))
-            answers = {
-                key: _code(value) if _code(value) is not None else value
-                for key, value in submitted.items()
-            }
-            record = services.submit(link, record, answers, version)
+            record = services.submit(link, record, submitted, version)
         except InvalidInput as error:
             errors = error.errors
         except (Conflict, WrongState) as error:

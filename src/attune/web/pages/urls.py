@@ -1,0 +1,13 @@
+from django.urls import path
+
+from attune.web.pages import views
+
+app_name = "pages"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("s/<slug:study>/", views.study, name="study"),
+    path("s/<slug:study>/p/<str:code>/", views.participant, name="participant"),
+    path(
+        "s/<slug:study>/p/<str:code>/forms/<str:visit>/<str:instrument>/", views.form, name="form"
+    ),
+]

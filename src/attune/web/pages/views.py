@@ -1,0 +1,299 @@
+"""Staff pages. Each view reads through selectors and writes through services; refusals show as
+messages on the page (never a server error), and input is kept when it is refused."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from attune.web.alerts.models import SafetyAlert
+from attune.web.alerts.services import acknowledge
+from attune.web.epro.services import issue_link
+from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
+from attune.web.forms import services as forms
+from attune.web.forms.models import FormStatus
+from attune.web.forms.rendering import questions, submitted_answers
+from attune.web.forms.selectors import forms_of
+from attune.web.pages.worklist import worklist
+from attune.web.participants import services as journey
+from attune.web.participants.models import Participant
+from attune.web.participants.selectors import arm_of, get_participant, participants_for, schedule_of
+from attune.web.studies.access import can, studies_of, visible_sites
+from attune.web.studies.models import Study
+from attune.web.studies.roles import Capability
+
+REFUSALS = (NotAllowed, InvalidInput, WrongState, Conflict)
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # login_required ran first
+    return request.user
+
+
+def _study(request: HttpRequest, code: str) -> Study | None:
+    return studies_of(request.user).filter(code=code).first()
+
+
+def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
+    return HttpResponseForbidden(
+        render(request, "pages/refused.html", {"message": message}).content
+    )
+
+
+def _date(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput({field: "enter a date as YYYY-MM-DD"}) from None
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    studies = list(studies_of(request.user))
+    if len(studies) == 1:
+        return redirect("pages:study", studies[0].code)
+    return render(request, "pages/home.html", {"studies": studies})
+
+
+@login_required
+def study(request: HttpRequest, study: str) -> HttpResponse:
+    found = _study(request, study)
+    if found is None:
+        return _forbidden(request, f"You do not work in study {study}.")
+    user = _user(request)
+    if request.method == "POST":
+        try:
+            site = found.sites.filter(code=request.POST.get("site", "")).first()
+            if site is None:
+                raise InvalidInput({"site": "choose a site"})
+            person = journey.start_screening(
+                user,
+                site,
+                request.POST.get("code", ""),
+                _date(request.POST.get("screened_on", ""), "screened_on"),
+            )
+            return redirect("pages:participant", found.code, person.code)
+        except REFUSALS as error:
+            messages.error(request, str(error))
+    context = {
+        "study": found,
+        "work": worklist(user, found, timezone.localdate()),
+        "participants": participants_for(user, found),
+        "sites": visible_sites(user, found),
+        "can_screen": can(user, found, Capability.SCREEN_AND_ENROL),
+        "today": timezone.localdate(),
+    }
+    return render(request, "pages/study.html", context)
+
+
+def _screening_fields(found: Study, participant: Participant) -> list[dict[str, Any]]:
+    eligibility = found.protocol.eligibility
+    data = getattr(getattr(participant, "screening", None), "data", {})
+    if eligibility is None:
+        return []
+    return [
+        {"name": name, "spec": spec, "value": data.get(name)}
+        for name, spec in eligibility.fields.items()
+    ]
+
+
+def _screening_values(found: Study, post: Any) -> dict[str, Any]:
+    """Form fields converted to the protocol's types; an empty field is left unrecorded."""
+    eligibility = found.protocol.eligibility
+    assert eligibility is not None
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, spec in eligibility.fields.items():
+        raw = post.get(f"f_{name}", "").strip()
+        if raw == "":
+            continue
+        try:
+            if spec.type == "boolean":
+                values[name] = {"yes": True, "no": False}[raw]
+            elif spec.type == "integer":
+                values[name] = int(raw)
+            elif spec.type == "number":
+                values[name] = float(raw)
+            else:
+                values[name] = raw
+        except (KeyError, ValueError):
+            errors[name] = f"{raw!r} is not a valid {spec.type}"
+    if errors:
+        raise InvalidInput(errors)
+    return values
+
+
+@login_required
+def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
+    found = _study(request, study)
+    if found is None:
+        return _forbidden(request, f"You do not work in study {study}.")
+    user = _user(request)
+    try:
+        person = get_participant(user, found, code)
+    except NotAllowed as error:
+        return _forbidden(request, str(error))
+    new_link = None
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "screening":
+                result = journey.record_screening(
+                    user,
+                    person,
+                    _screening_values(found, request.POST),
+                    request.POST.get("reason", ""),
+                )
+                messages.info(request, f"Eligibility: {result.verdict}")
+            elif action == "enrol":
+                journey.enrol(
+                    user, person, _date(request.POST.get("enrolled_on", ""), "enrolled_on")
+                )
+            elif action == "randomise":
+                factors = [f for f in found.protocol.stratification if f != "site"]
+                journey.randomise(
+                    user, person, {f: request.POST.get(f"s_{f}", "") for f in factors}
+                )
+                messages.success(
+                    request, f"{person.code} is randomised. The allocation is blinded."
+                )
+            elif action == "visit":
+                journey.record_visit(
+                    user,
+                    person,
+                    request.POST.get("visit_id", ""),
+                    _date(request.POST.get("actual_date", ""), "actual_date"),
+                    request.POST.get("reason", ""),
+                )
+            elif action == "link":
+                _, token = issue_link(user, person)
+                new_link = request.build_absolute_uri(f"/p/{token}/")
+            elif action == "acknowledge":
+                alert = SafetyAlert.objects.get(
+                    pk=int(request.POST.get("alert", "0")), participant=person
+                )
+                acknowledge(user, alert, request.POST.get("note", ""))
+            else:
+                raise InvalidInput({"action": f"unknown action {action!r}"})
+            person.refresh_from_db()
+        except REFUSALS as error:
+            messages.error(request, str(error))
+        except SafetyAlert.DoesNotExist:
+            messages.error(request, "no such alert")
+    schedule = schedule_of(person, as_of=timezone.localdate())
+    visible_forms = forms_of(user, person)
+    try:
+        arm = arm_of(user, person)
+        shows_arm = True
+    except NotAllowed:
+        arm, shows_arm = None, False
+    context = {
+        "study": found,
+        "participant": person,
+        "schedule": schedule,
+        "forms": visible_forms,
+        "alerts": person.alerts.filter(acknowledged_at__isnull=True)
+        if can(user, found, Capability.READ_PARTICIPANT_FORMS, person.site)
+        else [],
+        "screening_fields": _screening_fields(found, person)
+        if can(user, found, Capability.SCREEN_AND_ENROL, person.site)
+        else [],
+        "screening": getattr(person, "screening", None),
+        "can_enrol": can(user, found, Capability.SCREEN_AND_ENROL, person.site),
+        "can_record_visits": can(user, found, Capability.RECORD_VISITS, person.site),
+        "can_issue_links": can(user, found, Capability.ISSUE_EPRO_LINKS, person.site),
+        "can_acknowledge": can(user, found, Capability.ACKNOWLEDGE_ALERTS, person.site),
+        "strata": [f for f in found.protocol.stratification if f != "site"],
+        "shows_arm": shows_arm,
+        "arm": arm,
+        "new_link": new_link,
+        "openable": _openable(user, found, person),
+        "today": timezone.localdate(),
+    }
+    return render(request, "pages/participant.html", context)
+
+
+def _openable(user: User, found: Study, person: Participant) -> list[tuple[str, str, str]]:
+    """(visit, instrument, completed by) the user may open at this participant's visits."""
+    roles = {
+        "rater": Capability.WRITE_RATER_FORMS,
+        "therapist": Capability.WRITE_THERAPIST_FORMS,
+        "participant": Capability.ENTER_PARTICIPANT_FORMS,
+        "coordinator": Capability.ENTER_PARTICIPANT_FORMS,
+    }
+    items: list[tuple[str, str, str]] = []
+    for visit in found.protocol.visits:
+        for due in visit.instruments:
+            if can(user, found, roles[due.by], person.site):
+                items.append((visit.id, due.instrument, due.by))
+    return items
+
+
+@login_required
+def form(request: HttpRequest, study: str, code: str, visit: str, instrument: str) -> HttpResponse:
+    found = _study(request, study)
+    if found is None:
+        return _forbidden(request, f"You do not work in study {study}.")
+    user = _user(request)
+    try:
+        person = get_participant(user, found, code)
+        record = forms.open_instrument_form(user, person, visit, instrument)
+    except REFUSALS as error:
+        return _forbidden(request, str(error))
+    errors: dict[str, str] = {}
+    submitted = None
+    if request.method == "POST":
+        submitted = submitted_answers(request.POST)
+        version = int(request.POST.get("version", "0") or 0)
+        action = request.POST.get("action", "save")
+        try:
+            if action == "save":
+                record = forms.save_draft(user, record, expected_version=version, answers=submitted)
+                messages.success(request, "Draft saved.")
+            elif action == "sign":
+                record = forms.save_draft(user, record, expected_version=version, answers=submitted)
+                record = forms.sign(
+                    user,
+                    record,
+                    expected_version=record.version,
+                    password=request.POST.get("password", ""),
+                    meaning=request.POST.get("meaning", ""),
+                )
+                messages.success(request, "Signed and locked.")
+            elif action == "correct":
+                record = forms.correct(
+                    user,
+                    record,
+                    expected_version=version,
+                    reason=request.POST.get("reason", ""),
+                    password=request.POST.get("password", ""),
+                    meaning=request.POST.get("meaning", ""),
+                    answers=submitted,
+                )
+                messages.success(request, "Correction saved and signed.")
+            submitted = None
+        except InvalidInput as error:
+            errors = error.errors
+            messages.error(
+                request,
+                "Some answers need attention: nothing was lost, correct them and save again.",
+            )
+        except (NotAllowed, WrongState, Conflict) as error:
+            messages.error(request, str(error))
+    context = {
+        "study": found,
+        "participant": person,
+        "form": record,
+        "signed": record.status == FormStatus.SIGNED,
+        "instrument": record.instrument,
+        "questions": questions(record, submitted, errors),
+        "errors": errors,
+    }
+    return render(request, "pages/form.html", context, status=422 if errors else 200)

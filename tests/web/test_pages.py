@@ -1,0 +1,135 @@
+"""The staff pages: what each role sees, and the journeys through them (server-rendered HTML)."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from attune.web.forms.models import FormRecord
+from attune.web.participants.models import Allocation, Participant
+from attune.web.participants.services import randomise
+from attune.web.studies.roles import Role
+
+from .conftest import ELIGIBLE, PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def browser(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_pages_need_a_login(study):
+    response = Client().get("/s/mapp-demo/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_login_page_and_login(users):
+    client = Client()
+    assert "Log in" in client.get("/login/").content.decode()
+    response = client.post("/login/", {"username": "coordinator", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/", follow=True).status_code == 200
+
+
+def test_coordinator_screens_and_enrols_through_the_pages(users):
+    client = browser(users[Role.COORDINATOR])
+    page = client.post(
+        "/s/mapp-demo/", {"code": "S1-200", "site": "s1", "screened_on": "2026-01-05"}, follow=True
+    )
+    assert "S1-200" in page.content.decode()
+    fields = {
+        f"f_{name}": ("yes" if value is True else "no" if value is False else str(value))
+        for name, value in ELIGIBLE.items()
+    }
+    fields["f_caps5_total"] = "30"
+    response = client.post("/s/mapp-demo/p/S1-200/", {"action": "screening", **fields}, follow=True)
+    text = response.content.decode()
+    assert "Eligibility: ineligible" in text
+    fields["f_caps5_total"] = "40"
+    client.post("/s/mapp-demo/p/S1-200/", {"action": "screening", **fields})
+    client.post("/s/mapp-demo/p/S1-200/", {"action": "enrol", "enrolled_on": "2026-01-05"})
+    response = client.post("/s/mapp-demo/p/S1-200/", {"action": "randomise"}, follow=True)
+    text = response.content.decode()
+    assert "is randomised. The allocation is blinded." in text
+    arm = Allocation.objects.get(participant__code="S1-200").arm
+    assert f"arm <strong>{arm}" not in text
+    assert Participant.objects.get(code="S1-200").status == "randomised"
+
+
+def test_bad_input_is_a_message_not_a_server_error(users, enrolled):
+    client = browser(users[Role.COORDINATOR])
+    response = client.post(
+        "/s/mapp-demo/p/S1-001/",
+        {"action": "visit", "visit_id": "screening", "actual_date": "5 Jan"},
+    )
+    assert response.status_code == 200
+    assert "enter a date as YYYY-MM-DD" in response.content.decode()
+    response = client.post("/s/mapp-demo/p/S1-001/", {"action": "screening", "f_age": "forty"})
+    assert "&#x27;forty&#x27; is not a valid integer" in response.content.decode()
+
+
+def test_the_rater_enters_a_caps5_and_never_sees_the_arm_or_notes(users, enrolled):
+    randomise(users[Role.COORDINATOR], enrolled)
+    arm = Allocation.objects.get(participant=enrolled).arm
+    rater = browser(users[Role.RATER])
+    timeline = rater.get("/s/mapp-demo/p/S1-001/").content.decode()
+    assert arm not in timeline.replace(
+        "MDMA-assisted", ""
+    )  # the study name mentions MDMA; the arm never appears
+    assert "arm <strong>" not in timeline
+    answers = {f"item_{n}": "3" for n in range(1, 21)} | {
+        "item_22": "1",
+        "item_23": "2",
+        "item_24": "2",
+        "item_25": "2",
+    }
+    page = rater.post(
+        "/s/mapp-demo/p/S1-001/forms/baseline/caps5/",
+        {
+            "version": "1",
+            "action": "sign",
+            "password": PASSWORD,
+            "meaning": "I rated this interview",
+            **answers,
+        },
+        follow=True,
+    )
+    assert "Signed and locked." in page.content.decode()
+    record = FormRecord.objects.get(participant=enrolled, instrument="caps5")
+    assert (record.status, record.scores["total"]) == ("signed", 60)
+    assert (
+        "B1 Intrusive memories" in page.content.decode()
+    )  # short labels only for the licensed CAPS-5
+    assert rater.get("/s/mapp-demo/p/S1-001/forms/baseline/pcl5/").status_code == 403
+
+
+def test_a_refused_answer_keeps_every_other_answer_on_the_page(users, enrolled):
+    rater = browser(users[Role.RATER])
+    answers = {f"item_{n}": "2" for n in range(1, 21)} | {"item_22": "5"}
+    page = rater.post(
+        "/s/mapp-demo/p/S1-001/forms/baseline/caps5/", {"version": "1", "action": "save", **answers}
+    )
+    assert page.status_code == 422
+    text = page.content.decode()
+    assert "5 is out of range; allowed: 0, 1" in text
+    assert len(re.findall(r'name="item_7" value="2" checked', text)) == 1
+
+
+def test_the_statistician_sees_the_arm_on_the_timeline(users, enrolled):
+    randomise(users[Role.COORDINATOR], enrolled)
+    arm = Allocation.objects.get(participant=enrolled).arm
+    assert (
+        f"arm <strong>{arm}</strong>"
+        in browser(users[Role.STATISTICIAN]).get("/s/mapp-demo/p/S1-001/").content.decode()
+    )
+
+
+def test_the_worklist_shows_what_is_due(users, enrolled):
+    page = browser(users[Role.COORDINATOR]).get("/s/mapp-demo/").content.decode()
+    assert "Due this week" in page
+    assert "Participants by status" in page
+    assert "S1-001" in page
