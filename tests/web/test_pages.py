@@ -133,3 +133,24 @@ def test_the_worklist_shows_what_is_due(users, enrolled):
     assert "Due this week" in page
     assert "Participants by status" in page
     assert "S1-001" in page
+
+
+def test_the_worklist_lists_actionable_visits_and_groups_unsigned_forms(users, enrolled):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from attune.web.pages.worklist import worklist
+    from attune.web.participants.services import record_visit
+
+    coordinator = users[Role.COORDINATOR]
+    today = timezone.localdate()
+    enrolled.enrolled_on = today - timedelta(days=20)
+    enrolled.save()
+    record_visit(coordinator, enrolled, "screening", today - timedelta(days=20))
+    work = worklist(coordinator, enrolled.study, today)
+    # Preparation 1 (screening + 21 days, window -7/+28) is open; preparation 2 waits for it.
+    assert [item.visit for item in work.due_this_week] == ["preparation_1"]
+    assert [(item.visit, item.detail) for item in work.forms_missing] == [
+        ("screening", "pcl5, phq9, cssrs_screen")
+    ]

@@ -46,40 +46,31 @@ def worklist(user: User, study: Study, today: date) -> Worklist:
         schedule = schedule_of(participant, as_of=today)
         if schedule is None:
             continue
+        held = {planned.id for planned in schedule.visits if planned.actual is not None}
         for planned in schedule.visits:
+            # Only sessions whose anchor has happened are actionable this week.
+            anchor_happened = planned.visit.anchor == "enrolment" or planned.visit.anchor in held
             if (
-                planned.status in ("due", "upcoming")
+                anchor_happened
+                and planned.status in ("due", "upcoming")
                 and planned.earliest <= week_end
                 and planned.latest >= today
             ):
-                due.append(
-                    WorkItem(
-                        participant,
-                        planned.id,
-                        planned.visit.label,
-                        f"window {planned.earliest:%d %b} to {planned.latest:%d %b}",
-                    )
-                )
+                window = f"window {planned.earliest:%Y-%m-%d} to {planned.latest:%Y-%m-%d}"
+                due.append(WorkItem(participant, planned.id, planned.visit.label, window))
             if planned.status in ("done_out_of_window", "missed"):
-                late.append(
-                    WorkItem(
-                        participant,
-                        planned.id,
-                        planned.visit.label,
-                        planned.status.replace("_", " "),
-                    )
-                )
+                status = planned.status.replace("_", " ")
+                late.append(WorkItem(participant, planned.id, planned.visit.label, status))
             if planned.actual is not None:
-                for instrument in planned.visit.instruments:
-                    if (participant.pk, planned.id, instrument.instrument) not in signed:
-                        missing.append(
-                            WorkItem(
-                                participant,
-                                planned.id,
-                                planned.visit.label,
-                                f"{instrument.instrument} ({instrument.by})",
-                            )
-                        )
+                unsigned = [
+                    due_form.instrument
+                    for due_form in planned.visit.instruments
+                    if (participant.pk, planned.id, due_form.instrument) not in signed
+                ]
+                if unsigned:
+                    missing.append(
+                        WorkItem(participant, planned.id, planned.visit.label, ", ".join(unsigned))
+                    )
     counts = Counter(p.status for p in participants)
     by_site = Counter(p.site.code for p in participants if p.enrolled_on is not None)
     return Worklist(
