@@ -169,3 +169,19 @@ def test_therapy_note_text_never_enters_the_audit_trail(users, enrolled):
 def test_only_forms_due_at_a_visit_can_be_opened(users, enrolled):
     with pytest.raises(InvalidInput, match="caps5 is not due at preparation_1"):
         forms.open_instrument_form(users[Role.RATER], enrolled, "preparation_1", "caps5")
+
+
+def test_forms_open_only_where_the_protocol_has_placed_the_participant(users, site_one):
+    from datetime import date
+
+    from attune.web.participants import services as journey
+
+    coordinator, rater = users[Role.COORDINATOR], users[Role.RATER]
+    person = journey.start_screening(coordinator, site_one, "S1-300", date(2026, 1, 5))
+    assert forms.open_instrument_form(coordinator, person, "screening", "pcl5").instrument == "pcl5"
+    with pytest.raises(WrongState, match="in screening: baseline forms open after enrolment"):
+        forms.open_instrument_form(rater, person, "baseline", "caps5")
+    journey.screen_fail(coordinator, person, "withdrew before consent")
+    person.refresh_from_db()
+    with pytest.raises(WrongState, match="screen failed: no new forms"):
+        forms.open_instrument_form(coordinator, person, "screening", "phq9")

@@ -154,3 +154,39 @@ def test_the_worklist_lists_actionable_visits_and_groups_unsigned_forms(users, e
     assert [(item.visit, item.detail) for item in work.forms_missing] == [
         ("screening", "pcl5, phq9, cssrs_screen")
     ]
+
+
+def test_a_correction_with_its_reason_shows_in_the_audit_trail(users, enrolled):
+    rater = browser(users[Role.RATER])
+    answers = {f"item_{n}": "2" for n in range(1, 21)} | {
+        "item_22": "1",
+        "item_23": "2",
+        "item_24": "2",
+        "item_25": "2",
+    }
+    url = "/s/mapp-demo/p/S1-001/forms/baseline/caps5/"
+    rater.post(
+        url, {"version": "1", "action": "sign", "password": PASSWORD, "meaning": "rated", **answers}
+    )
+    version = FormRecord.objects.get(participant=enrolled, instrument="caps5").version
+    rater.post(
+        url,
+        {
+            "version": str(version),
+            "action": "correct",
+            "reason": "item 3 was misheard",
+            "password": PASSWORD,
+            "meaning": "I confirm this correction",
+            **answers,
+            "item_3": "4",
+        },
+    )
+    page = (
+        browser(users[Role.DATA_MANAGER])
+        .get("/s/mapp-demo/audit/?participant=S1-001")
+        .content.decode()
+    )
+    assert "item 3 was misheard" in page
+    assert "item 3:</span> 2 → 4" in page
+    assert "hash chain verified" in page
+    assert browser(users[Role.RATER]).get("/s/mapp-demo/audit/").status_code == 403

@@ -1,6 +1,6 @@
 """The participant's pages: a list of what is due, and each questionnaire, made for a phone.
 
-The link is the only credential, so these pages are marked no-store and no-referrer, and any
+The link is the only credential, so these pages are marked no-store and same-origin referrers, and any
 failure (unknown, expired, revoked token; a form not open on this link) looks the same.
 """
 
@@ -19,7 +19,9 @@ from attune.web.forms.rendering import questions, submitted_answers
 
 def _private(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on the form post,
+    # which CSRF protection rightly refuses. The token still never leaves this site.
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

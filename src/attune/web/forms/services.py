@@ -62,6 +62,7 @@ def open_instrument_form(
     protocol = participant.study.protocol
     if visit_id not in protocol.visit_ids:
         raise InvalidInput({"visit_id": f"unknown visit {visit_id!r}"})
+    _check_visit_open(participant, visit_id)
     due = next(
         (d for d in protocol.visit(visit_id).instruments if d.instrument == instrument), None
     )
@@ -83,6 +84,22 @@ def open_instrument_form(
     return form
 
 
+def _check_visit_open(participant: Participant, visit_id: str) -> None:
+    """Forms exist where the protocol has placed the participant: screening forms while in screening,
+    other visits once enrolled, nothing after a screen failure or discontinuation."""
+    from attune.web.participants.models import Status
+
+    kind = participant.study.protocol.visit(visit_id).kind
+    if participant.status in (Status.SCREEN_FAILED, Status.DISCONTINUED):
+        raise WrongState(
+            f"{participant.code} is {participant.status.replace('_', ' ')}: no new forms"
+        )
+    if participant.status == Status.SCREENING and kind != "screening":
+        raise WrongState(
+            f"{participant.code} is in screening: {visit_id} forms open after enrolment"
+        )
+
+
 @transaction.atomic
 def open_therapy_note(actor: User, participant: Participant, visit_id: str) -> FormRecord:
     require(actor, participant.study, C.WRITE_THERAPY_NOTES, participant.site)
@@ -93,6 +110,7 @@ def open_therapy_note(actor: User, participant: Participant, visit_id: str) -> F
     )
     if visit is None or "dyad" not in visit.attendees:
         raise InvalidInput({"visit_id": f"{visit_id!r} is not a therapy session"})
+    _check_visit_open(participant, visit_id)
     form, created = FormRecord.objects.get_or_create(
         participant=participant,
         visit_id=visit_id,

@@ -6,6 +6,7 @@ app_name = "pages"
 urlpatterns = [
     path("", views.home, name="home"),
     path("s/<slug:study>/", views.study, name="study"),
+    path("s/<slug:study>/audit/", views.audit_trail, name="audit"),
     path("s/<slug:study>/p/<str:code>/", views.participant, name="participant"),
     path(
         "s/<slug:study>/p/<str:code>/forms/<str:visit>/<str:instrument>/", views.form, name="form"

@@ -297,3 +297,39 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
         "errors": errors,
     }
     return render(request, "pages/form.html", context, status=422 if errors else 200)
+
+
+@login_required
+def audit_trail(request: HttpRequest, study: str) -> HttpResponse:
+    """The study's audit events, newest first, for roles allowed to read the trail."""
+    from attune.web.audit.chain import verify_chain
+    from attune.web.audit.models import AuditEvent
+
+    found = _study(request, study)
+    if found is None or not can(_user(request), found, Capability.READ_AUDIT):
+        return _forbidden(request, "Your role does not allow reading the audit trail.")
+    events = AuditEvent.objects.filter(study=found.code).order_by("-id")
+    participant_code = request.GET.get("participant", "").strip()
+    if participant_code:
+        events = events.filter(object_id=participant_code) | events.filter(
+            changes__form__startswith=f"{participant_code} "
+        )
+    rows = [
+        (event, [(field, _change_text(change)) for field, change in event.changes.items()])
+        for event in events[:500]
+    ]
+    context = {
+        "study": found,
+        "rows": rows,
+        "chain": verify_chain(),
+        "participant_code": participant_code,
+    }
+    return render(request, "pages/audit.html", context)
+
+
+def _change_text(change: object) -> str:
+    """``[old, new]`` as "old → new"; anything else (a label, a form name) as it is."""
+    if isinstance(change, list) and len(change) == 2:
+        old, new = ("—" if value is None else str(value) for value in change)
+        return f"{old} → {new}"
+    return str(change)
