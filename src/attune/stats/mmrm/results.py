@@ -1,0 +1,287 @@
+"""The fitted MMRM: coefficients, covariance, LS means, contrasts, type 3 tests."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from attune.stats.mmrm.design import Design, grid_matrix
+from attune.stats.mmrm.errors import MMRMError
+from attune.stats.mmrm.inference import InferenceState, contrast_1d, f_test, t_summary
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class MMRMResult:
+    """A fitted MMRM.
+
+    ``deviance`` is -2 log-likelihood of the fitted method (REML: -2 restricted log-likelihood,
+    SAS's "-2 Res Log Likelihood"). ``theta`` is on the engine's unconstrained scale (see
+    :mod:`attune.stats.mmrm.covariance`); ``vcov_theta`` is its covariance (inverse Hessian of
+    -log L), the ``W`` of Satterthwaite and Kenward-Roger.
+    """
+
+    design: Design = field(repr=False)
+    covariance: str
+    method: str
+    df_method: str
+    vcov_type: str
+    converged: bool
+    iterations: int
+    deviance: float
+    theta: FloatArray = field(repr=False)
+    vcov_theta: FloatArray = field(repr=False)
+    beta: FloatArray = field(repr=False)
+    vcov_beta: FloatArray = field(repr=False)
+    sigmas: tuple[FloatArray, ...] = field(repr=False)
+    state: InferenceState = field(repr=False)
+    n_subjects: int = 0
+    n_obs: int = 0
+    n_patterns: int = 0
+    gradient_max: float = 0.0
+
+    # ------------------------------------------------------------------ basic tables
+    @property
+    def n_theta(self) -> int:
+        return int(self.theta.shape[0])
+
+    @property
+    def aic(self) -> float:
+        return (
+            self.deviance
+            + 2.0 * self.n_theta
+            + (0.0 if self.method == "reml" else 2.0 * self.beta.shape[0])
+        )
+
+    @property
+    def coefficients(self) -> pd.DataFrame:
+        """One row per column of X: estimate, SE, df, t and two-sided p."""
+        rows = [contrast_1d(self.state, e) for e in np.eye(self.beta.shape[0])]
+        est = np.array([r[0] for r in rows])
+        se = np.array([r[1] for r in rows])
+        df = np.array([r[2] for r in rows])
+        summ = t_summary(est, se, df, 0.95)
+        return pd.DataFrame(
+            {
+                "term": list(self.design.column_names),
+                "estimate": est,
+                "se": se,
+                "df": df,
+                "t": summ["t"],
+                "p": summ["p"],
+            }
+        )
+
+    def covariance_matrix(self, group: str | None = None) -> pd.DataFrame:
+        """The fitted visit x visit covariance (of ``group`` if the covariance is grouped)."""
+        levels = self.design.group_levels
+        if group is None:
+            if len(levels) > 1:
+                raise MMRMError(
+                    f"the covariance is grouped; pass group= one of {', '.join(levels)}"
+                )
+            idx = 0
+        else:
+            if str(group) not in levels:
+                raise MMRMError(f"unknown covariance group {group!r}; groups: {', '.join(levels)}")
+            idx = levels.index(str(group))
+        vis = list(self.design.visit_levels)
+        return pd.DataFrame(self.sigmas[idx], index=vis, columns=vis)
+
+    # ------------------------------------------------------------------ general contrasts
+    def estimate(self, lmat: Any, level: float = 0.95) -> pd.DataFrame:
+        """Each row l of ``lmat`` (array, or DataFrame with the coefficient names as columns):
+        estimate of l'beta, SE, df (of the fit's df method), t, p and CI."""
+        lm = self._as_l(lmat)
+        rows = [contrast_1d(self.state, lv) for lv in lm]
+        est = np.array([r[0] for r in rows])
+        se = np.array([r[1] for r in rows])
+        df = np.array([r[2] for r in rows])
+        out = pd.DataFrame({"estimate": est, "se": se, "df": df})
+        for k, v in t_summary(est, se, df, level).items():
+            out[k] = v
+        return out
+
+    def test(self, lmat: Any) -> dict[str, float]:
+        """Joint F test of H0: L beta = 0 (num_df, den_df, F, p)."""
+        lm = self._as_l(lmat)
+        q, df, fstat, p = f_test(self.state, lm)
+        return {"num_df": float(q), "den_df": df, "F": fstat, "p": p}
+
+    def _as_l(self, lmat: Any) -> FloatArray:
+        if isinstance(lmat, pd.DataFrame):
+            names = list(self.design.column_names)
+            unknown = [c for c in lmat.columns if c not in names]
+            if unknown:
+                raise MMRMError(f"unknown coefficient(s) in L: {', '.join(map(str, unknown))}")
+            lmat = lmat.reindex(columns=names, fill_value=0.0).to_numpy(dtype=float)
+        lm = np.atleast_2d(np.asarray(lmat, dtype=np.float64))
+        if lm.shape[1] != self.beta.shape[0]:
+            raise MMRMError(
+                f"L has {lm.shape[1]} columns but the model has {self.beta.shape[0]} coefficients"
+            )
+        return lm
+
+    # ------------------------------------------------------------------ LS means
+    def _grid(self, numeric: dict[str, float] | None = None) -> tuple[pd.DataFrame, FloatArray]:
+        """All factor-level combinations; numeric covariates at their mean (or ``numeric``)."""
+        d = self.design
+        facs = list(d.factor_levels)
+        combos = list(itertools.product(*[d.factor_levels[f] for f in facs])) if facs else [()]
+        grid = pd.DataFrame(combos, columns=facs)
+        values = dict(d.numeric_means)
+        values.update(numeric or {})
+        for var, val in values.items():
+            grid[var] = val
+        if len(grid) == 0:
+            grid = pd.DataFrame(index=[0])
+        return grid, grid_matrix(d, grid)
+
+    def _lsmeans_l(self, by: list[str]) -> tuple[pd.DataFrame, FloatArray]:
+        d = self.design
+        for b in by:
+            if b not in d.factor_levels:
+                raise MMRMError(
+                    f"{b!r} is not a factor in the model; LS means can be taken by "
+                    + (", ".join(d.factor_levels) or "(no factors)")
+                )
+        grid, xg = self._grid()
+        keys = list(itertools.product(*[d.factor_levels[b] for b in by]))
+        lrows = []
+        for key in keys:
+            sel = np.ones(len(grid), dtype=bool)
+            for b, v in zip(by, key, strict=True):
+                sel &= grid[b].to_numpy() == v
+            lrows.append(xg[sel].mean(axis=0))
+        return pd.DataFrame(keys, columns=by), np.array(lrows)
+
+    def lsmeans(self, by: list[str] | str, level: float = 0.95) -> pd.DataFrame:
+        """Least-squares means as emmeans/SAS compute them: predictions on the grid of all
+        factor levels with numeric covariates at their mean, averaged with equal weights over
+        the factors not in ``by``."""
+        by = [by] if isinstance(by, str) else list(by)
+        keys, lm = self._lsmeans_l(by)
+        est = self.estimate(lm, level)
+        out = keys.copy()
+        for col in ("estimate", "se", "df", "lower", "upper"):
+            out[col] = est[col].to_numpy()
+        return out
+
+    def contrasts(
+        self, treatment: str, reference: str, by: str, level: float = 0.95
+    ) -> pd.DataFrame:
+        """Each non-reference level of ``treatment`` minus ``reference``, at each level of ``by``
+        (LS-mean differences)."""
+        d = self.design
+        if treatment not in d.factor_levels:
+            raise MMRMError(f"{treatment!r} is not a factor in the model")
+        if str(reference) not in d.factor_levels[treatment]:
+            raise MMRMError(
+                f"reference {reference!r} is not a level of {treatment!r} "
+                f"(levels: {', '.join(d.factor_levels[treatment])})"
+            )
+        keys, lm = self._lsmeans_l([by, treatment])
+        rows = []
+        lrows = []
+        for bl in d.factor_levels[by]:
+            sel_b = keys[by].to_numpy() == bl
+            ref_i = np.flatnonzero(sel_b & (keys[treatment].to_numpy() == str(reference)))[0]
+            for tl in d.factor_levels[treatment]:
+                if tl == str(reference):
+                    continue
+                i = np.flatnonzero(sel_b & (keys[treatment].to_numpy() == tl))[0]
+                rows.append((bl, tl))
+                lrows.append(lm[i] - lm[ref_i])
+        est = self.estimate(np.array(lrows), level)
+        out = pd.DataFrame(rows, columns=[by, "level"])
+        for col in ("estimate", "se", "df", "t", "p", "lower", "upper"):
+            out[col] = est[col].to_numpy()
+        return out
+
+    # ------------------------------------------------------------------ type 3
+    def type3(self) -> pd.DataFrame:
+        """Type 3 F tests, one per model term (SAS "Type 3 Tests of Fixed Effects").
+
+        Hypotheses are built on the reference grid of all factor levels with numeric
+        covariates at 0, as SAS (and car::Anova type III) do, so a factor's test in the
+        presence of a covariate-by-factor interaction refers to covariate = 0.
+        A factor term: all interaction contrasts (level minus reference, Kronecker products
+        over the term's factors) of its marginal means, other factors averaged with equal
+        weights — SAS's type III hypothesis when all cells are present, in SAS's row basis
+        (the Satterthwaite F df depends on the basis). A term with one plain numeric
+        covariate x: the same contrasts applied to the slopes in x (for x alone: the slope
+        averaged over the factors it interacts with). Other terms (several numerics,
+        transformed expressions) are tested through their own columns.
+        """
+        d = self.design
+        zero = {v: 0.0 for v in d.numeric_means}
+        grid, xg = self._grid(zero)
+        out = []
+        for term in d.terms:
+            if not term.factors and not term.numerics:
+                continue  # intercept
+            lm: FloatArray | None = None
+            if not term.numerics:
+                lm = self._factor_contrasts(term.factors, grid, xg)
+            elif len(term.numerics) == 1 and self._plain_numeric(term.numerics[0]):
+                x = term.numerics[0]
+                _, x1 = self._grid({**zero, x: 1.0})
+                lm = self._factor_contrasts(term.factors, grid, x1 - xg)
+            if lm is None:
+                lm = np.eye(self.beta.shape[0])[list(term.columns)]
+            # keep the rows as built (the Satterthwaite F df depends on the basis; these
+            # level-minus-reference rows are SAS's); only reduce a rank-deficient L
+            sv = np.linalg.svd(lm, compute_uv=False)
+            rank = int(np.sum(sv > sv.max() * 1e-10)) if sv.size and sv.max() > 0 else 0
+            if rank == 0:
+                continue
+            if rank < lm.shape[0]:
+                _, s_, vt = np.linalg.svd(lm, full_matrices=False)
+                lm = vt[:rank] * s_[:rank, None]
+            res = self.test(lm)
+            out.append(
+                {
+                    "term": term.label,
+                    "num_df": int(res["num_df"]),
+                    "den_df": res["den_df"],
+                    "F": res["F"],
+                    "p": res["p"],
+                }
+            )
+        return pd.DataFrame(out, columns=["term", "num_df", "den_df", "F", "p"])
+
+    def _plain_numeric(self, var: str) -> bool:
+        """True if ``var`` is a numeric column entering every term only linearly."""
+        if var not in self.design.numeric_means:
+            return False
+        for t in self.design.terms:
+            for expr in t.numerics:
+                if expr != var and var in expr:
+                    return False
+        return True
+
+    def _factor_contrasts(
+        self, factors: tuple[str, ...], grid: pd.DataFrame, rows: FloatArray
+    ) -> FloatArray:
+        """Level-minus-reference (interaction) contrasts of ``rows`` averaged per cell."""
+        d = self.design
+        levels = [d.factor_levels[f] for f in factors]
+        cells = list(itertools.product(*levels))
+        avg = np.zeros((len(cells), rows.shape[1]))
+        for ci, cell in enumerate(cells):
+            sel = np.ones(len(grid), dtype=bool)
+            for f, v in zip(factors, cell, strict=True):
+                sel &= grid[f].to_numpy() == v
+            avg[ci] = rows[sel].mean(axis=0)
+        cmat: FloatArray = np.ones((1, 1))
+        for lv in levels:
+            nl = len(lv)
+            c = np.hstack([-np.ones((nl - 1, 1)), np.eye(nl - 1)])
+            cmat = np.asarray(np.kron(cmat, c), dtype=np.float64)
+        return np.asarray(cmat @ avg, dtype=np.float64)
