@@ -10,6 +10,9 @@ CORE = [
     "attune.stats",
     "attune.protocol",
     "attune.safety",
+    "attune.dataset",
+    "attune.synth",
+    "attune.stats.mmrm",
 ]
 WEB = ["django", "ninja", "rest_framework", "flask", "fastapi", "starlette"]
 

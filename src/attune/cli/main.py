@@ -15,6 +15,7 @@ from attune.cli.demo import demo
 from attune.cli.instruments import instruments, score
 from attune.cli.power import power
 from attune.cli.protocol import eligibility, protocol
+from attune.cli.synth import synth
 from attune.cli.web import audit, manage, serve
 
 
@@ -34,6 +35,7 @@ cli.add_command(power)
 cli.add_command(demo)
 cli.add_command(protocol)
 cli.add_command(eligibility)
+cli.add_command(synth)
 cli.add_command(serve)
 cli.add_command(manage)
 cli.add_command(audit)

@@ -1,0 +1,259 @@
+"""The tables of a tidy trial dataset: their columns, types, allowed values and keys.
+
+Each table is one CSV file (``<table>.csv``) with a header row. Every column has a type:
+
+* ``id``: a short identifier (letters, digits, ``_ . -``), never empty;
+* ``text``: free text;
+* ``choice``: one of a fixed list of lower-case values;
+* ``date``: ``YYYY-MM-DD``; ``datetime``: ``YYYY-MM-DDTHH:MM`` (local site time, no zone);
+* ``int``/``float``: decimal numbers, with an allowed range;
+* ``bool``: ``true``/``false``.
+
+An empty cell is a missing value; it is allowed only in a ``nullable`` column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnType = Literal["id", "text", "choice", "date", "datetime", "int", "float", "bool"]
+
+FORMAT_NAME = "attune-trial-dataset"
+FORMAT_VERSION = "1.0"
+METADATA_FILE = "dataset.json"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    nullable: bool = False
+    choices: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    #: absent from blinded datasets (it reveals the allocation)
+    unblinded_only: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    #: ``participant_id`` must name a row of ``participants``
+    child: bool = True
+    #: extra columns allowed by the dataset's metadata (stratification factors)
+    open_columns: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.csv"
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def column_names(self, blinded: bool) -> list[str]:
+        return [c.name for c in self.columns if not (blinded and c.unblinded_only)]
+
+
+PARTICIPANT_STATUS = ("screen_failed", "randomised", "completed", "discontinued")
+VISIT_STATUS = ("completed", "missed", "cancelled")
+SEX = ("female", "male", "other")
+RACE = (
+    "american_indian_or_alaska_native",
+    "asian",
+    "black_or_african_american",
+    "native_hawaiian_or_pacific_islander",
+    "white",
+    "multiple",
+    "other",
+    "not_reported",
+)
+DISCONTINUATION_REASONS = (
+    "adverse_event",
+    "withdrew_consent",
+    "lost_to_follow_up",
+    "lack_of_efficacy",
+    "investigator_decision",
+    "other",
+)
+SCORE_KINDS = ("total", "subscale", "flag", "band")
+DOSE_KINDS = ("initial", "supplemental")
+PRODUCTS = ("active", "placebo")
+SEVERITY = ("mild", "moderate", "severe")
+DEVIATION_KINDS = ("visit_out_of_window", "visit_missed", "dose_out_of_window", "other")
+
+_PID = Column("participant_id", "id", description="Participant identifier.")
+_VISIT = Column("visit_id", "id", description="A visit id of the dataset's protocol.")
+
+TABLES: dict[str, Table] = {
+    table.name: table
+    for table in (
+        Table(
+            "participants",
+            "One row per person screened, screen failures included (for the CONSORT diagram).",
+            (
+                _PID,
+                Column("site", "id", description="Site identifier."),
+                Column(
+                    "arm", "id", nullable=True, unblinded_only=True, description="Allocated arm."
+                ),
+                Column("age", "int", min=0, max=120, description="Age in years at enrolment."),
+                Column("sex", "choice", choices=SEX),
+                Column("race", "choice", choices=RACE),
+                Column("status", "choice", choices=PARTICIPANT_STATUS),
+                Column(
+                    "screen_fail_reason",
+                    "text",
+                    nullable=True,
+                    description="Ids of the failed eligibility criteria, separated by ';'.",
+                ),
+                Column("enrolled_on", "date", description="Date of consent (enrolment)."),
+                Column("randomised_on", "date", nullable=True),
+                Column(
+                    "discontinued_visit",
+                    "id",
+                    nullable=True,
+                    description="The last visit attended before discontinuation.",
+                ),
+                Column(
+                    "discontinued_reason", "choice", nullable=True, choices=DISCONTINUATION_REASONS
+                ),
+            ),
+            key=("participant_id",),
+            child=False,
+            open_columns=True,
+        ),
+        Table(
+            "visits",
+            "One row per scheduled visit of a participant.",
+            (
+                _PID,
+                _VISIT,
+                Column("target_date", "date"),
+                Column("window_start", "date"),
+                Column("window_end", "date"),
+                Column("actual_date", "date", nullable=True, description="Empty when not held."),
+                Column("status", "choice", choices=VISIT_STATUS),
+            ),
+            key=("participant_id", "visit_id"),
+        ),
+        Table(
+            "item_responses",
+            "One row per item of each form completed at a visit.",
+            (
+                _PID,
+                _VISIT,
+                Column("instrument", "id", description="Instrument id (attune.instruments)."),
+                Column("item", "int", min=1, max=1000, description="Item number."),
+                Column(
+                    "value", "int", nullable=True, description="Answer code; empty = unanswered."
+                ),
+            ),
+            key=("participant_id", "visit_id", "instrument", "item"),
+        ),
+        Table(
+            "scores",
+            "Scores computed by attune.instruments from item_responses (never typed by hand).",
+            (
+                _PID,
+                _VISIT,
+                Column("instrument", "id"),
+                Column("kind", "choice", choices=SCORE_KINDS),
+                Column("name", "id", description="Score, subscale, flag or 'band'."),
+                Column(
+                    "value",
+                    "text",
+                    nullable=True,
+                    description="Number (total, subscale), true/false (flag) or band name; empty = undecided.",
+                ),
+            ),
+            key=("participant_id", "visit_id", "instrument", "kind", "name"),
+        ),
+        Table(
+            "doses",
+            "One row per dose given in a dosing session.",
+            (
+                _PID,
+                _VISIT,
+                Column("kind", "choice", choices=DOSE_KINDS),
+                Column("amount", "float", min=0, max=100000, description="Nominal amount."),
+                Column("unit", "choice", choices=("mg", "ug")),
+                Column("time", "datetime"),
+                Column(
+                    "product",
+                    "choice",
+                    choices=PRODUCTS,
+                    unblinded_only=True,
+                    description="Active drug or inactive placebo.",
+                ),
+            ),
+            key=("participant_id", "visit_id", "kind"),
+        ),
+        Table(
+            "vitals",
+            "One row per vital-sign reading in a dosing session.",
+            (
+                _PID,
+                _VISIT,
+                Column(
+                    "minutes",
+                    "int",
+                    min=-1440,
+                    max=1440,
+                    description="Scheduled minutes after the initial dose (negative: before).",
+                ),
+                Column("time", "datetime"),
+                Column("systolic", "int", nullable=True, min=40, max=300, description="mmHg"),
+                Column("diastolic", "int", nullable=True, min=20, max=200, description="mmHg"),
+                Column("pulse", "int", nullable=True, min=20, max=250, description="beats/min"),
+                Column(
+                    "temperature", "float", nullable=True, min=30, max=45, description="degrees C"
+                ),
+            ),
+            key=("participant_id", "visit_id", "minutes"),
+        ),
+        Table(
+            "adverse_events",
+            "One row per adverse event.",
+            (
+                _PID,
+                Column("ae_id", "id"),
+                Column("term", "text"),
+                Column("onset_date", "date"),
+                Column("resolved_date", "date", nullable=True),
+                Column("severity", "choice", choices=SEVERITY),
+                Column("serious", "bool"),
+                Column("treatment_emergent", "bool"),
+                Column(
+                    "visit_id",
+                    "id",
+                    nullable=True,
+                    description="The visit (dosing session) the event is related to in time.",
+                ),
+            ),
+            key=("participant_id", "ae_id"),
+        ),
+        Table(
+            "deviations",
+            "One row per protocol deviation.",
+            (
+                _PID,
+                Column("deviation_id", "id"),
+                Column("visit_id", "id", nullable=True),
+                Column("kind", "choice", choices=DEVIATION_KINDS),
+                Column("description", "text"),
+            ),
+            key=("participant_id", "deviation_id"),
+        ),
+    )
+}
+
+TABLE_ORDER = tuple(TABLES)
