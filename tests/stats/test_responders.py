@@ -300,3 +300,12 @@ def test_bad_input(mutate: str | None, kwargs: dict[str, object], message: str) 
     }
     with pytest.raises(StatsInputError, match=message):
         responder_analysis(df, **args)  # type: ignore[arg-type]
+
+
+def test_a_nullable_boolean_diagnosis_column_is_accepted() -> None:
+    # Dataset.scores_wide gives the CAPS-5 diagnosis as pandas' nullable boolean, with <NA> where
+    # the diagnosis is undecided; those participants count as missing, never as an error.
+    from attune.stats._tables import boolean_column
+
+    frame = pd.DataFrame({"dx": pd.array([True, False, pd.NA], dtype="boolean")})
+    assert boolean_column(frame, "dx").tolist() == [True, False, pd.NA]

@@ -58,8 +58,8 @@ def boolean_column(df: pd.DataFrame, column: str) -> pd.Series:
     """
     out: list[bool | None] = []
     for value in df[column].tolist():
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            out.append(None)
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            out.append(None)  # pd.NA: a nullable boolean column, e.g. from Dataset.scores_wide
             continue
         if isinstance(value, bool | np.bool_):
             out.append(bool(value))
