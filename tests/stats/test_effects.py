@@ -213,3 +213,55 @@ def test_constant_covariate_is_reported_as_singular() -> None:
         ancova_change(
             df, arm="arm", reference="PBO", baseline="base", endpoint="end", covariates=["const"]
         )
+
+
+def test_mmrm_standardized_effects_equal_cohens_d_per_visit_with_complete_data() -> None:
+    # With complete data, arm x visit saturated and an unstructured covariance, the REML covariance
+    # is the pooled within-arm covariance (n - 2 denominator), so each visit's standardized effect
+    # must equal Cohen's d computed from that visit's data alone.
+    from attune.stats.effects import cohens_d_from_summary, mmrm_standardized_effects
+    from attune.stats.mmrm import fit_mmrm
+
+    rng = np.random.default_rng(3)
+    n_t, n_c = 40, 35
+    treated = rng.multivariate_normal([-12, -20], [[100, 60], [60, 121]], n_t)
+    control = rng.multivariate_normal([-8, -12], [[100, 60], [60, 144]], n_c)
+    people = [("MDMA", t) for t in treated] + [("PBO", c) for c in control]
+    rows = [
+        {"id": i, "arm": arm, "visit": f"V{v + 1}", "chg": values[v]}
+        for i, (arm, values) in enumerate(people)
+        for v in range(2)
+    ]
+    fit = fit_mmrm(
+        pd.DataFrame(rows),
+        "chg ~ arm * visit",
+        subject="id",
+        visit="visit",
+        reference={"arm": "PBO"},
+    )
+    effects = mmrm_standardized_effects(fit, treatment="arm", reference="PBO", by="visit")
+    for v in range(2):
+        t, c = treated[:, v], control[:, v]
+        expected = cohens_d_from_summary(t.mean(), t.std(ddof=1), n_t, c.mean(), c.std(ddof=1), n_c)
+        assert effects.loc[v, "d"] == pytest.approx(expected, rel=1e-5)
+        assert effects.loc[v, "lower"] < effects.loc[v, "d"] < effects.loc[v, "upper"]
+
+
+def test_mmrm_standardized_effects_recover_a_simulated_half_sd_effect() -> None:
+    from attune.stats.effects import mmrm_standardized_effects
+    from attune.stats.mmrm import fit_mmrm
+    from attune.stats.power import ar1_matrix
+    from attune.stats.power_simulation import make_design, simulate_trial
+
+    design = make_design(
+        n_total=4000,
+        delta=5.0,
+        sd=10.0,
+        retention=[1, 1, 1],
+        correlation=ar1_matrix(0.5, [1, 2, 3]),
+    )
+    data = simulate_trial(design, np.random.default_rng(8))
+    fit = fit_mmrm(data, "y ~ arm * visit", subject="id", visit="visit", reference={"arm": "REF"})
+    effects = mmrm_standardized_effects(fit, treatment="arm", reference="REF", by="visit")
+    # True standardized effects: 5/3/10, 10/3/10, 5/10 (linear rise to delta = 0.5 SD at the last visit).
+    assert effects["d"].tolist() == pytest.approx([1 / 6, 1 / 3, 0.5], abs=0.07)

@@ -147,6 +147,11 @@ def mmrm_command(
             coefs = res.coefficients
             ls = res.lsmeans([visit, treatment], level=level)
             ct = res.contrasts(treatment, reference, by=visit, level=level)
+            from attune.stats.effects import mmrm_standardized_effects
+
+            std = mmrm_standardized_effects(
+                res, treatment=treatment, reference=reference, by=visit, level=level
+            )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     messages = [str(w.message) for w in caught]
@@ -192,6 +197,14 @@ def mmrm_command(
             ],
             "lsmeans": lsm,
             "contrasts": cts,
+            "standardized_effects": [
+                {
+                    "visit": str(r[visit]),
+                    treatment: str(r["level"]),
+                    **{k: _num(r[k]) for k in ("d", "sd", "lower", "upper")},
+                }
+                for _, r in std.iterrows()
+            ],
             "warnings": messages,
         }
         sys.stdout.write(json.dumps(payload) + "\n")
@@ -211,6 +224,12 @@ def mmrm_command(
             ct.rename(columns={"level": treatment}).to_string(
                 index=False, float_format=lambda v: f"{v:.6g}"
             )
+        )
+        click.echo(f"\nStandardized effects: difference / model SD at the visit ({level:.0%} CI)")
+        click.echo(
+            std[[visit, "level", "d", "sd", "lower", "upper"]]
+            .rename(columns={"level": treatment})
+            .to_string(index=False, float_format=lambda v: f"{v:.4g}")
         )
 
 

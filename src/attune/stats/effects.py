@@ -27,10 +27,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
+
+if TYPE_CHECKING:
+    from attune.stats.mmrm import MMRMResult
 
 from attune.stats._tables import (
     StatsInputError,
@@ -347,4 +351,39 @@ def effect_sizes(
         g_ci_low_nct=j * d_lo,
         g_ci_high_nct=j * d_hi,
         conf_level=float(conf_level),
+    )
+
+
+def mmrm_standardized_effects(
+    result: MMRMResult, *, treatment: str, reference: str, by: str, level: float = 0.95
+) -> pd.DataFrame:
+    """Per-visit standardized effects from a fitted MMRM (``attune.stats.mmrm.fit_mmrm``).
+
+    At each visit: the LS-mean difference (treatment minus reference) divided by the model's
+    residual SD at that visit, ``sqrt(Sigma[v, v])``; with a covariance grouped by arm, the SD pools
+    the groups' variances (root of their mean). The interval divides the difference's confidence
+    interval by the same SD, i.e. treats the SD as known, which is the usual large-sample reading.
+    Columns: visit, level, estimate, sd, d, lower, upper.
+    """
+    contrasts = result.contrasts(treatment=treatment, reference=reference, by=by, level=level)
+    groups = list(result.design.group_levels)
+    variances = np.mean(
+        [
+            np.diag(result.covariance_matrix(group if len(groups) > 1 else None).to_numpy())
+            for group in groups
+        ],
+        axis=0,
+    )
+    sd_by_visit = dict(zip(result.design.visit_levels, np.sqrt(variances), strict=True))
+    sd = contrasts[by].astype(str).map(sd_by_visit).to_numpy(dtype=float)
+    return pd.DataFrame(
+        {
+            by: contrasts[by].to_numpy(),
+            "level": contrasts["level"].to_numpy(),
+            "estimate": contrasts["estimate"].to_numpy(),
+            "sd": sd,
+            "d": contrasts["estimate"].to_numpy() / sd,
+            "lower": contrasts["lower"].to_numpy() / sd,
+            "upper": contrasts["upper"].to_numpy() / sd,
+        }
     )
