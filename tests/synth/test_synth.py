@@ -293,3 +293,21 @@ def test_discontinued_visit_was_attended(small_trial):
     visits = _held(small_trial).set_index(["participant_id", "visit_id"])["status"]
     keys = list(zip(stopped["participant_id"], stopped["discontinued_visit"], strict=True))
     assert keys and (visits.loc[keys] == "completed").all()
+
+
+def test_a_three_arm_protocol_with_an_active_control_loads_back_with_arm_specific_doses(tmp_path):
+    # psilocybin_single: 25 / 10 / 1 mg by arm, no placebo arm (the 1 mg arm is an active control).
+    from attune.dataset import load_dataset
+    from attune.protocol import get_protocol
+    from attune.synth import generate_trial
+
+    protocol = get_protocol("psilocybin_single")
+    dataset = generate_trial(protocol, participants=90, seed=4)
+    from attune.dataset import write_dataset
+
+    write_dataset(dataset, tmp_path / "psi")
+    loaded = load_dataset(tmp_path / "psi")
+    doses = loaded.doses.merge(loaded.participants[["participant_id", "arm"]], on="participant_id")
+    expected = {"PSI25": 25.0, "PSI10": 10.0, "PSI1": 1.0}
+    assert (doses["amount"].astype(float) == doses["arm"].map(expected)).all()
+    assert set(doses["product"]) == {"active"}

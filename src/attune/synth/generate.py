@@ -218,6 +218,10 @@ class _Generator:
         self.dosing = _dosing_ids(protocol)
         self.arm_ids = [arm.id for arm in protocol.arms]
         self.placebo = np.array([_is_placebo(protocol, a) for a in self.arm_ids])
+        # The dose product is inactive only in the protocol's placebo arms; a control arm may get
+        # active drug (e.g. a 1 mg psilocybin "active placebo"), which only *responds* like placebo.
+        placebo_arms = set(protocol.dosing.placebo_arms) if protocol.dosing else set()
+        self.inactive = np.array([a in placebo_arms for a in self.arm_ids])
         self.extra_factors = [f for f in protocol.stratification if f != "site"]
         self.primary = self._primary_instrument()
 
@@ -739,6 +743,14 @@ class _Generator:
                 lower = [o for o in allowed if o <= value]
                 keep = max(lower) if lower else float(allowed[0])
                 initial[rows] = np.where(escalate[rows] & bool(higher), min(higher or [keep]), keep)
+            for index, arm_id in enumerate(
+                self.arm_ids
+            ):  # arm-specific doses (e.g. 25 / 10 / 1 mg)
+                if arm_id in dosing.by_arm:
+                    arm_doses = sorted(set(dosing.by_arm[arm_id]) & set(allowed)) or sorted(
+                        dosing.by_arm[arm_id]
+                    )
+                    initial[arm[held] == index] = float(arm_doses[0])
             previous[held] = initial
             day = sched["actual"][i][held]
             start = (
@@ -746,7 +758,7 @@ class _Generator:
                 + 9 * 60
                 + np.rint(rng.normal(0, 20, held.size)).astype(np.int64)
             )
-            product = np.where(placebo[held], "placebo", "active")
+            product = np.where(self.inactive[arm[held]], "placebo", "active")
             dose_rows.append(
                 {
                     "pid": held,
