@@ -5,36 +5,14 @@ from datetime import date
 import pytest
 from django.contrib.auth import get_user_model
 
+from attune.web.demo import ELIGIBLE as DEMO_ELIGIBLE
 from attune.web.participants import services as journey
 from attune.web.studies.models import Site
 from attune.web.studies.roles import Role
 from attune.web.studies.services import add_member, create_study
 
 PASSWORD = "correct horse battery staple"
-ELIGIBLE = {
-    "age": 42,
-    "ptsd_duration_months": 60,
-    "caps5_ptsd_diagnosis": True,
-    "caps5_total": 40,
-    "psychiatric_medications_tapered": True,
-    "primary_psychotic_disorder": False,
-    "bipolar_1": False,
-    "dissociative_identity_disorder": False,
-    "eating_disorder_active_purging": False,
-    "mdd_with_psychotic_features": False,
-    "excluded_personality_disorder": False,
-    "alcohol_or_cannabis_use_disorder_12m": "none",
-    "other_substance_use_disorder_12m": False,
-    "imminent_suicide_risk": False,
-    "pregnant_or_lactating": False,
-    "hypertension": "none",
-    "arrhythmia_history": False,
-    "qtc_ms": 410,
-    "torsade_risk_factors": False,
-    "symptomatic_liver_disease": False,
-    "hyponatremia_history": False,
-    "hyperthermia_history": False,
-}
+ELIGIBLE = DEMO_ELIGIBLE  # an eligible MAPP screening record (the demo study uses it too)
 
 
 @pytest.fixture
