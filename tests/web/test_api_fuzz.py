@@ -4,9 +4,13 @@ Each generated request runs twice: as generated, and with its path pointing at t
 participant, so that the fuzzed bodies reach the services rather than stopping at "not found".
 """
 
+from contextlib import contextmanager
+
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 
@@ -24,6 +28,21 @@ def session_for(user):
     client.get("/login/")  # sets the CSRF cookie
     token = client.cookies["csrftoken"].value
     return {key: morsel.value for key, morsel in client.cookies.items()}, {"X-CSRFToken": token}
+
+
+@contextmanager
+def keep_test_connection():
+    """Called as a real WSGI app, Django closes "obsolete" connections after each request, and
+    inside a test transaction (autocommit off) that is the test's own connection. Django's test
+    client avoids it the same way, and reconnects the handlers after each of its own requests, so
+    this is entered after the login."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.mark.django_db
@@ -62,4 +81,5 @@ def test_no_input_causes_a_server_error(operation, users, enrolled):
             content_type = (response.headers.get("content-type") or [""])[0]
             assert content_type.startswith("application/json"), response.text[:200]
 
-    check()
+    with keep_test_connection():
+        check()

@@ -3,9 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from attune.web.api import api
+from attune.web.pages import auth
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="pages/login.html"), name="login"),
+    path("login/", auth.login_view, name="login"),
+    path("account/two-factor/", auth.two_factor, name="two_factor"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
