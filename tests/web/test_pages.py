@@ -190,3 +190,25 @@ def test_a_correction_with_its_reason_shows_in_the_audit_trail(users, enrolled):
     assert "item 3:</span> 2 → 4" in page
     assert "hash chain verified" in page
     assert browser(users[Role.RATER]).get("/s/mapp-demo/audit/").status_code == 403
+
+
+def test_the_timeline_plots_score_trajectories(users, enrolled):
+    from attune.web.forms import services as forms
+
+    coordinator = users[Role.COORDINATOR]
+    for visit, level in (("baseline", 3), ("outcome_2", 1)):
+        form = forms.open_instrument_form(coordinator, enrolled, visit, "pcl5")
+        forms.save_draft(
+            coordinator,
+            form,
+            expected_version=form.version,
+            answers={str(n): level for n in range(1, 21)},
+        )
+    page = browser(coordinator).get("/s/mapp-demo/p/S1-001/").content.decode()
+    assert "Score trajectories" in page
+    assert 'aria-label="PCL-5 total by visit"' in page
+    assert "baseline 60" in page and "outcome 2 20" in page
+    # Heights follow the 0-80 scale: 60 sits higher (smaller y) than 20 in a 64-pixel plot.
+    ys = [float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', page)]
+    assert len(ys) == 2 and ys[0] < ys[1]
+    assert ys == pytest.approx([64 - 4 - 60 / 80 * 56, 64 - 4 - 20 / 80 * 56])

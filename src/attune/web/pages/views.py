@@ -21,6 +21,7 @@ from attune.web.forms import services as forms
 from attune.web.forms.models import FormStatus
 from attune.web.forms.rendering import questions, submitted_answers
 from attune.web.forms.selectors import forms_of
+from attune.web.pages.sparkline import trajectories
 from attune.web.pages.worklist import worklist
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
@@ -215,6 +216,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "arm": arm,
         "new_link": new_link,
         "openable": _openable(user, found, person),
+        "trajectories": trajectories(visible_forms, found.protocol.visit_ids),
         "today": timezone.localdate(),
     }
     return render(request, "pages/participant.html", context)
