@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "attune.web.forms",
     "attune.web.epro",
     "attune.web.alerts",
+    "attune.web.dosing",
     "attune.web.pages",
 ]
 

@@ -34,6 +34,7 @@ class Capability(StrEnum):
     WRITE_THERAPY_NOTES = "write_therapy_notes"
     ISSUE_EPRO_LINKS = "issue_epro_links"
     ACKNOWLEDGE_ALERTS = "acknowledge_alerts"
+    ADMINISTER_DOSES = "administer_doses"
     CORRECT_DATA = "correct_data"
     EXPORT_BLINDED = "export_blinded"
     EXPORT_UNBLINDED = "export_unblinded"
@@ -62,6 +63,7 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             C.WRITE_THERAPY_NOTES,
             C.RECORD_VISITS,
             C.ACKNOWLEDGE_ALERTS,
+            C.ADMINISTER_DOSES,
         }
     ),
     Role.RATER: frozenset({C.READ_RATER_FORMS, C.WRITE_RATER_FORMS}),

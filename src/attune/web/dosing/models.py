@@ -1,0 +1,49 @@
+"""Doses (nominal amounts: the product stays blinded) and vital signs of dosing sessions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from attune.web.participants.models import Participant
+
+
+class Dose(models.Model):
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="doses")
+    visit_id = models.CharField(max_length=64)
+    kind = models.CharField(
+        max_length=12, choices=[("initial", "initial"), ("supplemental", "supplemental")]
+    )
+    amount = models.FloatField(help_text="Nominal amount: the same whether active or placebo.")
+    unit = models.CharField(max_length=8)
+    given_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "visit_id", "kind"], name="one_dose_of_each_kind"
+            )
+        ]
+
+
+class VitalSign(models.Model):
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="vital_signs"
+    )
+    visit_id = models.CharField(max_length=64)
+    taken_at = models.DateTimeField()
+    systolic = models.FloatField(null=True, blank=True)
+    diastolic = models.FloatField(null=True, blank=True)
+    pulse = models.FloatField(null=True, blank=True)
+    temperature = models.FloatField(null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "visit_id", "taken_at"], name="one_reading_per_time"
+            )
+        ]
+        ordering = ["taken_at"]

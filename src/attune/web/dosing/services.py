@@ -1,0 +1,332 @@
+"""Running a dosing session: the initial dose, vital signs, alerts and the supplemental dose.
+
+The protocol decides what is allowed and :mod:`attune.safety` decides what is safe; these services
+only record what happened and refuse what either forbids, saying why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from attune.safety import (
+    Acknowledgement,
+    Alert,
+    ImplausibleReadingError,
+    SafetyInputError,
+    SupplementalDoseDecision,
+    VitalsReading,
+    VitalThresholds,
+    check_session,
+    check_vitals,
+    may_give_supplemental_dose,
+)
+from attune.web.alerts.models import SafetyAlert
+from attune.web.audit.chain import record
+from attune.web.dosing.models import Dose, VitalSign
+from attune.web.errors import InvalidInput, WrongState
+from attune.web.forms.models import FormRecord, FormStatus
+from attune.web.participants.models import Allocation, Participant, Status
+from attune.web.studies.access import require
+from attune.web.studies.roles import Capability
+
+
+@dataclass(frozen=True)
+class SessionState:
+    initial: Dose | None
+    supplemental: Dose | None
+    readings: list[VitalSign]
+    alerts: tuple[Alert, ...]
+    decision: SupplementalDoseDecision | None
+
+
+def _session(participant: Participant, visit_id: str) -> None:
+    protocol = participant.study.protocol
+    if visit_id not in protocol.visit_ids or protocol.visit(visit_id).kind != "experimental":
+        raise InvalidInput({"visit_id": f"{visit_id!r} is not a dosing session"})
+    if participant.status != Status.RANDOMISED:
+        raise WrongState(
+            f"{participant.code} is {participant.status}: only randomised participants are dosed"
+        )
+
+
+def _minutes(initial: Dose | None, at: datetime) -> float:
+    return 0.0 if initial is None else (at - initial.given_at).total_seconds() / 60
+
+
+def _reading(vital: VitalSign, initial: Dose | None) -> VitalsReading:
+    return VitalsReading(
+        time=_minutes(initial, vital.taken_at),
+        systolic=vital.systolic,
+        diastolic=vital.diastolic,
+        pulse=vital.pulse,
+        temperature=vital.temperature,
+    )
+
+
+@transaction.atomic
+def record_initial_dose(
+    actor: User, participant: Participant, visit_id: str, amount: float, given_at: datetime
+) -> Dose:
+    require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
+    _session(participant, visit_id)
+    protocol = participant.study.protocol
+    dosing = protocol.dosing
+    if dosing is None:
+        raise InvalidInput({"visit_id": "this protocol has no doses"})
+    if Dose.objects.filter(participant=participant, visit_id=visit_id, kind="initial").exists():
+        raise WrongState(f"the initial dose of {visit_id} is recorded already")
+    allowed = set(dosing.sessions.get(visit_id, []))
+    arm = Allocation.objects.get(participant=participant).arm  # read here, never shown
+    if arm in dosing.by_arm:
+        allowed &= set(dosing.by_arm[arm])
+    if amount not in allowed:
+        # The arm-specific list is not named: the message must not reveal the allocation.
+        raise InvalidInput(
+            {
+                "amount": f"{amount:g} {dosing.unit} is not an allowed initial dose for this participant at {visit_id}"
+            }
+        )
+    for due in protocol.visit(visit_id).instruments:
+        if (
+            due.timing == "before"
+            and not FormRecord.objects.filter(
+                participant=participant,
+                visit_id=visit_id,
+                instrument=due.instrument,
+                status=FormStatus.SIGNED,
+            ).exists()
+        ):
+            raise WrongState(f"complete and sign the {due.instrument} of {visit_id} before dosing")
+    critical = participant.alerts.filter(acknowledged_at__isnull=True, severity="critical")
+    if critical.exists():
+        raise WrongState(
+            f"{critical.count()} critical safety alert(s) are open for {participant.code}: "
+            "they must be acknowledged before dosing"
+        )
+    dose = Dose.objects.create(
+        participant=participant,
+        visit_id=visit_id,
+        kind="initial",
+        amount=amount,
+        unit=dosing.unit,
+        given_at=given_at,
+        recorded_by=actor,
+    )
+    record(
+        actor.get_username(),
+        "initial_dose",
+        model="dosing.dose",
+        object_id=dose.pk,
+        study=participant.study.code,
+        changes={
+            "participant": participant.code,
+            "visit": visit_id,
+            "amount": [None, f"{amount:g} {dosing.unit}"],
+            "given_at": [None, given_at],
+        },
+    )
+    return dose
+
+
+@transaction.atomic
+def record_vitals(
+    actor: User,
+    participant: Participant,
+    visit_id: str,
+    taken_at: datetime,
+    *,
+    systolic: float | None = None,
+    diastolic: float | None = None,
+    pulse: float | None = None,
+    temperature: float | None = None,
+) -> list[SafetyAlert]:
+    """Record one reading and store the session's new alerts; returns the alerts raised by it."""
+    require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
+    _session(participant, visit_id)
+    if taken_at > timezone.now():
+        raise InvalidInput({"taken_at": "a reading cannot be recorded in the future"})
+    initial = Dose.objects.filter(
+        participant=participant, visit_id=visit_id, kind="initial"
+    ).first()
+    try:
+        reading = VitalsReading(
+            time=_minutes(initial, taken_at),
+            systolic=systolic,
+            diastolic=diastolic,
+            pulse=pulse,
+            temperature=temperature,
+        )
+    except ImplausibleReadingError as error:
+        raise InvalidInput({error.field: str(error)}) from error
+    except SafetyInputError as error:
+        raise InvalidInput({"reading": str(error)}) from error
+    if VitalSign.objects.filter(
+        participant=participant, visit_id=visit_id, taken_at=taken_at
+    ).exists():
+        raise InvalidInput({"taken_at": "a reading at this time is recorded already"})
+    vital = VitalSign.objects.create(
+        participant=participant,
+        visit_id=visit_id,
+        taken_at=taken_at,
+        systolic=systolic,
+        diastolic=diastolic,
+        pulse=pulse,
+        temperature=temperature,
+        recorded_by=actor,
+    )
+    record(
+        actor.get_username(),
+        "record_vitals",
+        model="dosing.vitalsign",
+        object_id=vital.pk,
+        study=participant.study.code,
+        changes={
+            "participant": participant.code,
+            "visit": visit_id,
+            "minutes": round(reading.time, 1),
+            "systolic": systolic,
+            "diastolic": diastolic,
+            "pulse": pulse,
+            "temperature": temperature,
+        },
+    )
+    alerts = (
+        session_state(participant, visit_id, taken_at).alerts
+        if initial is not None
+        else check_vitals(reading, _thresholds(participant))
+    )
+    return _store(participant, visit_id, alerts)
+
+
+def _thresholds(participant: Participant) -> VitalThresholds | None:
+    vitals = participant.study.protocol.vitals
+    return vitals.thresholds if vitals else None
+
+
+def _store(participant: Participant, visit_id: str, alerts: tuple[Alert, ...]) -> list[SafetyAlert]:
+    raised = []
+    for alert in alerts:
+        if alert.acknowledgement is not None:
+            continue
+        stored, created = SafetyAlert.objects.get_or_create(
+            participant=participant,
+            key=f"{visit_id}:{alert.key}",
+            defaults={
+                "kind": alert.kind,
+                "severity": alert.severity,
+                "message": f"{visit_id}: {alert.message}",
+            },
+        )
+        if created:
+            raised.append(stored)
+            record(
+                "system",
+                "raise_alert",
+                model="alerts.alert",
+                object_id=stored.pk,
+                study=participant.study.code,
+                changes={
+                    "participant": participant.code,
+                    "severity": alert.severity,
+                    "kind": alert.kind,
+                },
+            )
+    return raised
+
+
+def session_state(
+    participant: Participant, visit_id: str, now: datetime | None = None
+) -> SessionState:
+    """The session as the monitor shows it: doses, readings, current alerts and the supplemental decision."""
+    now = now or timezone.now()
+    doses = {
+        dose.kind: dose for dose in Dose.objects.filter(participant=participant, visit_id=visit_id)
+    }
+    initial = doses.get("initial")
+    readings = list(
+        VitalSign.objects.filter(participant=participant, visit_id=visit_id, taken_at__lte=now)
+    )
+    if initial is None:
+        return SessionState(None, None, readings, (), None)
+    protocol = participant.study.protocol
+    prefix = f"{visit_id}:"
+    acknowledged = {
+        stored.key.removeprefix(prefix): Acknowledgement(
+            by=str(stored.acknowledged_by), at=acknowledged_at, note=stored.note
+        )
+        for stored in participant.alerts.filter(key__startswith=prefix)
+        if (acknowledged_at := stored.acknowledged_at) is not None
+    }
+    now_min = _minutes(initial, now)
+    alerts = check_session(
+        [_reading(vital, initial) for vital in readings],
+        schedule_min=protocol.vitals.schedule_minutes if protocol.vitals else [],
+        now_min=now_min,
+        thresholds=_thresholds(participant),
+        acknowledgements=acknowledged,
+    )
+    decision = None
+    settings = protocol.supplemental_dose_settings()
+    if settings is not None:
+        decision = may_give_supplemental_dose(
+            now_min=now_min,
+            alerts=alerts,
+            contraindications=[],
+            already_given="supplemental" in doses,
+            settings=settings,
+        )
+    return SessionState(initial, doses.get("supplemental"), readings, alerts, decision)
+
+
+@transaction.atomic
+def record_supplemental_dose(
+    actor: User, participant: Participant, visit_id: str, amount: float, given_at: datetime
+) -> Dose:
+    require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
+    _session(participant, visit_id)
+    dosing = participant.study.protocol.dosing
+    if dosing is None or dosing.supplemental is None:
+        raise InvalidInput({"kind": "this protocol has no supplemental dose"})
+    state = session_state(participant, visit_id, given_at)
+    if state.initial is None:
+        raise WrongState("record the initial dose first")
+    _store(participant, visit_id, state.alerts)
+    assert state.decision is not None
+    if not state.decision.allowed:
+        reasons = "; ".join(block.message for block in state.decision.reasons)
+        raise WrongState(f"the supplemental dose may not be given now: {reasons}")
+    expected = state.initial.amount * dosing.supplemental.fraction
+    if abs(amount - expected) > 1e-9:
+        raise InvalidInput(
+            {
+                "amount": f"the supplemental dose is {dosing.supplemental.fraction:g} x the initial dose: {expected:g} {dosing.unit}"
+            }
+        )
+    dose = Dose.objects.create(
+        participant=participant,
+        visit_id=visit_id,
+        kind="supplemental",
+        amount=amount,
+        unit=dosing.unit,
+        given_at=given_at,
+        recorded_by=actor,
+    )
+    record(
+        actor.get_username(),
+        "supplemental_dose",
+        model="dosing.dose",
+        object_id=dose.pk,
+        study=participant.study.code,
+        changes={
+            "participant": participant.code,
+            "visit": visit_id,
+            "amount": [None, f"{amount:g} {dosing.unit}"],
+            "minutes_after_initial": round(_minutes(state.initial, given_at), 1),
+        },
+    )
+    return dose
