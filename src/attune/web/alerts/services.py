@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from attune.instruments import score
-from attune.safety import check_suicidality
+from attune.safety import Alert, check_suicidality
 from attune.safety.suicidality import SCREENS
 from attune.web.alerts.models import SafetyAlert
 from attune.web.audit.chain import record
 from attune.web.errors import InvalidInput, WrongState
+from attune.web.forms.models import FormRecord, FormStatus
+from attune.web.participants.models import Participant
 from attune.web.studies.access import User as AnyUser
 from attune.web.studies.access import can, require, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 
 
-def raise_for_form(form: object) -> list[SafetyAlert]:
+def raise_for_form(form: FormRecord) -> list[SafetyAlert]:
     """Alerts of a saved suicidality screen (C-SSRS, PHQ-9, BDI-II), stored once each.
 
     On a draft only decided findings are raised: a positive answer must reach the team even if the
     form is never finished, but "incomplete" is not news while someone is still answering. Once the
     form is submitted or signed, an undecided screen is raised as incomplete too.
     """
-    from attune.web.forms.models import FormRecord, FormStatus
-
-    assert isinstance(form, FormRecord)
     if form.instrument not in SCREENS:
         return []
     result = score(form.instrument, {int(k): v for k, v in form.answers.items()})
@@ -37,15 +38,29 @@ def raise_for_form(form: object) -> list[SafetyAlert]:
     )
     if form.status == FormStatus.DRAFT:
         alerts = tuple(alert for alert in alerts if alert.kind != "incomplete_screen")
+    return store_alerts(form.participant, alerts, form=form)
+
+
+def store_alerts(
+    participant: Participant,
+    alerts: Iterable[Alert],
+    *,
+    key_prefix: str = "",
+    message_prefix: str = "",
+    form: FormRecord | None = None,
+) -> list[SafetyAlert]:
+    """Store each active alert of :mod:`attune.safety` once (by its stable key); return the new ones."""
     raised = []
     for alert in alerts:
+        if alert.acknowledgement is not None:
+            continue
         stored, created = SafetyAlert.objects.get_or_create(
-            participant=form.participant,
-            key=alert.key,
+            participant=participant,
+            key=f"{key_prefix}{alert.key}",
             defaults={
                 "kind": alert.kind,
                 "severity": alert.severity,
-                "message": alert.message,
+                "message": f"{message_prefix}{alert.message}",
                 "form": form,
             },
         )
@@ -56,9 +71,9 @@ def raise_for_form(form: object) -> list[SafetyAlert]:
                 "raise_alert",
                 model="alerts.alert",
                 object_id=stored.pk,
-                study=form.participant.study.code,
+                study=participant.study.code,
                 changes={
-                    "participant": form.participant.code,
+                    "participant": participant.code,
                     "severity": alert.severity,
                     "kind": alert.kind,
                 },

@@ -26,6 +26,7 @@ from attune.safety import (
     may_give_supplemental_dose,
 )
 from attune.web.alerts.models import SafetyAlert
+from attune.web.alerts.services import store_alerts
 from attune.web.audit.chain import record
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import InvalidInput, WrongState
@@ -108,29 +109,16 @@ def record_initial_dose(
             f"{critical.count()} critical safety alert(s) are open for {participant.code}: "
             "they must be acknowledged before dosing"
         )
-    dose = Dose.objects.create(
-        participant=participant,
-        visit_id=visit_id,
-        kind="initial",
-        amount=amount,
-        unit=dosing.unit,
-        given_at=given_at,
-        recorded_by=actor,
+    return _give(
+        actor,
+        participant,
+        visit_id,
+        "initial",
+        amount,
+        dosing.unit,
+        given_at,
+        {"given_at": [None, given_at]},
     )
-    record(
-        actor.get_username(),
-        "initial_dose",
-        model="dosing.dose",
-        object_id=dose.pk,
-        study=participant.study.code,
-        changes={
-            "participant": participant.code,
-            "visit": visit_id,
-            "amount": [None, f"{amount:g} {dosing.unit}"],
-            "given_at": [None, given_at],
-        },
-    )
-    return dose
 
 
 @transaction.atomic
@@ -203,40 +191,52 @@ def record_vitals(
     return _store(participant, visit_id, alerts)
 
 
+def _give(
+    actor: User,
+    participant: Participant,
+    visit_id: str,
+    kind: str,
+    amount: float,
+    unit: str,
+    given_at: datetime,
+    details: dict[str, object],
+) -> Dose:
+    """Record a dose and its audit event (nominal amount: the product stays blinded)."""
+    dose = Dose.objects.create(
+        participant=participant,
+        visit_id=visit_id,
+        kind=kind,
+        amount=amount,
+        unit=unit,
+        given_at=given_at,
+        recorded_by=actor,
+    )
+    record(
+        actor.get_username(),
+        f"{kind}_dose",
+        model="dosing.dose",
+        object_id=dose.pk,
+        study=participant.study.code,
+        changes={
+            "participant": participant.code,
+            "visit": visit_id,
+            "amount": [None, f"{amount:g} {unit}"],
+            **details,
+        },
+    )
+    return dose
+
+
 def _thresholds(participant: Participant) -> VitalThresholds | None:
     vitals = participant.study.protocol.vitals
     return vitals.thresholds if vitals else None
 
 
 def _store(participant: Participant, visit_id: str, alerts: tuple[Alert, ...]) -> list[SafetyAlert]:
-    raised = []
-    for alert in alerts:
-        if alert.acknowledgement is not None:
-            continue
-        stored, created = SafetyAlert.objects.get_or_create(
-            participant=participant,
-            key=f"{visit_id}:{alert.key}",
-            defaults={
-                "kind": alert.kind,
-                "severity": alert.severity,
-                "message": f"{visit_id}: {alert.message}",
-            },
-        )
-        if created:
-            raised.append(stored)
-            record(
-                "system",
-                "raise_alert",
-                model="alerts.alert",
-                object_id=stored.pk,
-                study=participant.study.code,
-                changes={
-                    "participant": participant.code,
-                    "severity": alert.severity,
-                    "kind": alert.kind,
-                },
-            )
-    return raised
+    """A session's alerts, keyed and labelled by the session (one key space per participant)."""
+    return store_alerts(
+        participant, alerts, key_prefix=f"{visit_id}:", message_prefix=f"{visit_id}: "
+    )
 
 
 def session_state(
@@ -307,26 +307,13 @@ def record_supplemental_dose(
                 "amount": f"the supplemental dose is {dosing.supplemental.fraction:g} x the initial dose: {expected:g} {dosing.unit}"
             }
         )
-    dose = Dose.objects.create(
-        participant=participant,
-        visit_id=visit_id,
-        kind="supplemental",
-        amount=amount,
-        unit=dosing.unit,
-        given_at=given_at,
-        recorded_by=actor,
+    return _give(
+        actor,
+        participant,
+        visit_id,
+        "supplemental",
+        amount,
+        dosing.unit,
+        given_at,
+        {"minutes_after_initial": round(_minutes(state.initial, given_at), 1)},
     )
-    record(
-        actor.get_username(),
-        "supplemental_dose",
-        model="dosing.dose",
-        object_id=dose.pk,
-        study=participant.study.code,
-        changes={
-            "participant": participant.code,
-            "visit": visit_id,
-            "amount": [None, f"{amount:g} {dosing.unit}"],
-            "minutes_after_initial": round(_minutes(state.initial, given_at), 1),
-        },
-    )
-    return dose
