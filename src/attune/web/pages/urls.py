@@ -1,6 +1,6 @@
 from django.urls import path
 
-from attune.web.pages import views
+from attune.web.pages import session, views
 
 app_name = "pages"
 urlpatterns = [
@@ -11,4 +11,5 @@ urlpatterns = [
     path(
         "s/<slug:study>/p/<str:code>/forms/<str:visit>/<str:instrument>/", views.form, name="form"
     ),
+    path("s/<slug:study>/p/<str:code>/sessions/<str:visit>/", session.monitor, name="session"),
 ]

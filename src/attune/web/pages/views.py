@@ -211,6 +211,10 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "can_record_visits": can(user, found, Capability.RECORD_VISITS, person.site),
         "can_issue_links": can(user, found, Capability.ISSUE_EPRO_LINKS, person.site),
         "can_acknowledge": can(user, found, Capability.ACKNOWLEDGE_ALERTS, person.site),
+        "dosing_sessions": [v for v in found.protocol.visits_of("experimental")]
+        if can(user, found, Capability.ADMINISTER_DOSES, person.site)
+        and person.status == "randomised"
+        else [],
         "strata": [f for f in found.protocol.stratification if f != "site"],
         "shows_arm": shows_arm,
         "arm": arm,
