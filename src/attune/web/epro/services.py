@@ -20,7 +20,7 @@ from attune.web.audit.chain import record
 from attune.web.epro.models import ParticipantLink
 from attune.web.errors import InvalidInput, NotAllowed
 from attune.web.forms import services as forms
-from attune.web.forms.models import Completer, FormKind, FormRecord, FormRevision, FormStatus
+from attune.web.forms.models import Completer, FormKind, FormRecord, FormStatus
 from attune.web.participants.models import Participant, Status
 from attune.web.participants.selectors import schedule_of
 from attune.web.studies.access import require
@@ -114,20 +114,14 @@ def due_forms(link: ParticipantLink) -> list[FormRecord]:
         for due in planned.visit.instruments:
             if due.by != "participant":
                 continue
-            form, created = FormRecord.objects.get_or_create(
-                participant=participant,
-                visit_id=planned.id,
-                kind=FormKind.INSTRUMENT,
-                instrument=due.instrument,
-                defaults={
-                    "completed_by": Completer.PARTICIPANT,
-                    "updated_by": f"participant:{participant.code}",
-                },
+            form = forms.draft_form(
+                participant,
+                planned.id,
+                FormKind.INSTRUMENT,
+                due.instrument,
+                Completer.PARTICIPANT,
+                f"participant:{participant.code}",
             )
-            if created:
-                FormRevision.objects.create(
-                    form=form, version=1, status=form.status, saved_by=form.updated_by
-                )
             if form.status == FormStatus.DRAFT:
                 found.append(form)
     return found

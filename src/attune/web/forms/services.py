@@ -68,19 +68,39 @@ def open_instrument_form(
     )
     if due is None:
         raise InvalidInput({"instrument": f"{instrument} is not due at {visit_id}"})
+    if not can(actor, participant.study, READ[Completer(due.by)], participant.site):
+        raise NotAllowed(f"your role does not allow {instrument} forms")
+    return draft_form(
+        participant,
+        visit_id,
+        FormKind.INSTRUMENT,
+        instrument,
+        Completer(due.by),
+        actor.get_username(),
+    )
+
+
+def draft_form(
+    participant: Participant,
+    visit_id: str,
+    kind: FormKind,
+    instrument: str,
+    completed_by: Completer,
+    actor: str,
+) -> FormRecord:
+    """The form of a visit, created as an empty draft with its first revision the first time.
+
+    Callers check permissions first (staff roles, or a participant's own link).
+    """
     form, created = FormRecord.objects.get_or_create(
         participant=participant,
         visit_id=visit_id,
-        kind=FormKind.INSTRUMENT,
+        kind=kind,
         instrument=instrument,
-        defaults={"completed_by": due.by, "updated_by": actor.get_username()},
+        defaults={"completed_by": completed_by, "updated_by": actor},
     )
-    if not can(actor, participant.study, read_capability(form), participant.site):
-        raise NotAllowed(f"your role does not allow {instrument} forms")
     if created:
-        FormRevision.objects.create(
-            form=form, version=1, status=form.status, saved_by=actor.get_username()
-        )
+        FormRevision.objects.create(form=form, version=1, status=form.status, saved_by=actor)
     return form
 
 
@@ -111,18 +131,9 @@ def open_therapy_note(actor: User, participant: Participant, visit_id: str) -> F
     if visit is None or "dyad" not in visit.attendees:
         raise InvalidInput({"visit_id": f"{visit_id!r} is not a therapy session"})
     _check_visit_open(participant, visit_id)
-    form, created = FormRecord.objects.get_or_create(
-        participant=participant,
-        visit_id=visit_id,
-        kind=FormKind.THERAPY_NOTE,
-        instrument="",
-        defaults={"completed_by": Completer.THERAPIST, "updated_by": actor.get_username()},
+    return draft_form(
+        participant, visit_id, FormKind.THERAPY_NOTE, "", Completer.THERAPIST, actor.get_username()
     )
-    if created:
-        FormRevision.objects.create(
-            form=form, version=1, status=form.status, saved_by=actor.get_username()
-        )
-    return form
 
 
 def _clean_answers(form: FormRecord, answers: dict[Any, Any]) -> dict[int, int | None]:

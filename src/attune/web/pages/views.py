@@ -18,7 +18,7 @@ from attune.web.alerts.services import acknowledge
 from attune.web.epro.services import issue_link
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms import services as forms
-from attune.web.forms.models import FormStatus
+from attune.web.forms.models import Completer, FormStatus
 from attune.web.forms.rendering import questions, submitted_answers
 from attune.web.forms.selectors import forms_of
 from attune.web.pages.sparkline import trajectories
@@ -228,16 +228,10 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
 
 def _openable(user: User, found: Study, person: Participant) -> list[tuple[str, str, str]]:
     """(visit, instrument, completed by) the user may open at this participant's visits."""
-    roles = {
-        "rater": Capability.WRITE_RATER_FORMS,
-        "therapist": Capability.WRITE_THERAPIST_FORMS,
-        "participant": Capability.ENTER_PARTICIPANT_FORMS,
-        "coordinator": Capability.ENTER_PARTICIPANT_FORMS,
-    }
     items: list[tuple[str, str, str]] = []
     for visit in found.protocol.visits:
         for due in visit.instruments:
-            if can(user, found, roles[due.by], person.site):
+            if can(user, found, forms.WRITE[Completer(due.by)], person.site):
                 items.append((visit.id, due.instrument, due.by))
     return items
 
