@@ -67,6 +67,26 @@ def test_json_output_matches_api_and_sas() -> None:
     assert vis1["se"] == pytest.approx(1.0741, abs=1e-4)
 
 
+def test_sas_optimizer_reproduces_sas_contrasts_from_the_command_line() -> None:
+    """--optimizer sas stops where SAS stops: its contrasts (the README's figures) to 1e-4."""
+    result = CliRunner().invoke(cli, [*ARGS, "--json", "--optimizer", "sas"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["optimizer"] == "sas"
+    assert out["deviance"] == pytest.approx(3386.44987722, abs=1e-7)  # SAS's own -2LL
+    sas = {  # ../shared/reference/README.md: TRT - PBO (estimate, SE, DF)
+        "VIS1": (3.7745, 1.0741, 146),
+        "VIS2": (3.7322, 0.8588, 145),
+        "VIS3": (3.0806, 0.6896, 131),
+        "VIS4": (4.3985, 1.6805, 133),
+    }
+    for contrast in out["contrasts"]:
+        estimate, se, df = sas[contrast["visit"]]
+        assert contrast["estimate"] == pytest.approx(estimate, abs=max(1e-4 * estimate, 5e-5))
+        assert contrast["se"] == pytest.approx(se, abs=max(1e-4 * se, 5e-5))
+        assert contrast["df"] == pytest.approx(df, abs=0.5)
+
+
 def test_tables_and_options() -> None:
     result = CliRunner().invoke(
         cli, [*ARGS, "--covariance", "ar1h", "--df", "kenward-roger", "--method", "reml"]

@@ -33,7 +33,12 @@ def mapp() -> pd.DataFrame:
 
 
 def _engine(
-    data: pd.DataFrame, structure: str, reml: bool, group: str | None = None, compress: bool = True
+    data: pd.DataFrame,
+    structure: str,
+    reml: bool,
+    group: str | None = None,
+    compress: bool = True,
+    parameterisation: str = "mmrm",
 ) -> Engine:
     des = build_design(
         data,
@@ -54,19 +59,26 @@ def _engine(
         len(des.group_levels),
         compress=compress,
     )
-    return Engine(pdata, CovStructure(structure, 4), reml=reml)
+    return Engine(pdata, CovStructure(structure, 4, parameterisation), reml=reml)
 
 
 @pytest.mark.parametrize("structure", STRUCTURES)
 @pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize("parameterisation", ["mmrm", "sas"])
 def test_gradient_and_hessian_match_finite_differences(
-    fev: pd.DataFrame, structure: str, reml: bool
+    fev: pd.DataFrame, structure: str, reml: bool, parameterisation: str
 ) -> None:
-    eng = _engine(fev, structure, reml, group="SEX" if structure in ("us", "ar1h") else None)
+    group = "SEX" if structure in ("us", "ar1h") else None
+    eng = _engine(fev, structure, reml, group=group, parameterisation=parameterisation)
     rng = np.random.default_rng(7)
     cov = np.cov(rng.normal(size=(60, 4)).T) * 20 + np.eye(4) * 10
-    theta = np.concatenate([CovStructure(structure, 4).initial(cov)] * eng.data.n_groups)
-    theta = theta + 0.05 * rng.normal(size=theta.shape)
+    one = CovStructure(structure, 4, parameterisation).initial(cov)
+    theta = np.concatenate([one] * eng.data.n_groups)
+    # perturb (relative on SAS's variance/covariance scale, absolute on correlations)
+    scale = np.where(np.abs(theta) > 1.0, np.abs(theta), 1.0)
+    theta = theta + 0.05 * scale * rng.normal(size=theta.shape) * (
+        1.0 if parameterisation == "mmrm" else 0.2
+    )
     ev = eng.evaluate(theta, order=2)
     assert ev.grad is not None and ev.hess is not None
     h = 1e-5
@@ -79,6 +91,55 @@ def test_gradient_and_hessian_match_finite_differences(
     )
     assert np.max(np.abs(ev.grad - num_g)) <= 1e-6 * max(1.0, np.max(np.abs(num_g)))
     assert np.max(np.abs(ev.hess - num_h)) <= 1e-6 * max(1.0, np.max(np.abs(num_h)))
+
+
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_sas_parameterisation_gives_the_same_sigma(structure: str) -> None:
+    rng = np.random.default_rng(3)
+    cov = np.cov(rng.normal(size=(40, 4)).T) * 10 + np.eye(4) * 5
+    mm = CovStructure(structure, 4)
+    theta = mm.initial(cov) + 0.1 * rng.normal(size=mm.n_theta)
+    sas = CovStructure(structure, 4, "sas")
+    np.testing.assert_allclose(sas.sigma(sas.sas_theta(theta)), mm.sigma(theta), rtol=1e-12)
+    assert sas.is_linear == (structure in ("us", "cs", "toep"))
+
+
+@pytest.mark.parametrize(("structure", "group"), [("us", None), ("toep", None), ("cs", "SEX")])
+def test_mivque0_matches_dense_formula(
+    fev: pd.DataFrame, structure: str, group: str | None
+) -> None:
+    """MIVQUE0 by patterns equals sum_l tr(Q V_k Q V_l) theta_l = r'V_k r with N x N matrices."""
+    from attune.stats.mmrm.sas import mivque0
+
+    eng = _engine(fev, structure, True, group=group, parameterisation="sas")
+    des = build_design(
+        fev,
+        "FEV1 ~ ARMCD*AVISIT + RACE + SEX",
+        subject="USUBJID",
+        visit="AVISIT",
+        group=group,
+        reference=FEV_REF,
+        visit_levels=None,
+    )
+    x, y, n = des.x, des.y, des.x.shape[0]
+    q = np.eye(n) - x @ np.linalg.solve(x.T @ x, x.T)
+    r = q @ y
+    same = des.subject_codes[:, None] == des.subject_codes[None, :]
+    grp = des.group_of_subject[des.subject_codes]
+    basis = (
+        CovStructure(structure, 4, "sas")
+        .derivs(np.ones(CovStructure(structure, 4, "sas").n_theta))
+        .d1
+    )
+    vk = []
+    for g in range(len(des.group_levels)):
+        in_g = same & (grp[:, None] == g)
+        for b in basis:
+            vk.append(np.where(in_g, b[des.visit_codes][:, des.visit_codes], 0.0))
+    qv = [q @ v for v in vk]
+    a = np.array([[np.sum(u * w.T) for w in qv] for u in qv])
+    rhs = np.array([r @ v @ r for v in vk])
+    np.testing.assert_allclose(mivque0(eng), np.linalg.solve(a, rhs), rtol=1e-9, atol=1e-9)
 
 
 def test_pattern_compression_is_exact(fev: pd.DataFrame) -> None:

@@ -61,6 +61,7 @@ def test_bad_columns_and_formulas(
         ({"method": "bayes"}, "method must be"),
         ({"df": "containment"}, "df must be one of"),
         ({"vcov": "robust"}, "vcov must be"),
+        ({"optimizer": "em"}, "optimizer must be"),
         ({"vcov": "empirical", "df": "kenward-roger"}, "empirical.*satterthwaite"),
         ({"df": "kenward-roger", "method": "ml"}, "require method='reml'"),
         ({"reference": {"arm": "Placebo"}}, "not a level of 'arm'"),
@@ -123,6 +124,11 @@ def test_non_positive_definite_theta_and_bad_queries(mapp: pd.DataFrame) -> None
     with pytest.raises(CovarianceNotPositiveDefiniteError, match="not positive definite"):
         # cs with correlation far below -1/(K-1) = -1/3
         fit_mmrm(mapp, "chg ~ arm*visit", **KW, covariance="cs", theta_fixed=[2.0, -3.0])
+    with pytest.raises(CovarianceNotPositiveDefiniteError, match="not positive definite"):
+        # SAS scale: a negative variance
+        fit_mmrm(
+            mapp, "chg ~ arm*visit", **KW, covariance="ar1", optimizer="sas", theta_fixed=[-1, 0.3]
+        )
     res = fit_mmrm(mapp, "chg ~ arm*visit", **KW)
     with pytest.raises(MMRMError, match="not a factor"):
         res.lsmeans(["base"])

@@ -63,6 +63,14 @@ def _num(value: Any) -> Any:
     show_default=True,
     help="Covariance of the fixed effects: model-based or empirical (sandwich).",
 )
+@click.option(
+    "--optimizer",
+    type=click.Choice(("newton", "sas")),
+    default="newton",
+    show_default=True,
+    help="newton: the optimum to machine precision; sas: SAS PROC MIXED's parameters, start "
+    "and stopping rule (to reproduce its printed figures, see docs/mmrm.md).",
+)
 @click.option("--group", default=None, help="Column giving separate covariances per group.")
 @click.option(
     "--ref-level",
@@ -87,6 +95,7 @@ def mmrm_command(
     df_method: str,
     method: str,
     vcov: str,
+    optimizer: str,
     group: str | None,
     ref_levels: tuple[str, ...],
     visit_levels: str | None,
@@ -135,6 +144,7 @@ def mmrm_command(
                 reference=refs,
                 visit_levels=visit_levels.split(",") if visit_levels else None,
                 vcov=vcov,
+                optimizer=optimizer,
             )
             if treatment not in res.design.factor_levels:
                 raise click.ClickException(
@@ -186,6 +196,7 @@ def mmrm_command(
             "covariance": covariance,
             "df_method": df_method,
             "vcov": vcov,
+            "optimizer": optimizer,
             "n_subjects": res.n_subjects,
             "n_observations": res.n_obs,
             "coefficients": [

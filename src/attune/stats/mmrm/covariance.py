@@ -17,6 +17,16 @@ Parameterisations (chosen to agree with R mmrm where that matters):
   (mmrm's map). For ``cs`` a rho below -1/(K-1) gives a non-positive-definite Sigma, which the
   objective reports as +inf. Estimates, Satterthwaite df and type 3 tests do not depend on
   these choices; Kenward-Roger (with second derivatives) does, slightly.
+
+``parameterisation="sas"`` gives SAS PROC MIXED's covariance parameters instead (used by
+``fit_mmrm(optimizer="sas")``): ``us`` the entries UN(i,j) themselves (i >= j, row-wise: UN(1,1),
+UN(2,1), UN(2,2), ...); ``cs`` (CS, Residual) with Sigma = CS J + Residual I; ``toep`` the
+covariances TOEP(lag) for lag 0, ..., K-1; ``ar1`` and ``ad`` (sigma^2, rho...); the
+heterogeneous ``csh``, ``ar1h``, ``toeph``, ``adh`` (Var(1..K), rho...). Variances and
+correlations enter untransformed, so us, cs and toep are linear in theta (second derivatives
+zero) and Newton-Raphson, the Hessian and Kenward-Roger's R_ij terms are those of SAS.
+Outside the admissible region (a variance <= 0, |rho| >= 1) Sigma is NaN, which the
+objective reports as +inf.
 """
 
 from __future__ import annotations
@@ -32,6 +42,9 @@ from attune.stats.mmrm.errors import MMRMError
 FloatArray = NDArray[np.float64]
 
 STRUCTURES: Final = ("us", "toep", "toeph", "ar1", "ar1h", "ad", "adh", "cs", "csh")
+PARAMETERISATIONS: Final = ("mmrm", "sas")
+#: structures whose SAS parameterisation is linear in theta (MIVQUE0 applies directly)
+SAS_LINEAR: Final = ("us", "cs", "toep")
 
 
 @dataclass(frozen=True)
@@ -60,11 +73,16 @@ class CovStructure:
 
     name: str
     n_visits: int
+    parameterisation: str = "mmrm"
 
     def __post_init__(self) -> None:
         if self.name not in STRUCTURES:
             raise MMRMError(
                 f"unknown covariance structure {self.name!r}; choose one of {', '.join(STRUCTURES)}"
+            )
+        if self.parameterisation not in PARAMETERISATIONS:
+            raise MMRMError(
+                f"parameterisation must be 'mmrm' or 'sas', not {self.parameterisation!r}"
             )
         if self.n_visits < 1:
             raise MMRMError("the covariance needs at least one visit")
@@ -87,11 +105,22 @@ class CovStructure:
 
     @property
     def n_theta(self) -> int:
+        if self.parameterisation == "sas" and self.name == "cs":
+            return 2 if self.n_visits > 1 else 1
+        if self.parameterisation == "sas" and self.name == "toep":
+            return self.n_visits
         return self.n_sd + self.n_corr if self.name != "us" else self.n_corr
+
+    @property
+    def is_linear(self) -> bool:
+        """True when Sigma is linear in theta (all second derivatives are zero)."""
+        return self.parameterisation == "sas" and self.name in SAS_LINEAR
 
     # ----------------------------------------------------------------- starting values
     def initial(self, cov: FloatArray) -> FloatArray:
         """Starting theta from a (pairwise) residual covariance estimate ``cov``."""
+        if self.parameterisation == "sas":
+            return self.sas_theta(CovStructure(self.name, self.n_visits).initial(cov))
         k = self.n_visits
         var = np.maximum(np.diag(cov), 1e-8 * max(float(np.max(np.diag(cov))), 1e-12))
         if self.name == "us":
@@ -116,15 +145,84 @@ class CovStructure:
         corr_par = np.zeros(self.n_corr)
         return np.concatenate([sd_par, corr_par])
 
+    def sas_theta(self, theta_mmrm: FloatArray) -> FloatArray:
+        """The SAS parameters of the Sigma given by mmrm-parameterised ``theta_mmrm``."""
+        mm = CovStructure(self.name, self.n_visits)
+        if self.name == "us":
+            sig = mm.sigma(theta_mmrm)
+            return np.asarray(sig[np.tril_indices(self.n_visits)], dtype=np.float64)
+        var = np.exp(2.0 * theta_mmrm[: mm.n_sd])
+        rho, _, _ = _rho(theta_mmrm[mm.n_sd :])
+        if self.name == "cs":
+            if rho.size == 0:
+                return var
+            return np.array([var[0] * rho[0], var[0] * (1.0 - rho[0])])
+        if self.name == "toep":
+            return np.concatenate([var, var[0] * rho])
+        return np.concatenate([var, rho])
+
     # ----------------------------------------------------------------- Sigma and derivatives
     def sigma(self, theta: FloatArray) -> FloatArray:
         return self.derivs(theta, order=0).sigma
 
     def derivs(self, theta: FloatArray, order: int = 1) -> CovDerivs:
         """Sigma and its derivatives up to ``order`` (0, 1 or 2)."""
+        if self.parameterisation == "sas":
+            return self._sas(theta, order)
         if self.name == "us":
             return self._us(theta, order)
         return self._sdcorr(theta, order)
+
+    def _sas(self, theta: FloatArray, order: int) -> CovDerivs:
+        """SAS PROC MIXED's parameterisation (see the module docstring)."""
+        k = self.n_visits
+        m = self.n_theta
+        d1 = np.zeros((m, k, k))
+        d2: FloatArray | None = np.zeros((m, m, k, k)) if order >= 2 else None
+        if self.name in SAS_LINEAR:
+            if self.name == "us":
+                rows, cols = np.tril_indices(k)
+                d1[np.arange(m), rows, cols] = 1.0
+                d1[np.arange(m), cols, rows] = 1.0
+            elif self.name == "cs":
+                d1[0] = 1.0  # CS: the common covariance (or the variance, for one visit)
+                if m > 1:
+                    d1[1] = np.eye(k)  # Residual
+            else:  # toep
+                lag = np.abs(np.subtract.outer(np.arange(k), np.arange(k)))
+                d1[:] = (lag[None] == np.arange(m)[:, None, None]).astype(np.float64)
+            sigma = np.einsum("i,iab->ab", theta, d1)
+            return CovDerivs(sigma, d1, d2)
+        nv = self.n_sd
+        var = theta[:nv]
+        rho = theta[nv:]
+        if np.any(var <= 0.0) or np.any(np.abs(rho) >= 1.0):
+            return CovDerivs(np.full((k, k), np.nan), d1, d2)
+        sd = np.sqrt(var) if nv == k else np.full(k, float(np.sqrt(var[0])))
+        c, dc, d2c = self._corr(rho, order)
+        ss = np.outer(sd, sd)
+        sigma = ss * c
+        if order >= 1:
+            # e[c] = exponent of variance parameter c in Sigma_ab: (d_ac + d_bc) / 2
+            e = np.zeros((nv, k, k))
+            if nv == k:
+                for v in range(k):
+                    e[v, v, :] += 0.5
+                    e[v, :, v] += 0.5
+            else:
+                e[0] = 1.0
+            ev = e / var[:, None, None]
+            d1[:nv] = sigma * ev
+            d1[nv:] = ss * dc
+            if d2 is not None:
+                d2[:nv, :nv] = sigma * ev[:, None] * ev[None, :]
+                d2[np.arange(nv), np.arange(nv)] -= sigma * ev / var[:, None, None]
+                cross = ss * dc[None, :] * ev[:, None]
+                d2[:nv, nv:] = cross
+                d2[nv:, :nv] = np.transpose(cross, (1, 0, 2, 3))
+                assert d2c is not None
+                d2[nv:, nv:] = ss * d2c
+        return CovDerivs(sigma, d1, d2)
 
     def _us(self, theta: FloatArray, order: int) -> CovDerivs:
         k = self.n_visits

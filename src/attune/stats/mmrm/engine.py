@@ -210,6 +210,8 @@ class Engine:
         p = d.n_coef
         sig = [self.structure.derivs(t, order=order) for t in self._blocks(theta)]
         sig_all = np.stack([s.sigma for s in sig])
+        if not np.all(np.isfinite(sig_all)):  # outside the parameter space (SAS scale)
+            return Evaluation(f=math.inf)
         padded = np.where(self._mask2, sig_all[d.pat_group], 0.0) + self._eye_missing
         try:
             chol = np.linalg.cholesky(padded)

@@ -24,6 +24,7 @@ from attune.stats.mmrm.errors import (
 )
 from attune.stats.mmrm.inference import DF_METHODS, InferenceState
 from attune.stats.mmrm.results import MMRMResult
+from attune.stats.mmrm.sas import HistoryRow, mivque0, newton_raphson, null_model_deviance
 
 FloatArray = NDArray[np.float64]
 
@@ -134,6 +135,7 @@ def fit_mmrm(
     visit_levels: Sequence[str] | None = None,
     vcov: str = "model",
     theta_fixed: Sequence[float] | None = None,
+    optimizer: str = "newton",
 ) -> MMRMResult:
     """Fit a mixed model for repeated measures.
 
@@ -150,6 +152,14 @@ def fit_mmrm(
     ``theta_fixed`` skips estimation and evaluates everything at the given covariance
     parameters (engine scale, see :mod:`attune.stats.mmrm.covariance`), e.g. to reproduce
     inference at a published covariance estimate.
+
+    ``optimizer="newton"`` (default) finds the optimum to near machine precision.
+    ``optimizer="sas"`` reproduces SAS PROC MIXED's path: SAS's covariance parameters (for
+    ``us`` the covariance entries), MIVQUE0 starting values (for us, cs and toep, whose SAS
+    parameterisation is linear), Newton-Raphson and SAS's default stopping rule (relative
+    Hessian criterion 1e-8), so the estimate is the iterate where SAS stops, and
+    ``vcov_theta`` and Kenward-Roger are computed in SAS's parameterisation; ``theta`` and
+    ``theta_fixed`` are then on SAS's scale and ``res.iteration_history`` is SAS's table.
     """
     with single_threaded_blas():
         return _fit(
@@ -165,6 +175,7 @@ def fit_mmrm(
             visit_levels=visit_levels,
             vcov=vcov,
             theta_fixed=theta_fixed,
+            optimizer=optimizer,
         )
 
 
@@ -182,8 +193,12 @@ def _fit(
     visit_levels: Sequence[str] | None,
     vcov: str,
     theta_fixed: Sequence[float] | None,
+    optimizer: str = "newton",
 ) -> MMRMResult:
     covariance = covariance.lower()
+    optimizer = optimizer.lower()
+    if optimizer not in ("newton", "sas"):
+        raise MMRMError(f"optimizer must be 'newton' or 'sas', not {optimizer!r}")
     method = method.lower()
     df = df.lower().replace("_", "-")
     if df in ("kr", "kenward-roger", "kenwardroger"):
@@ -220,7 +235,7 @@ def _fit(
         visit_levels=visit_levels,
     )
     k = len(design.visit_levels)
-    structure = CovStructure(covariance, k)
+    structure = CovStructure(covariance, k, "sas" if optimizer == "sas" else "mmrm")
     pdata = build_patterns(
         design.x,
         design.y,
@@ -238,6 +253,8 @@ def _fit(
             f"{n_theta} covariance parameters"
         )
     engine = Engine(pdata, structure, reml=(method == "reml"))
+    history: list[HistoryRow] = []
+    sas_met = False
     if theta_fixed is not None:
         theta = np.asarray(theta_fixed, dtype=np.float64)
         if theta.shape != (n_theta,):
@@ -253,6 +270,22 @@ def _fit(
             decrement = float(ev.grad @ np.linalg.solve(ev.hess, ev.grad))
         except np.linalg.LinAlgError:
             decrement = math.inf
+    elif optimizer == "sas":
+        if structure.is_linear:
+            theta0 = mivque0(engine)
+            if not math.isfinite(engine.evaluate(theta0).f):  # MIVQUE0 can leave the cone
+                theta0 = _start_theta(design, pdata, structure)
+        else:
+            theta0 = _start_theta(design, pdata, structure)
+        history.append((0, 1, null_model_deviance(engine), math.nan))
+        theta, ev, rows, sas_met = newton_raphson(engine, theta0)
+        history.extend(rows)
+        iters = len(rows)
+        assert ev.grad is not None and ev.hess is not None
+        try:
+            decrement = float(ev.grad @ np.linalg.solve(ev.hess, ev.grad))
+        except np.linalg.LinAlgError:
+            decrement = math.inf
     else:
         theta0 = _start_theta(design, pdata, structure)
         theta, ev, iters, decrement = _newton(engine, theta0)
@@ -262,7 +295,10 @@ def _fit(
             iters += more
     assert ev.hess is not None and ev.grad is not None and ev.beta is not None
     hess_pd = bool(np.all(np.linalg.eigvalsh(ev.hess) > 0))
-    converged = bool(decrement <= CONVERGED_TOL * (1.0 + abs(ev.f)) and hess_pd)
+    if optimizer == "sas" and theta_fixed is None:
+        converged = sas_met and hess_pd
+    else:
+        converged = bool(decrement <= CONVERGED_TOL * (1.0 + abs(ev.f)) and hess_pd)
     if not converged and theta_fixed is None:
         warnings.warn(
             f"MMRM ({covariance}, {method}) did not converge: Newton decrement {decrement:.3g}, "
@@ -336,4 +372,6 @@ def _fit(
         n_obs=n_obs,
         n_patterns=int(pdata.mask.shape[0]),
         gradient_max=float(np.max(np.abs(ev.grad))),
+        optimizer=optimizer,
+        history=tuple(history),
     )

@@ -23,7 +23,8 @@ class MMRMResult:
 
     ``deviance`` is -2 log-likelihood of the fitted method (REML: -2 restricted log-likelihood,
     SAS's "-2 Res Log Likelihood"). ``theta`` is on the engine's unconstrained scale (see
-    :mod:`attune.stats.mmrm.covariance`); ``vcov_theta`` is its covariance (inverse Hessian of
+    :mod:`attune.stats.mmrm.covariance`), or SAS's covariance parameters with
+    ``optimizer="sas"``; ``vcov_theta`` is its covariance (inverse Hessian of
     -log L), the ``W`` of Satterthwaite and Kenward-Roger.
     """
 
@@ -45,8 +46,18 @@ class MMRMResult:
     n_obs: int = 0
     n_patterns: int = 0
     gradient_max: float = 0.0
+    optimizer: str = "newton"
+    history: tuple[tuple[int, int, float, float], ...] = field(default=(), repr=False)
 
     # ------------------------------------------------------------------ basic tables
+    @property
+    def iteration_history(self) -> pd.DataFrame:
+        """``optimizer="sas"``: SAS's "Iteration History" (iteration 0 is the null model
+        Sigma = sigma^2 I; criterion = g'H^-1 g / |f| without the log 2 pi constant)."""
+        return pd.DataFrame(
+            list(self.history), columns=["iteration", "evaluations", "deviance", "criterion"]
+        )
+
     @property
     def n_theta(self) -> int:
         return int(self.theta.shape[0])
