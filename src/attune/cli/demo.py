@@ -47,16 +47,16 @@ def demo(host: str, port: int, reset: bool, no_serve: bool) -> None:
         link = made.link
     click.secho("\nDemo logins (every password: " + PASSWORD + ")", bold=True)
     for role, note in (
-        ("coordinator", "site s1: screening, enrolment, visits, links, alerts"),
-        ("therapist", "site s1: therapy notes, C-SSRS, alerts"),
-        ("rater", "site s1: blinded CAPS-5 only"),
+        ("coordinator", "site S01: screening, enrolment, visits, links, alerts"),
+        ("therapist", "site S01: therapy notes, C-SSRS, alerts"),
+        ("rater", "site S01: blinded CAPS-5 only"),
         ("data_manager", "all sites: forms, corrections, audit trail"),
         ("statistician", "all sites: unblinded (sees the arm)"),
         ("monitor", "all sites: read-only"),
         ("administrator", "memberships, audit trail"),
     ):
         click.echo(f"  {role:<14} {note}")
-    click.echo("  (coordinator2, therapist2, rater2 work at site s2)")
+    click.echo("  (coordinator2, therapist2, rater2 work at site S02)")
     if link:
         click.echo(f"\nA participant's private questionnaire link: http://{host}:{port}{link}")
     if no_serve:

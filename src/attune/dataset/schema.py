@@ -20,7 +20,7 @@ from typing import Literal
 ColumnType = Literal["id", "text", "choice", "date", "datetime", "int", "float", "bool"]
 
 FORMAT_NAME = "attune-trial-dataset"
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 METADATA_FILE = "dataset.json"
 
 
@@ -63,8 +63,15 @@ class Table:
         return [c.name for c in self.columns if not (blinded and c.unblinded_only)]
 
 
-PARTICIPANT_STATUS = ("screen_failed", "randomised", "completed", "discontinued")
-VISIT_STATUS = ("completed", "missed", "cancelled")
+PARTICIPANT_STATUS = (
+    "screening",
+    "screen_failed",
+    "enrolled",
+    "randomised",
+    "completed",
+    "discontinued",
+)
+VISIT_STATUS = ("completed", "missed", "cancelled", "scheduled")
 SEX = ("female", "male", "other")
 RACE = (
     "american_indian_or_alaska_native",
@@ -105,9 +112,16 @@ TABLES: dict[str, Table] = {
                 Column(
                     "arm", "id", nullable=True, unblinded_only=True, description="Allocated arm."
                 ),
-                Column("age", "int", min=0, max=120, description="Age in years at enrolment."),
-                Column("sex", "choice", choices=SEX),
-                Column("race", "choice", choices=RACE),
+                Column(
+                    "age",
+                    "int",
+                    nullable=True,
+                    min=0,
+                    max=120,
+                    description="Age in years at enrolment.",
+                ),
+                Column("sex", "choice", nullable=True, choices=SEX),
+                Column("race", "choice", nullable=True, choices=RACE),
                 Column("status", "choice", choices=PARTICIPANT_STATUS),
                 Column(
                     "screen_fail_reason",

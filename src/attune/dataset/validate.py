@@ -361,17 +361,25 @@ def _check_participants(people: pd.DataFrame, file: str, blinded: bool, out: Col
         return
     status = people["status"].astype(object)
     failed = (status == "screen_failed").to_numpy(dtype=bool)
-    in_trial = status.isin(["randomised", "completed", "discontinued"]).to_numpy(dtype=bool)
+    # A discontinued participant may have left before randomisation (then without a date or arm).
+    in_trial = status.isin(["randomised", "completed"]).to_numpy(dtype=bool)
+    before_randomisation = status.isin(["screening", "screen_failed", "enrolled"]).to_numpy(
+        dtype=bool
+    )
     reason = _present(people["screen_fail_reason"])
     out.rows(file, failed & ~reason, "screen_fail_reason", "a screen failure needs a reason")
     out.rows(file, ~failed & reason, "screen_fail_reason", "only a screen failure has a reason")
     randomised = _present(people["randomised_on"])
-    out.rows(file, failed & randomised, "randomised_on", "a screen failure was not randomised")
+    out.rows(
+        file, before_randomisation & randomised, "randomised_on", "only for randomised participants"
+    )
     out.rows(file, in_trial & ~randomised, "randomised_on", "missing for a randomised participant")
     if not blinded and "arm" in people:
         arm = _present(people["arm"])
-        out.rows(file, failed & arm, "arm", "a screen failure has no arm")
+        out.rows(file, before_randomisation & arm, "arm", "only randomised participants have one")
         out.rows(file, in_trial & ~arm, "arm", "missing for a randomised participant")
+        out.rows(file, randomised & ~in_trial & ~arm, "arm", "missing for a randomised participant")
+        out.rows(file, arm & ~randomised, "randomised_on", "missing for a participant with an arm")
     stopped = (status == "discontinued").to_numpy(dtype=bool)
     for column in ("discontinued_reason", "discontinued_visit"):
         given = _present(people[column])

@@ -31,6 +31,7 @@ AlertKind = Literal[
     "missed_reading",
     "suicidality",
     "incomplete_screen",
+    "serious_adverse_event",
 ]
 
 ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)

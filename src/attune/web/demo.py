@@ -1,26 +1,32 @@
 """The demo study: a MAPP-shaped study with one account per role and participants at every stage.
 
-Everything is created through the same services a site uses (so the demo exercises the real rules
+Its history is a completed synthetic trial loaded through the import path (``attune import tidy``);
+its present is created through the same services a site uses (so the demo exercises the real rules
 and fills the audit trail), with dates relative to today so that something is always due.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
+import pandas as pd
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from attune.dataset import TrialDataset, load_dataset, write_dataset
+from attune.synth import SynthSettings, generate_trial
+from attune.web.datasets.importing import import_tidy
 from attune.web.epro.services import issue_link
 from attune.web.forms import services as forms
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Role
-from attune.web.studies.services import add_member, create_study
+from attune.web.studies.services import add_member
 
 STUDY_CODE = "mapp-demo"
 PASSWORD = "attune-demo-2026"
@@ -59,17 +65,35 @@ class Demo:
     link: str  # a participant's private link path
 
 
-@transaction.atomic
-def seed_demo(participants_per_site: int = 6, seed: int = 1) -> Demo:
-    """Create the demo study (refuses if it exists: a demo never overwrites data)."""
-    rng = np.random.default_rng(seed)
-    study = create_study(
-        protocol="mapp",
-        code=STUDY_CODE,
-        name="MAPP-shaped demo study",
-        sites=[("s1", "Demo site one"), ("s2", "Demo site two")],
+def completed_trial(randomised: int, seed: int, today: date) -> TrialDataset:
+    """A synthetic MAPP trial at two sites (S01, S02) whose last visit is before ``today``."""
+    settings = SynthSettings(
+        start_date=(today - timedelta(days=3 * 365)).isoformat(), recruitment_days=365, sites=2
     )
-    site_one = study.sites.get(code="s1")
+    trial = generate_trial("mapp", randomised, seed=seed, settings=settings)
+    last = trial.visits["actual_date"].max()
+    if pd.notna(last) and pd.Timestamp(last).date() >= today:  # pragma: no cover - settings above
+        raise RuntimeError(f"the demo trial runs until {last}: start it earlier")
+    return trial
+
+
+@transaction.atomic
+def seed_demo(participants_per_site: int = 6, seed: int = 1, randomised: int = 40) -> Demo:
+    """Create the demo study (refuses if it exists: a demo never overwrites data).
+
+    A completed synthetic trial of ``randomised`` participants arrives through ``attune import
+    tidy``'s path (written, validated and loaded like any dataset), then participants at every
+    stage of the journey are added through the services, dated from today.
+    """
+    rng = np.random.default_rng(seed)
+    today = timezone.localdate()
+    with tempfile.TemporaryDirectory() as folder:
+        write_dataset(completed_trial(randomised, seed, today), folder)
+        imported = import_tidy(
+            load_dataset(folder), study_code=STUDY_CODE, study_name="MAPP-shaped demo study"
+        )
+    study = imported.study
+    site_one = study.sites.get(code="S01")
     accounts: dict[str, str] = {}
     users: dict[Role, User] = {}
     for role in Role:
@@ -80,27 +104,26 @@ def seed_demo(participants_per_site: int = 6, seed: int = 1) -> Demo:
     # Staff of the second site.
     for role in SITE_STAFF:
         user = User.objects.create_user(f"{role.value}2", password=PASSWORD)
-        add_member(None, user, study, role, study.sites.get(code="s2"))
+        add_member(None, user, study, role, study.sites.get(code="S02"))
         accounts[f"{role.value}2"] = PASSWORD
 
-    today = timezone.localdate()
     link_path = ""
     for site in study.sites.order_by("code"):
         coordinator = (
             users[Role.COORDINATOR]
-            if site.code == "s1"
+            if site == site_one
             else User.objects.get(username="coordinator2")
         )
         therapist = (
-            users[Role.THERAPIST] if site.code == "s1" else User.objects.get(username="therapist2")
+            users[Role.THERAPIST] if site == site_one else User.objects.get(username="therapist2")
         )
-        rater = users[Role.RATER] if site.code == "s1" else User.objects.get(username="rater2")
+        rater = users[Role.RATER] if site == site_one else User.objects.get(username="rater2")
         for number in range(1, participants_per_site + 1):
             stage = number % 6
             person = journey.start_screening(
                 coordinator,
                 site,
-                f"{site.code.upper()}-{number:03d}",
+                f"S{site.code[-1]}-{number:03d}",  # S1-001 at S01
                 today - timedelta(days=int(60 + rng.integers(0, 30))),
             )
             if stage == 1:  # still screening

@@ -34,6 +34,11 @@ class VitalSign(models.Model):
     )
     visit_id = models.CharField(max_length=64)
     taken_at = models.DateTimeField()
+    scheduled_minutes = models.IntegerField(
+        null=True,
+        blank=True,
+        help_text="The protocol's reading this one is (minutes after the initial dose).",
+    )
     systolic = models.FloatField(null=True, blank=True)
     diastolic = models.FloatField(null=True, blank=True)
     pulse = models.FloatField(null=True, blank=True)

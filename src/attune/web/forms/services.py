@@ -157,7 +157,8 @@ def _clean_answers(form: FormRecord, answers: dict[Any, Any]) -> dict[int, int |
     return cleaned
 
 
-def _scores(instrument: str, answers: dict[int, int | None]) -> dict[str, Any]:
+def form_scores(instrument: str, answers: dict[int, int | None]) -> dict[str, Any]:
+    """What a form stores of its scores: computed by attune.instruments, never typed."""
     result = score(instrument, answers)
     return {
         "total": result.total,
@@ -276,7 +277,7 @@ def save_by(
         "",
         "save_draft",
         answers={str(k): v for k, v in merged.items()},
-        scores=_scores(form.instrument, merged),
+        scores=form_scores(form.instrument, merged),
     )
 
 
@@ -381,6 +382,6 @@ def correct(
         reason,
         "correct",
         answers={str(k): v for k, v in merged.items()},
-        scores=_scores(form.instrument, merged),
+        scores=form_scores(form.instrument, merged),
         **common,
     )

@@ -22,6 +22,34 @@ class Status(models.TextChoices):
     DISCONTINUED = "discontinued"
 
 
+class Sex(models.TextChoices):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+
+
+class Race(models.TextChoices):
+    """The categories of the tidy trial dataset (US reporting categories)."""
+
+    AMERICAN_INDIAN_OR_ALASKA_NATIVE = "american_indian_or_alaska_native"
+    ASIAN = "asian"
+    BLACK_OR_AFRICAN_AMERICAN = "black_or_african_american"
+    NATIVE_HAWAIIAN_OR_PACIFIC_ISLANDER = "native_hawaiian_or_pacific_islander"
+    WHITE = "white"
+    MULTIPLE = "multiple"
+    OTHER = "other"
+    NOT_REPORTED = "not_reported"
+
+
+class DiscontinuationReason(models.TextChoices):
+    ADVERSE_EVENT = "adverse_event"
+    WITHDREW_CONSENT = "withdrew_consent"
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up"
+    LACK_OF_EFFICACY = "lack_of_efficacy"
+    INVESTIGATOR_DECISION = "investigator_decision"
+    OTHER = "other"
+
+
 class Participant(models.Model):
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="participants")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
@@ -29,6 +57,11 @@ class Participant(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCREENING)
     screened_on = models.DateField()
     enrolled_on = models.DateField(null=True, blank=True)
+    age = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Years, at enrolment (or at screening until then)."
+    )
+    sex = models.CharField(max_length=8, choices=Sex.choices, blank=True)
+    race = models.CharField(max_length=40, choices=Race.choices, blank=True)
     strata = models.JSONField(
         default=dict, blank=True, help_text="Stratification factors besides site."
     )
@@ -52,6 +85,9 @@ class ScreeningRecord(models.Model):
     )
     data = models.JSONField(default=dict)
     verdict = models.CharField(max_length=12)
+    failed_criteria = models.JSONField(
+        default=list, blank=True, help_text="Ids of the eligibility criteria not met."
+    )
     evaluated_at = models.DateTimeField()
 
 
@@ -102,5 +138,8 @@ class Discontinuation(models.Model):
     )
     on = models.DateField()
     last_visit_id = models.CharField(max_length=64, blank=True)
+    category = models.CharField(
+        max_length=24, choices=DiscontinuationReason.choices, default=DiscontinuationReason.OTHER
+    )
     reason = models.TextField()
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)

@@ -27,8 +27,11 @@ from attune.web.participants.models import (
     Allocation,
     AllocationSlot,
     Discontinuation,
+    DiscontinuationReason,
     Participant,
+    Race,
     ScreeningRecord,
+    Sex,
     Status,
     VisitRecord,
 )
@@ -101,11 +104,45 @@ def record_screening(
         changes["verdict"] = [screening.verdict, result.verdict]
     screening.data = merged
     screening.verdict = result.verdict
+    screening.failed_criteria = [criterion.id for criterion in result.failing]
     screening.evaluated_at = timezone.now()
     screening.save()
     if changes:
         _audit(actor, "record_screening", participant, changes, reason)
     return result
+
+
+@transaction.atomic
+def record_demographics(
+    actor: User,
+    participant: Participant,
+    *,
+    age: int | None = None,
+    sex: str = "",
+    race: str = "",
+    reason: str = "",
+) -> None:
+    """Age (at enrolment), sex and race for the baseline table; a change once recorded needs a reason."""
+    require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    errors = {}
+    if age is not None and not 0 <= age <= 120:
+        errors["age"] = "enter an age in years (0-120)"
+    if sex and sex not in Sex.values:
+        errors["sex"] = f"choose one of {', '.join(Sex.values)}"
+    if race and race not in Race.values:
+        errors["race"] = f"choose one of {', '.join(Race.values)}"
+    if errors:
+        raise InvalidInput(errors)
+    new = {"age": age, "sex": sex, "race": race}
+    old = {"age": participant.age, "sex": participant.sex, "race": participant.race}
+    changes = {k: [old[k], v] for k, v in new.items() if old[k] != v}
+    if not changes:
+        return
+    if any(old[k] not in (None, "") for k in changes) and not reason.strip():
+        raise InvalidInput({"reason": "changing recorded demographics needs a reason"})
+    participant.age, participant.sex, participant.race = age, sex, race
+    participant.save(update_fields=["age", "sex", "race"])
+    _audit(actor, "record_demographics", participant, changes, reason)
 
 
 @transaction.atomic
@@ -254,21 +291,35 @@ def discontinue(
     on: date,
     reason: str,
     last_visit_id: str = "",
+    category: str = DiscontinuationReason.OTHER,
 ) -> None:
+    """End participation: ``category`` is the CONSORT reason, ``reason`` the site's words."""
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
     if participant.status not in (Status.ENROLLED, Status.RANDOMISED):
         raise WrongState(f"{participant.code} is {participant.status}")
+    errors = {}
     if not reason.strip():
-        raise InvalidInput({"reason": "a discontinuation needs its reason"})
+        errors["reason"] = "a discontinuation needs its reason"
+    if category not in DiscontinuationReason.values:
+        errors["category"] = f"choose one of {', '.join(DiscontinuationReason.values)}"
+    if last_visit_id and last_visit_id not in participant.study.protocol.visit_ids:
+        errors["last_visit_id"] = f"unknown visit {last_visit_id!r}"
+    if errors:
+        raise InvalidInput(errors)
     Discontinuation.objects.create(
         participant=participant,
         on=on,
         last_visit_id=last_visit_id,
+        category=category,
         reason=reason,
         recorded_by=actor,
     )
     _set_status(
-        actor, participant, Status.DISCONTINUED, reason, extra={"discontinued_on": [None, on]}
+        actor,
+        participant,
+        Status.DISCONTINUED,
+        reason,
+        extra={"discontinued_on": [None, on], "category": [None, category]},
     )
 
 

@@ -1,8 +1,9 @@
 """Roles and what each may do: the one table every permission check reads.
 
 Blinding is a capability like any other: only ``see_arm`` reveals a participant's treatment arm,
-and only the unblinded statistician has it. Raters never have ``read_therapy_notes`` or
-``read_therapist_forms``.
+and only the unblinded statistician has it. Raters never have ``read_therapy_notes``,
+``read_therapist_forms`` or ``read_adverse_events`` (a drug's typical adverse events reveal the arm
+to an independent rater as surely as a label would).
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ class Capability(StrEnum):
     ISSUE_EPRO_LINKS = "issue_epro_links"
     ACKNOWLEDGE_ALERTS = "acknowledge_alerts"
     ADMINISTER_DOSES = "administer_doses"
+    RECORD_ADVERSE_EVENTS = "record_adverse_events"
+    READ_ADVERSE_EVENTS = "read_adverse_events"
+    RECORD_DEVIATIONS = "record_deviations"
+    READ_DEVIATIONS = "read_deviations"
     CORRECT_DATA = "correct_data"
     EXPORT_BLINDED = "export_blinded"
     EXPORT_UNBLINDED = "export_unblinded"
@@ -52,6 +57,10 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             C.ENTER_PARTICIPANT_FORMS,
             C.ISSUE_EPRO_LINKS,
             C.ACKNOWLEDGE_ALERTS,
+            C.RECORD_ADVERSE_EVENTS,
+            C.READ_ADVERSE_EVENTS,
+            C.RECORD_DEVIATIONS,
+            C.READ_DEVIATIONS,
         }
     ),
     Role.THERAPIST: frozenset(
@@ -64,6 +73,8 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             C.RECORD_VISITS,
             C.ACKNOWLEDGE_ALERTS,
             C.ADMINISTER_DOSES,
+            C.RECORD_ADVERSE_EVENTS,
+            C.READ_ADVERSE_EVENTS,
         }
     ),
     Role.RATER: frozenset({C.READ_RATER_FORMS, C.WRITE_RATER_FORMS}),
@@ -75,6 +86,9 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             C.CORRECT_DATA,
             C.EXPORT_BLINDED,
             C.READ_AUDIT,
+            C.READ_ADVERSE_EVENTS,
+            C.RECORD_DEVIATIONS,
+            C.READ_DEVIATIONS,
         }
     ),
     Role.STATISTICIAN: frozenset(
@@ -82,12 +96,21 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             C.SEE_ARM,
             C.READ_PARTICIPANT_FORMS,
             C.READ_RATER_FORMS,
+            C.READ_ADVERSE_EVENTS,
+            C.READ_DEVIATIONS,
             C.EXPORT_BLINDED,
             C.EXPORT_UNBLINDED,
         }
     ),
     Role.MONITOR: frozenset(
-        {C.READ_PARTICIPANT_FORMS, C.READ_RATER_FORMS, C.READ_THERAPIST_FORMS, C.READ_AUDIT}
+        {
+            C.READ_PARTICIPANT_FORMS,
+            C.READ_RATER_FORMS,
+            C.READ_THERAPIST_FORMS,
+            C.READ_AUDIT,
+            C.READ_ADVERSE_EVENTS,
+            C.READ_DEVIATIONS,
+        }
     ),
     Role.ADMINISTRATOR: frozenset({C.MANAGE_MEMBERS, C.READ_AUDIT}),
 }

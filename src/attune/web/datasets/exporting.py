@@ -1,0 +1,361 @@
+"""``attune export tidy``: a study as the tidy trial dataset, blinded unless the user may see the arm.
+
+The export reads through the same rules as the pages: only the sites the user works at, the arm
+and the dose product only with ``export_unblinded`` (which only the unblinded statistician has),
+therapy notes never (they are not instrument forms). Only signed forms are data; drafts stay in
+the platform. Scores are recomputed by :mod:`attune.dataset` from the answers, as every reader of
+the format would, and :func:`write_export` reads the folder back with
+:func:`attune.dataset.load_dataset` so that an export that breaks the format never leaves the
+building.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from attune import __version__
+from attune.dataset import TrialDataset, load_dataset, write_dataset
+from attune.dataset.schema import TABLES
+from attune.dataset.scoring import score_item_responses
+from attune.instruments import get_instrument
+from attune.web.adverse_events.models import AdverseEvent
+from attune.web.audit.chain import record
+from attune.web.deviations.models import Deviation
+from attune.web.deviations.services import derived_deviations
+from attune.web.dosing.models import Dose, VitalSign
+from attune.web.errors import NotAllowed
+from attune.web.forms.models import FormKind, FormRecord, FormStatus
+from attune.web.participants.models import Allocation, Participant, Status
+from attune.web.participants.selectors import participants_for, schedule_of
+from attune.web.studies.access import can
+from attune.web.studies.models import Study
+from attune.web.studies.roles import Capability
+
+VISIT_STATUS = {
+    "done": "completed",
+    "done_out_of_window": "completed",
+    "missed": "missed",
+    "not_applicable": "cancelled",
+    "overdue": "scheduled",
+    "due": "scheduled",
+    "upcoming": "scheduled",
+}
+
+
+def may_export(user: User, study: Study, *, blinded: bool) -> bool:
+    needed = Capability.EXPORT_BLINDED if blinded else Capability.EXPORT_UNBLINDED
+    return can(user, study, needed)
+
+
+def export_tidy(user: User, study: Study, *, blinded: bool | None = None) -> TrialDataset:
+    """The study's data as a :class:`TrialDataset`.
+
+    ``blinded=None`` gives the unblinded dataset to users who may export it and the blinded one to
+    everyone else allowed to export; ``blinded=False`` is refused for users without
+    ``export_unblinded``.
+    """
+    if blinded is None:
+        blinded = not may_export(user, study, blinded=False)
+    if not may_export(user, study, blinded=blinded):
+        kind = "blinded" if blinded else "unblinded"
+        raise NotAllowed(f"your role does not allow {kind} exports of {study.code}")
+    people = list(
+        participants_for(user, study)
+        .select_related("site", "screening", "discontinuation")
+        .prefetch_related("visits")
+        .order_by("code")
+    )
+    for person in people:
+        person.study = study  # one parsed protocol for all, not one per participant
+    return _Exporter(study, people, blinded).dataset()
+
+
+def write_export(
+    user: User, study: Study, folder: Path | str, *, blinded: bool | None = None
+) -> TrialDataset:
+    """Export to ``folder``, check it with :func:`load_dataset`, and audit the export."""
+    dataset = export_tidy(user, study, blinded=blinded)
+    write_dataset(dataset, folder)
+    checked = load_dataset(folder, protocol=study.protocol)
+    record(
+        user.get_username(),
+        "export_dataset",
+        model="studies.study",
+        object_id=study.pk,
+        study=study.code,
+        changes={
+            "blinded": [None, checked.blinded],
+            "participants": [None, len(checked.participants)],
+        },
+    )
+    return checked
+
+
+def _local(moment: datetime) -> pd.Timestamp:
+    return pd.Timestamp(timezone.localtime(moment).replace(tzinfo=None))
+
+
+def _frame(
+    table: str, rows: list[dict[str, Any]], blinded: bool, extra: list[str] | None = None
+) -> pd.DataFrame:
+    """The table's columns only: a blinded frame has no allocation column, not even an empty one."""
+    columns = TABLES[table].column_names(blinded) + list(extra or [])
+    return pd.DataFrame(rows, columns=columns)
+
+
+class _Exporter:
+    def __init__(self, study: Study, people: list[Participant], blinded: bool) -> None:
+        self.study = study
+        self.protocol = study.protocol
+        self.people = people
+        self.blinded = blinded
+        self.factors = [f for f in self.protocol.stratification if f != "site"]
+        self.arms: dict[int, Allocation] = {
+            a.participant_id: a for a in Allocation.objects.filter(participant__in=people)
+        }
+        placebo = self.protocol.dosing.placebo_arms if self.protocol.dosing else []
+        self.placebo_arms = set(placebo)
+
+    def dataset(self) -> TrialDataset:
+        items = self._item_responses()
+        metadata: dict[str, Any] = {
+            "protocol": {"id": self.protocol.id, "version": self.protocol.version},
+            "blinded": self.blinded,
+            "seed": None,
+            "generator": {
+                "name": "attune.web",
+                "study": self.study.code,
+                "command": f"attune export tidy DIR --study {self.study.code}"
+                + (" --blinded" if self.blinded else ""),
+                "attune_version": __version__,
+            },
+            "stratification": self.factors,
+        }
+        if not self.blinded:
+            metadata["arms"] = [arm.id for arm in self.protocol.arms]
+        return TrialDataset(
+            participants=self._participants(),
+            visits=self._visits(),
+            item_responses=items,
+            scores=score_item_responses(items),
+            doses=self._doses(),
+            vitals=self._vitals(),
+            adverse_events=self._adverse_events(),
+            deviations=self._deviations(),
+            metadata=metadata,
+        )
+
+    def _participants(self) -> pd.DataFrame:
+        rows = []
+        for p in self.people:
+            allocation = self.arms.get(p.pk)
+            screening = getattr(p, "screening", None)
+            ended = getattr(p, "discontinuation", None)
+            failed = p.status == Status.SCREEN_FAILED
+            reasons = list(getattr(screening, "failed_criteria", []) or []) if failed else []
+            row: dict[str, Any] = {
+                "participant_id": p.code,
+                "site": p.site.code,
+                "age": p.age,
+                "sex": p.sex or None,
+                "race": p.race or None,
+                "status": p.status,
+                # a screen failure recorded without a protocol criterion still needs its reason
+                "screen_fail_reason": ";".join(reasons) or ("other" if failed else None),
+                "enrolled_on": pd.Timestamp(p.enrolled_on or p.screened_on),
+                "randomised_on": (
+                    pd.Timestamp(timezone.localtime(allocation.randomised_at).date())
+                    if allocation
+                    else pd.NaT
+                ),
+                "discontinued_visit": None,
+                "discontinued_reason": None,
+            }
+            if not self.blinded:
+                row["arm"] = allocation.arm if allocation else None
+            if p.status == Status.DISCONTINUED and ended is not None:
+                row["discontinued_reason"] = ended.category
+                row["discontinued_visit"] = ended.last_visit_id or self._last_visit(p)
+            for factor in self.factors:
+                row[factor] = p.strata.get(factor)
+            rows.append(row)
+        return _frame("participants", rows, self.blinded, self.factors)
+
+    def _last_visit(self, participant: Participant) -> str:
+        held = {v.visit_id for v in participant.visits.all()}
+        ordered = [v for v in self.protocol.visit_ids if v in held]
+        return ordered[-1] if ordered else self.protocol.visit_ids[0]
+
+    def _visits(self) -> pd.DataFrame:
+        today = timezone.localdate()
+        rows = []
+        for p in self.people:
+            schedule = schedule_of(p, today)
+            if schedule is None:
+                continue
+            planned_visits = schedule.visits
+            if p.status == Status.SCREEN_FAILED:  # their schedule ends where they failed
+                held = [i for i, v in enumerate(planned_visits) if v.actual is not None]
+                planned_visits = planned_visits[: held[-1] + 1] if held else []
+            for planned in planned_visits:
+                status = VISIT_STATUS[planned.status]
+                rows.append(
+                    {
+                        "participant_id": p.code,
+                        "visit_id": planned.id,
+                        "target_date": pd.Timestamp(planned.target),
+                        "window_start": pd.Timestamp(planned.earliest),
+                        "window_end": pd.Timestamp(planned.latest),
+                        "actual_date": (pd.Timestamp(planned.actual) if planned.actual else pd.NaT),
+                        "status": status,
+                    }
+                )
+        return _frame("visits", rows, self.blinded)
+
+    def _item_responses(self) -> pd.DataFrame:
+        forms = FormRecord.objects.filter(
+            participant__in=self.people, kind=FormKind.INSTRUMENT, status=FormStatus.SIGNED
+        ).select_related("participant")
+        rows = []
+        for form in forms.order_by("participant__code", "visit_id", "instrument"):
+            definition = get_instrument(form.instrument)
+            for number in definition.item_numbers:
+                rows.append(
+                    {
+                        "participant_id": form.participant.code,
+                        "visit_id": form.visit_id,
+                        "instrument": form.instrument,
+                        "item": number,
+                        "value": form.answers.get(str(number)),
+                    }
+                )
+        frame = _frame("item_responses", rows, self.blinded)
+        frame["item"] = frame["item"].astype("Int64")
+        frame["value"] = frame["value"].astype("Int64")
+        return frame
+
+    def _doses(self) -> pd.DataFrame:
+        rows = []
+        for dose in Dose.objects.filter(participant__in=self.people).select_related("participant"):
+            row = {
+                "participant_id": dose.participant.code,
+                "visit_id": dose.visit_id,
+                "kind": dose.kind,
+                "amount": dose.amount,
+                "unit": dose.unit,
+                "time": _local(dose.given_at),
+            }
+            if not self.blinded:
+                allocation = self.arms.get(dose.participant_id)
+                arm = allocation.arm if allocation else None
+                row["product"] = "placebo" if arm in self.placebo_arms else "active"
+            rows.append(row)
+        return _frame("doses", rows, self.blinded)
+
+    def _vitals(self) -> pd.DataFrame:
+        initial = {
+            (d.participant_id, d.visit_id): d.given_at
+            for d in Dose.objects.filter(participant__in=self.people, kind="initial")
+        }
+        schedule = list(self.protocol.vitals.schedule_minutes) if self.protocol.vitals else []
+        rows = []
+        used: set[tuple[str, str, int]] = set()
+        readings = VitalSign.objects.filter(participant__in=self.people).select_related(
+            "participant"
+        )
+        for reading in readings.order_by("participant__code", "visit_id", "taken_at"):
+            minutes = reading.scheduled_minutes
+            if minutes is None:
+                minutes = _nearest(reading, initial, schedule)
+                key = (reading.participant.code, reading.visit_id, minutes)
+                if key in used:  # an extra reading near a scheduled one: its own minute
+                    minutes = _nearest(reading, initial, [])
+            used.add((reading.participant.code, reading.visit_id, minutes))
+
+            def whole(value: float | None) -> int | None:
+                return None if value is None else round(value)
+
+            rows.append(
+                {
+                    "participant_id": reading.participant.code,
+                    "visit_id": reading.visit_id,
+                    "minutes": minutes,
+                    "time": _local(reading.taken_at),
+                    "systolic": whole(reading.systolic),
+                    "diastolic": whole(reading.diastolic),
+                    "pulse": whole(reading.pulse),
+                    "temperature": reading.temperature,
+                }
+            )
+        return _frame("vitals", rows, self.blinded)
+
+    def _adverse_events(self) -> pd.DataFrame:
+        events = AdverseEvent.objects.filter(participant__in=self.people).select_related(
+            "participant"
+        )
+        rows = [
+            {
+                "participant_id": e.participant.code,
+                "ae_id": e.number,
+                "term": e.term,
+                "onset_date": pd.Timestamp(e.onset_date),
+                "resolved_date": pd.Timestamp(e.resolved_date) if e.resolved_date else pd.NaT,
+                "severity": e.severity,
+                "serious": e.serious,
+                "treatment_emergent": e.treatment_emergent,
+                "visit_id": e.visit_id or None,
+            }
+            for e in events
+        ]
+        return _frame("adverse_events", rows, self.blinded)
+
+    def _deviations(self) -> pd.DataFrame:
+        stored = list(
+            Deviation.objects.filter(participant__in=self.people).select_related("participant")
+        )
+        rows = [
+            {
+                "participant_id": d.participant.code,
+                "deviation_id": d.number,
+                "visit_id": d.visit_id,
+                "kind": d.kind,
+                "description": d.description,
+            }
+            for d in stored
+        ]
+        known = {(d.participant_id, d.visit_id, d.kind) for d in stored}
+        for p in self.people:
+            for found in derived_deviations(p):
+                if (p.pk, found.visit_id, found.kind) in known:
+                    continue
+                rows.append(
+                    {
+                        "participant_id": p.code,
+                        "deviation_id": f"{found.kind}.{found.visit_id}",
+                        "visit_id": found.visit_id,
+                        "kind": found.kind,
+                        "description": found.description,
+                    }
+                )
+        return _frame("deviations", rows, self.blinded)
+
+
+def _nearest(
+    reading: VitalSign,
+    initial: dict[tuple[int, str], datetime],
+    schedule: list[int],
+) -> int:
+    """The protocol's scheduled reading closest to when this one was taken."""
+    given = initial.get((reading.participant_id, reading.visit_id))
+    if given is None:
+        return 0
+    minutes = (reading.taken_at - given).total_seconds() / 60
+    if not schedule:
+        return round(minutes)
+    return min(schedule, key=lambda m: abs(m - minutes))
