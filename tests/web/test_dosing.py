@@ -176,3 +176,22 @@ def test_an_open_vitals_alert_blocks_the_supplemental_dose_until_acknowledged(us
         dosing.record_supplemental_dose(therapist, session, "experimental_1", 40, at(100)).amount
         == 40
     )
+
+
+def test_events_recorded_before_a_late_entered_dose_become_treatment_emergent(users, session):
+    from attune.web.adverse_events.services import record_adverse_event
+
+    therapist = users[Role.THERAPIST]
+    today = timezone.localdate()
+    before = record_adverse_event(
+        therapist, session, term="Insomnia", onset_date=today - timedelta(days=3), severity="mild"
+    )
+    after = record_adverse_event(
+        therapist, session, term="Headache", onset_date=today, severity="mild"
+    )
+    assert not before.treatment_emergent and not after.treatment_emergent  # no dose yet
+    dosing.record_initial_dose(therapist, session, "experimental_1", 80, DOSED_AT)
+    before.refresh_from_db()
+    after.refresh_from_db()
+    assert after.treatment_emergent  # onset on the day of the first dose
+    assert not before.treatment_emergent  # onset before it

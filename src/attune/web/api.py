@@ -7,7 +7,7 @@ role, site and blinding rules, because it calls the same services. Errors are JS
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -17,6 +17,10 @@ from ninja.responses import Status
 from ninja.security import django_auth
 
 from attune.protocol import SourceError
+from attune.web.adverse_events import services as adverse_events
+from attune.web.adverse_events.models import AdverseEvent
+from attune.web.deviations import services as deviations
+from attune.web.deviations.models import Deviation
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms import services as forms
 from attune.web.forms.models import FormRecord
@@ -24,8 +28,9 @@ from attune.web.forms.selectors import forms_of
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
 from attune.web.participants.selectors import arm_of, get_participant, participants_for, schedule_of
-from attune.web.studies.access import studies_of, visible_sites
+from attune.web.studies.access import require, studies_of, visible_sites
 from attune.web.studies.models import Study
+from attune.web.studies.roles import Capability
 
 # Session auth: ninja checks the CSRF token on every unsafe method (tested in tests/web/test_api.py).
 api = NinjaAPI(title="Attune", version="1", auth=django_auth, urls_namespace="api")
@@ -411,4 +416,253 @@ def correct_form(
         meaning=body.meaning,
         answers=body.answers,
         note=body.note,
+    )
+
+
+# --- adverse events, deviations, demographics, discontinuation ------------------------------------
+
+
+class AdverseEventOut(Schema):
+    number: str
+    term: str
+    onset_date: date
+    resolved_date: date | None
+    severity: str
+    serious: bool
+    treatment_emergent: bool
+    visit_id: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+class AdverseEventIn(Schema):
+    term: str
+    onset_date: date
+    resolved_date: date | None = None
+    severity: str
+    serious: bool = False
+    visit_id: str = ""
+
+
+class AdverseEventChange(Schema):
+    """Only the fields sent are changed; recording the resolution needs no reason, the rest does."""
+
+    term: str | None = None
+    onset_date: date | None = None
+    resolved_date: date | None = None
+    severity: str | None = None
+    serious: bool | None = None
+    visit_id: str | None = None
+    reason: str = ""
+
+
+class ProtocolDeviationOut(Schema):
+    number: str | None
+    visit_id: str
+    kind: str
+    description: str
+    derived: bool
+    recorded_by: str | None
+    recorded_at: datetime | None
+
+
+class ProtocolDeviationIn(Schema):
+    visit_id: str
+    kind: str
+    description: str
+
+
+class DemographicsIn(Schema):
+    age: int | None = None
+    sex: str = ""
+    race: str = ""
+    reason: str = ""
+
+
+class DemographicsOut(Schema):
+    age: int | None
+    sex: str
+    race: str
+
+
+class DiscontinuationIn(Schema):
+    on: date
+    reason: str
+    category: str = "other"
+    last_visit_id: str = ""
+
+
+class DiscontinuationOut(Schema):
+    code: str
+    status: str
+    on: date
+    category: str
+    reason: str
+    last_visit_id: str
+
+
+def _readable(request: HttpRequest, study: str, code: str, capability: Capability) -> Participant:
+    """The participant, if the user's role at its site may read ``capability``'s records."""
+    participant = _participant(request, study, code)
+    require(request.user, participant.study, capability, participant.site)
+    return participant
+
+
+def _adverse_event(participant: Participant, number: str) -> AdverseEvent:
+    found = AdverseEvent.objects.filter(participant=participant, number=number).first()
+    if found is None:
+        raise NotAllowed(f"no adverse event {number} of {participant.code} that you may see")
+    return found
+
+
+@api.get(
+    "/studies/{study}/participants/{code}/adverse-events",
+    response=list[AdverseEventOut],
+    tags=["safety"],
+)
+def list_adverse_events(request: HttpRequest, study: str, code: str) -> list[AdverseEvent]:
+    participant = _readable(request, study, code, Capability.READ_ADVERSE_EVENTS)
+    return list(AdverseEvent.objects.filter(participant=participant))
+
+
+@api.post(
+    "/studies/{study}/participants/{code}/adverse-events",
+    response={201: AdverseEventOut},
+    tags=["safety"],
+)
+def record_adverse_event(
+    request: HttpRequest, study: str, code: str, body: AdverseEventIn
+) -> Status[AdverseEvent]:
+    """A serious event also raises a critical safety alert."""
+    event = adverse_events.record_adverse_event(
+        _staff(request), _participant(request, study, code), **body.dict()
+    )
+    return Status(201, event)
+
+
+@api.patch(
+    "/studies/{study}/participants/{code}/adverse-events/{number}",
+    response=AdverseEventOut,
+    tags=["safety"],
+)
+def update_adverse_event(
+    request: HttpRequest, study: str, code: str, number: str, body: AdverseEventChange
+) -> AdverseEvent:
+    participant = _readable(request, study, code, Capability.READ_ADVERSE_EVENTS)
+    fields = body.dict(exclude_unset=True)
+    reason = fields.pop("reason", "")
+    # Only the resolution may be emptied (the event is ongoing again, a correction with a reason).
+    empty = {name: "may not be null" for name, value in fields.items() if value is None}
+    empty.pop("resolved_date", None)
+    if empty:
+        raise InvalidInput(empty)
+    return adverse_events.update_adverse_event(
+        _staff(request), _adverse_event(participant, number), reason=reason, **fields
+    )
+
+
+def _deviation_out(deviation: Deviation) -> dict[str, Any]:
+    return {
+        "number": deviation.number,
+        "visit_id": deviation.visit_id,
+        "kind": deviation.kind,
+        "description": deviation.description,
+        "derived": False,
+        "recorded_by": deviation.recorded_by,
+        "recorded_at": deviation.recorded_at,
+    }
+
+
+@api.get(
+    "/studies/{study}/participants/{code}/deviations",
+    response=list[ProtocolDeviationOut],
+    tags=["safety"],
+)
+def list_deviations(request: HttpRequest, study: str, code: str) -> list[dict[str, Any]]:
+    """Recorded deviations, then those derived from the schedule (``derived: true``)."""
+    participant = _readable(request, study, code, Capability.READ_DEVIATIONS)
+    recorded = [_deviation_out(d) for d in Deviation.objects.filter(participant=participant)]
+    derived = [
+        {
+            "number": None,
+            "visit_id": d.visit_id,
+            "kind": d.kind,
+            "description": d.description,
+            "derived": True,
+            "recorded_by": None,
+            "recorded_at": None,
+        }
+        for d in deviations.derived_deviations(participant)
+    ]
+    return recorded + derived
+
+
+@api.post(
+    "/studies/{study}/participants/{code}/deviations",
+    response={201: ProtocolDeviationOut},
+    tags=["safety"],
+)
+def record_deviation(
+    request: HttpRequest, study: str, code: str, body: ProtocolDeviationIn
+) -> Status[dict[str, Any]]:
+    deviation = deviations.record_deviation(
+        _staff(request),
+        _participant(request, study, code),
+        visit_id=body.visit_id,
+        kind=body.kind,
+        description=body.description,
+    )
+    return Status(201, _deviation_out(deviation))
+
+
+@api.put(
+    "/studies/{study}/participants/{code}/demographics",
+    response=DemographicsOut,
+    tags=["participants"],
+)
+def record_demographics(
+    request: HttpRequest, study: str, code: str, body: DemographicsIn
+) -> dict[str, Any]:
+    """All three values at once (an omitted one is cleared); changing a recorded one needs a reason."""
+    participant = _participant(request, study, code)
+    journey.record_demographics(
+        _staff(request),
+        participant,
+        age=body.age,
+        sex=body.sex,
+        race=body.race,
+        reason=body.reason,
+    )
+    participant.refresh_from_db()
+    return {"age": participant.age, "sex": participant.sex, "race": participant.race}
+
+
+@api.post(
+    "/studies/{study}/participants/{code}/discontinuation",
+    response={201: DiscontinuationOut},
+    tags=["participants"],
+)
+def discontinue(
+    request: HttpRequest, study: str, code: str, body: DiscontinuationIn
+) -> Status[dict[str, Any]]:
+    participant = _participant(request, study, code)
+    journey.discontinue(
+        _staff(request),
+        participant,
+        body.on,
+        body.reason,
+        last_visit_id=body.last_visit_id,
+        category=body.category,
+    )
+    participant.refresh_from_db()
+    return Status(
+        201,
+        {
+            "code": participant.code,
+            "status": participant.status,
+            "on": body.on,
+            "category": body.category,
+            "reason": body.reason,
+            "last_visit_id": body.last_visit_id,
+        },
     )

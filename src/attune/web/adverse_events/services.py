@@ -45,6 +45,8 @@ def _clean(participant: Participant, fields: dict[str, Any]) -> dict[str, Any]:
         errors["onset_date"] = "the onset cannot be in the future"
     if resolved is not None and not isinstance(resolved, date):
         errors["resolved_date"] = "not a date"
+    elif isinstance(resolved, date) and resolved > timezone.localdate():
+        errors["resolved_date"] = "the resolution cannot be in the future"
     elif isinstance(resolved, date) and isinstance(onset, date) and resolved < onset:
         errors["resolved_date"] = "an event cannot resolve before its onset"
     severity = fields.get("severity")
@@ -87,6 +89,7 @@ def record_adverse_event(actor: User, participant: Participant, **fields: Any) -
     if participant.status in (Status.SCREENING, Status.SCREEN_FAILED):
         raise WrongState(f"{participant.code} is {participant.status}: not enrolled")
     clean = _clean(participant, fields)
+    Participant.objects.select_for_update().filter(pk=participant.pk).first()  # numbers in turn
     numbers = AdverseEvent.objects.filter(participant=participant).values_list("number", flat=True)
     number = f"AE{1 + max((int(n[2:]) for n in numbers if n[2:].isdigit()), default=0)}"
     event = AdverseEvent.objects.create(

@@ -35,6 +35,7 @@ def record_deviation(
         errors["description"] = "describe what happened"
     if errors:
         raise InvalidInput(errors)
+    Participant.objects.select_for_update().filter(pk=participant.pk).first()  # numbers in turn
     numbers = Deviation.objects.filter(participant=participant).values_list("number", flat=True)
     number = f"D{1 + max((int(n[1:]) for n in numbers if n[1:].isdigit()), default=0)}"
     deviation = Deviation.objects.create(

@@ -25,6 +25,7 @@ from attune.safety import (
     check_vitals,
     may_give_supplemental_dose,
 )
+from attune.web.adverse_events.models import AdverseEvent
 from attune.web.alerts.models import SafetyAlert
 from attune.web.alerts.services import store_alerts
 from attune.web.audit.chain import record
@@ -224,6 +225,12 @@ def _give(
             **details,
         },
     )
+    # Events already recorded from this day on follow a dose now (a dose entered late).
+    AdverseEvent.objects.filter(
+        participant=participant,
+        treatment_emergent=False,
+        onset_date__gte=timezone.localtime(given_at).date(),
+    ).update(treatment_emergent=True)
     return dose
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from attune.web.pages import session, views
+from attune.web.pages import events, session, views
 
 app_name = "pages"
 urlpatterns = [
@@ -12,4 +12,5 @@ urlpatterns = [
         "s/<slug:study>/p/<str:code>/forms/<str:visit>/<str:instrument>/", views.form, name="form"
     ),
     path("s/<slug:study>/p/<str:code>/sessions/<str:visit>/", session.monitor, name="session"),
+    path("s/<slug:study>/p/<str:code>/events/", events.events, name="events"),
 ]

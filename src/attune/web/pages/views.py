@@ -24,7 +24,13 @@ from attune.web.forms.selectors import forms_of
 from attune.web.pages.sparkline import trajectories
 from attune.web.pages.worklist import worklist
 from attune.web.participants import services as journey
-from attune.web.participants.models import Participant
+from attune.web.participants.models import (
+    DiscontinuationReason,
+    Participant,
+    Race,
+    Sex,
+    Status,
+)
 from attune.web.participants.selectors import arm_of, get_participant, participants_for, schedule_of
 from attune.web.studies.access import can, studies_of, visible_sites
 from attune.web.studies.models import Study
@@ -131,6 +137,27 @@ def _screening_values(found: Study, post: Any) -> dict[str, Any]:
     return values
 
 
+def _demographics_values(post: Any) -> dict[str, Any]:
+    raw = post.get("age", "").strip()
+    try:
+        age = int(raw) if raw else None
+    except ValueError:
+        raise InvalidInput({"age": f"{raw!r} is not a whole number of years"}) from None
+    return {
+        "age": age,
+        "sex": post.get("sex", ""),
+        "race": post.get("race", ""),
+        "reason": post.get("reason", ""),
+    }
+
+
+def _kept(post: Any, action: str, refused: str, current: dict[str, str]) -> dict[str, str]:
+    """The form's values: what was posted if this form's action was refused, else ``current``."""
+    if refused != action:
+        return current
+    return {key: post.get(key, "") for key in current}
+
+
 @login_required
 def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
     found = _study(request, study)
@@ -142,6 +169,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
     except NotAllowed as error:
         return _forbidden(request, str(error))
     new_link = None
+    refused = ""
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
@@ -181,11 +209,25 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
                     pk=int(request.POST.get("alert", "0")), participant=person
                 )
                 acknowledge(user, alert, request.POST.get("note", ""))
+            elif action == "demographics":
+                journey.record_demographics(user, person, **_demographics_values(request.POST))
+                messages.success(request, "Demographics saved.")
+            elif action == "discontinue":
+                journey.discontinue(
+                    user,
+                    person,
+                    _date(request.POST.get("discontinued_on", ""), "discontinued_on"),
+                    request.POST.get("reason", ""),
+                    last_visit_id=request.POST.get("last_visit_id", ""),
+                    category=request.POST.get("category", ""),
+                )
+                messages.success(request, f"{person.code} is discontinued.")
             else:
                 raise InvalidInput({"action": f"unknown action {action!r}"})
             person.refresh_from_db()
         except REFUSALS as error:
             messages.error(request, str(error))
+            refused = action
         except SafetyAlert.DoesNotExist:
             messages.error(request, "no such alert")
     schedule = schedule_of(person, as_of=timezone.localdate())
@@ -195,6 +237,8 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         shows_arm = True
     except NotAllowed:
         arm, shows_arm = None, False
+    held = [v.id for v in schedule.visits if v.actual is not None] if schedule else []
+    reads_events = can(user, found, Capability.READ_ADVERSE_EVENTS, person.site)
     context = {
         "study": found,
         "participant": person,
@@ -222,6 +266,38 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "openable": _openable(user, found, person),
         "trajectories": trajectories(visible_forms, found.protocol.visit_ids),
         "today": timezone.localdate(),
+        "links_events": reads_events or can(user, found, Capability.READ_DEVIATIONS, person.site),
+        "sexes": Sex.choices,
+        "races": Race.choices,
+        "categories": DiscontinuationReason.choices,
+        "demographics": _kept(
+            request.POST,
+            "demographics",
+            refused,
+            {
+                "age": "" if person.age is None else str(person.age),
+                "sex": person.sex,
+                "race": person.race,
+                "reason": "",
+            },
+        ),
+        "has_demographics": person.age is not None or bool(person.sex or person.race),
+        "can_discontinue": person.status in (Status.ENROLLED, Status.RANDOMISED)
+        and can(user, found, Capability.SCREEN_AND_ENROL, person.site),
+        "discontinuation_form": _kept(
+            request.POST,
+            "discontinue",
+            refused,
+            {
+                "discontinued_on": timezone.localdate().isoformat(),
+                "category": "",
+                "reason": "",
+                "last_visit_id": held[-1] if held else "",
+            },
+        ),
+        "discontinuation": getattr(person, "discontinuation", None),
+        # The site's words may name an adverse event: not for blinded raters.
+        "reads_discontinuation_reason": reads_events,
     }
     return render(request, "pages/participant.html", context)
 

@@ -298,7 +298,12 @@ def discontinue(
     if participant.status not in (Status.ENROLLED, Status.RANDOMISED):
         raise WrongState(f"{participant.code} is {participant.status}")
     errors = {}
-    if not reason.strip():
+    if on > timezone.localdate():
+        errors["on"] = "a discontinuation cannot be dated in the future"
+    elif on < (participant.enrolled_on or participant.screened_on):
+        errors["on"] = "a discontinuation cannot be dated before enrolment"
+    reason = reason.strip()
+    if not reason:
         errors["reason"] = "a discontinuation needs its reason"
     if category not in DiscontinuationReason.values:
         errors["category"] = f"choose one of {', '.join(DiscontinuationReason.values)}"

@@ -1,0 +1,230 @@
+"""A participant's adverse events and protocol deviations, on one page.
+
+Each part is shown only to the roles that may read it (never adverse events to a blinded rater: a
+drug's typical adverse events reveal the arm), and its forms only to the roles that may write it.
+Writes go through the services; a refusal is a message on the page and the input stays in the form.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+
+from attune.web.adverse_events.models import AdverseEvent, Severity
+from attune.web.adverse_events.services import record_adverse_event, update_adverse_event
+from attune.web.deviations.models import Deviation, DeviationKind
+from attune.web.deviations.services import derived_deviations, record_deviation
+from attune.web.errors import Conflict, InvalidInput, NotAllowed
+from attune.web.pages.views import REFUSALS, _forbidden, _study, _user
+from attune.web.participants.models import Participant, Status
+from attune.web.participants.selectors import get_participant
+from attune.web.studies.access import can
+from attune.web.studies.roles import Capability
+
+NOT_ENROLLED = (Status.SCREENING, Status.SCREEN_FAILED)
+
+
+def _optional_date(text: str, field: str, errors: dict[str, str]) -> date | None:
+    """A date from the form, None when left empty; an unreadable one is noted in ``errors``."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors[field] = "enter a date as YYYY-MM-DD"
+        return None
+
+
+def _event_fields(post: QueryDict) -> dict[str, Any]:
+    """The adverse-event form's fields, typed for the services (which check everything else)."""
+    errors: dict[str, str] = {}
+    onset = _optional_date(post.get("onset_date", ""), "onset_date", errors)
+    resolved = _optional_date(post.get("resolved_date", ""), "resolved_date", errors)
+    if errors:
+        raise InvalidInput(errors)
+    return {
+        "term": post.get("term", ""),
+        "onset_date": onset,
+        "resolved_date": resolved,
+        "severity": post.get("severity", ""),
+        "serious": post.get("serious", "") == "yes",
+        "visit_id": post.get("visit_id", ""),
+    }
+
+
+def _version(event: AdverseEvent) -> str:
+    return event.updated_at.isoformat()
+
+
+def _update(request: HttpRequest, person: Participant) -> AdverseEvent:
+    post = request.POST
+    try:
+        event = AdverseEvent.objects.get(participant=person, pk=int(post.get("event", "")))
+    except (ValueError, AdverseEvent.DoesNotExist):
+        raise InvalidInput({"event": "no such adverse event of this participant"}) from None
+    if post.get("version", "") != _version(event):
+        raise Conflict(
+            f"{event.number} was changed by someone else since this page was opened: "
+            "reload it to see the change (your entry is kept below)"
+        )
+    return update_adverse_event(
+        _user(request), event, reason=post.get("reason", ""), **_event_fields(post)
+    )
+
+
+def _handle(request: HttpRequest, person: Participant) -> str:
+    """Carry out the posted action; return the message to show once it is done."""
+    user = _user(request)
+    post = request.POST
+    action = post.get("action", "")
+    if action == "adverse_event":
+        event = record_adverse_event(user, person, **_event_fields(post))
+        serious = " It is serious: a critical safety alert was raised." if event.serious else ""
+        return f"Adverse event {event.number} recorded.{serious}"
+    if action == "update_adverse_event":
+        event = _update(request, person)
+        return f"Adverse event {event.number} updated."
+    if action == "deviation":
+        deviation = record_deviation(
+            user,
+            person,
+            visit_id=post.get("visit_id", ""),
+            kind=post.get("kind", ""),
+            description=post.get("description", ""),
+        )
+        return f"Protocol deviation {deviation.number} recorded."
+    raise InvalidInput({"action": f"unknown action {action!r}"})
+
+
+def _status_of(error: Exception) -> int:
+    if isinstance(error, InvalidInput):
+        return 422
+    if isinstance(error, NotAllowed):
+        return 403
+    return 409
+
+
+def _event_values(event: AdverseEvent) -> dict[str, str]:
+    return {
+        "term": event.term,
+        "onset_date": event.onset_date.isoformat(),
+        "resolved_date": event.resolved_date.isoformat() if event.resolved_date else "",
+        "severity": event.severity,
+        "serious": "yes" if event.serious else "",
+        "visit_id": event.visit_id,
+        "reason": "",
+        "version": _version(event),
+    }
+
+
+@login_required
+def events(request: HttpRequest, study: str, code: str) -> HttpResponse:
+    found = _study(request, study)
+    if found is None:
+        return _forbidden(request, f"You do not work in study {study}.")
+    user = _user(request)
+    try:
+        person = get_participant(user, found, code)
+    except NotAllowed as error:
+        return _forbidden(request, str(error))
+    site = person.site
+    reads_events = can(user, found, Capability.READ_ADVERSE_EVENTS, site)
+    reads_deviations = can(user, found, Capability.READ_DEVIATIONS, site)
+    if not (reads_events or reads_deviations):
+        return _forbidden(
+            request, "Your role does not allow reading adverse events or protocol deviations."
+        )
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    kept: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            done = _handle(request, person)
+            messages.success(request, done)
+            return redirect("pages:events", found.code, person.code)
+        except REFUSALS as error:
+            messages.error(request, str(error))
+            errors = error.errors if isinstance(error, InvalidInput) else {}
+            kept = {
+                key: request.POST.get(key, "")
+                for key in request.POST
+                if key != "csrfmiddlewaretoken"
+            }
+            status = _status_of(error)
+        person.refresh_from_db()
+
+    protocol = found.protocol
+    labels = {visit.id: visit.label for visit in protocol.visits}
+    sessions = protocol.visits_of("experimental")
+    rows: list[dict[str, Any]] = []
+    if reads_events:
+        posted_event = kept.get("event", "") if action == "update_adverse_event" else ""
+        for event in AdverseEvent.objects.filter(participant=person):
+            mine = posted_event == str(event.pk)
+            rows.append(
+                {
+                    "event": event,
+                    "session": labels.get(event.visit_id, event.visit_id),
+                    # After a refusal the entry stays in the form, against the current version.
+                    "values": {**kept, "version": _version(event)}
+                    if mine
+                    else _event_values(event),
+                    "errors": errors if mine else {},
+                    "open": mine,
+                }
+            )
+    deviations: list[dict[str, Any]] = []
+    if reads_deviations:
+        for recorded in Deviation.objects.filter(participant=person):
+            deviations.append(
+                {
+                    "number": recorded.number,
+                    "visit": labels.get(recorded.visit_id, recorded.visit_id),
+                    "kind": recorded.kind,
+                    "description": recorded.description,
+                    "recorded_by": recorded.recorded_by,
+                    "recorded_at": recorded.recorded_at,
+                    "derived": False,
+                }
+            )
+        for derived in derived_deviations(person):
+            deviations.append(
+                {
+                    "number": "",
+                    "visit": labels.get(derived.visit_id, derived.visit_id),
+                    "kind": derived.kind,
+                    "description": derived.description,
+                    "recorded_by": "",
+                    "recorded_at": None,
+                    "derived": True,
+                }
+            )
+    context = {
+        "study": found,
+        "participant": person,
+        "reads_events": reads_events,
+        "reads_deviations": reads_deviations,
+        "records_events": reads_events and can(user, found, Capability.RECORD_ADVERSE_EVENTS, site),
+        "enrolled": person.status not in NOT_ENROLLED,
+        "records_deviations": reads_deviations
+        and can(user, found, Capability.RECORD_DEVIATIONS, site),
+        "rows": rows,
+        "deviations": deviations,
+        "severities": Severity.values,
+        "deviation_kinds": DeviationKind.values,
+        "sessions": sessions,
+        "session_ids": [visit.id for visit in sessions],
+        "visits": protocol.visits,
+        "new_event": kept if action == "adverse_event" else {},
+        "new_event_errors": errors if action == "adverse_event" else {},
+        "new_deviation": kept if action == "deviation" else {},
+        "new_deviation_errors": errors if action == "deviation" else {},
+    }
+    return render(request, "pages/events.html", context, status=status)
