@@ -12,6 +12,7 @@ CORE = [
     "attune.safety",
     "attune.dataset",
     "attune.synth",
+    "attune.report",
     "attune.stats.mmrm",
 ]
 WEB = ["django", "ninja", "rest_framework", "flask", "fastapi", "starlette"]

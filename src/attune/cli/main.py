@@ -15,7 +15,9 @@ from attune.cli.demo import demo
 from attune.cli.instruments import instruments, score
 from attune.cli.power import power
 from attune.cli.protocol import eligibility, protocol
+from attune.cli.report import report
 from attune.cli.synth import synth
+from attune.cli.tidy import export, import_
 from attune.cli.web import audit, manage, serve
 
 
@@ -36,9 +38,12 @@ cli.add_command(demo)
 cli.add_command(protocol)
 cli.add_command(eligibility)
 cli.add_command(synth)
+cli.add_command(report)
 cli.add_command(serve)
 cli.add_command(manage)
 cli.add_command(audit)
+cli.add_command(export)
+cli.add_command(import_)
 
 
 def main() -> None:

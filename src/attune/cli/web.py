@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -25,17 +26,103 @@ def manage(args: tuple[str, ...]) -> None:
     execute_from_command_line(["attune manage", *args])
 
 
+def default_workers() -> int:
+    """Gunicorn's rule of thumb: two workers per CPU core, plus one."""
+    return 2 * (os.cpu_count() or 1) + 1
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Apply database migrations, then serve the web platform."""
+@click.option(
+    "--production",
+    is_flag=True,
+    help="Serve with gunicorn (a production WSGI server) and WhiteNoise for the static files, "
+    "instead of Django's development server.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Gunicorn worker processes (with --production). [default: 2 x CPU cores + 1]",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Threads per worker (with --production; more than 1 uses gunicorn's gthread workers).",
+)
+@click.option(
+    "--access-log", is_flag=True, help="Log every request to standard output (with --production)."
+)
+def serve(
+    host: str, port: int, production: bool, workers: int | None, threads: int, access_log: bool
+) -> None:
+    """Apply database migrations, then serve the web platform.
+
+    Without --production this is Django's development server (one process, for a laptop and the
+    demo). With --production the static files are collected and gunicorn serves the platform.
+    """
+    if not production and (workers is not None or threads != 1 or access_log):
+        raise click.UsageError("--workers, --threads and --access-log go with --production")
+    if production:
+        os.environ["ATTUNE_SERVE_STATIC"] = "1"  # read by the settings: WhiteNoise serves /static/
     setup_django()
     from django.core.management import call_command
+    from django.db import connections
 
     call_command("migrate", interactive=False, verbosity=0)
-    click.echo(f"Attune is serving on http://{host}:{port}/ (Ctrl+C stops it)")
-    call_command("runserver", f"{host}:{port}", use_reloader=False)
+    if not production:
+        click.echo(f"Attune is serving on http://{host}:{port}/ (Ctrl+C stops it)")
+        call_command("runserver", f"{host}:{port}", use_reloader=False)
+        return
+    call_command("collectstatic", interactive=False, verbosity=0)
+    # The workers are forked from this process: none may inherit its database connection.
+    connections.close_all()
+    workers = workers or default_workers()
+    click.echo(
+        f"Attune is serving on http://{host}:{port}/ with gunicorn: {workers} worker(s) x "
+        f"{threads} thread(s) (Ctrl+C stops it)"
+    )
+    run_gunicorn(f"{host}:{port}", workers, threads, access_log)
+
+
+def gunicorn_options(bind: str, workers: int, threads: int, access_log: bool) -> dict[str, Any]:
+    """Gunicorn's settings for ``attune serve --production``."""
+    return {
+        "bind": bind,
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "timeout": 60,
+        "graceful_timeout": 30,
+        "accesslog": "-" if access_log else None,
+        "errorlog": "-",
+        "proc_name": "attune",
+        # No runtime control socket: its default path is one per user, shared by every instance.
+        "control_socket_disable": True,
+        # The app is loaded in each worker after the fork (no shared state, no shared connections).
+        "preload_app": False,
+    }
+
+
+def run_gunicorn(bind: str, workers: int, threads: int, access_log: bool) -> None:
+    from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+
+    options = gunicorn_options(bind, workers, threads, access_log)
+
+    class AttuneServer(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from attune.web.wsgi import application
+
+            return application
+
+    AttuneServer().run()
 
 
 @click.group()

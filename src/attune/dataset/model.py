@@ -61,7 +61,7 @@ class TrialDataset:
     def analysis_frame(self, instrument: str = "caps5", name: str = "total") -> pd.DataFrame:
         """Randomised participants (site, arm when unblinded, stratification factors) with one
         column ``<visit>`` per visit holding the score ``name`` of ``instrument``."""
-        people = self.participants[self.participants["status"].astype(str) != "screen_failed"]
+        people = self.participants[self.participants["randomised_on"].notna()]
         keep = [c for c in people.columns if c in ("participant_id", "site", "arm", "status")]
         keep += [
             c for c in self.metadata.get("stratification", []) if c in people and c not in keep

@@ -6,6 +6,8 @@
 - ``ATTUNE_DEBUG``: ``1`` for development only.
 - ``ATTUNE_ALLOWED_HOSTS``: comma separated (default ``localhost,127.0.0.1``).
 - ``ATTUNE_SECURE``: ``1`` behind HTTPS, to send cookies and HSTS for HTTPS only.
+- ``ATTUNE_SERVE_STATIC``: ``1`` to serve the collected static files with WhiteNoise (set by
+  ``attune serve --production``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ INSTALLED_APPS = [
     "attune.web.epro",
     "attune.web.alerts",
     "attune.web.dosing",
+    "attune.web.adverse_events",
+    "attune.web.deviations",
     "attune.web.pages",
 ]
 
@@ -139,6 +143,19 @@ USE_TZ = True
 USE_I18N = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# Static files (admin, API docs) in production: ``attune serve --production`` collects them into
+# STATIC_ROOT and sets ATTUNE_SERVE_STATIC=1, so WhiteNoise serves them (compressed, with caching
+# headers) from the WSGI server without DEBUG. The development server and the tests go without it.
+SERVE_STATIC = os.environ.get("ATTUNE_SERVE_STATIC") == "1"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+if SERVE_STATIC:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 LOGIN_URL = "/login/"
 OTP_TOTP_ISSUER = "Attune"
 LOGIN_REDIRECT_URL = "/"

@@ -96,6 +96,7 @@ def resolve(token: str) -> ParticipantLink:
     return link
 
 
+@transaction.atomic
 def due_forms(link: ParticipantLink) -> list[FormRecord]:
     """The participant's own questionnaires due now and not yet submitted (opened as drafts)."""
     participant = link.participant

@@ -95,6 +95,13 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
         "participants": participants_for(user, found),
         "sites": visible_sites(user, found),
         "can_screen": can(user, found, Capability.SCREEN_AND_ENROL),
+        "report": (
+            "unblinded"
+            if can(user, found, Capability.EXPORT_UNBLINDED)
+            else "blinded"
+            if can(user, found, Capability.EXPORT_BLINDED)
+            else None
+        ),
         "today": timezone.localdate(),
     }
     return render(request, "pages/study.html", context)

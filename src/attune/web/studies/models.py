@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +11,13 @@ from attune.protocol import Protocol
 from attune.protocol.registry import parse_protocol
 from attune.protocol.sourcefile import load_yaml
 from attune.web.studies.roles import Role
+
+
+@lru_cache(maxsize=64)
+def _parsed_protocol(source: str, label: str) -> Protocol:
+    """Parsing and validating a protocol file takes ~80 ms: once per process and text, not once
+    per request. Protocol models are frozen, so every request can share one."""
+    return parse_protocol(load_yaml(source, label))
 
 
 class Study(models.Model):
@@ -34,7 +41,7 @@ class Study(models.Model):
 
     @cached_property
     def protocol(self) -> Protocol:
-        return parse_protocol(load_yaml(self.protocol_source, f"study {self.code} protocol"))
+        return _parsed_protocol(self.protocol_source, f"study {self.code} protocol")
 
 
 class Site(models.Model):
