@@ -16,6 +16,7 @@ from attune.cli.instruments import instruments, score
 from attune.cli.power import power
 from attune.cli.protocol import eligibility, protocol
 from attune.cli.report import report
+from attune.cli.study import study
 from attune.cli.synth import synth
 from attune.cli.tidy import export, import_
 from attune.cli.web import audit, manage, serve
@@ -39,6 +40,7 @@ cli.add_command(protocol)
 cli.add_command(eligibility)
 cli.add_command(synth)
 cli.add_command(report)
+cli.add_command(study)
 cli.add_command(serve)
 cli.add_command(manage)
 cli.add_command(audit)
