@@ -1,6 +1,6 @@
 from django.urls import path
 
-from attune.web.pages import events, report, session, views
+from attune.web.pages import events, members, report, session, views
 
 app_name = "pages"
 urlpatterns = [
@@ -8,6 +8,7 @@ urlpatterns = [
     path("s/<slug:study>/", views.study, name="study"),
     path("s/<slug:study>/audit/", views.audit_trail, name="audit"),
     path("s/<slug:study>/report/", report.report, name="report"),
+    path("s/<slug:study>/members/", members.members, name="members"),
     path("s/<slug:study>/p/<str:code>/", views.participant, name="participant"),
     path(
         "s/<slug:study>/p/<str:code>/forms/<str:visit>/<str:instrument>/", views.form, name="form"

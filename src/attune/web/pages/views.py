@@ -95,6 +95,7 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
         "participants": participants_for(user, found),
         "sites": visible_sites(user, found),
         "can_screen": can(user, found, Capability.SCREEN_AND_ENROL),
+        "can_manage_members": can(user, found, Capability.MANAGE_MEMBERS),
         "report": (
             "unblinded"
             if can(user, found, Capability.EXPORT_UNBLINDED)

@@ -85,6 +85,8 @@ def add_member(
 @transaction.atomic
 def remove_member(actor: User, membership: Membership, reason: str) -> None:
     require(actor, membership.study, Capability.MANAGE_MEMBERS)
+    if not reason.strip():
+        raise InvalidInput({"reason": "say why this role is removed"})
     record(
         actor.get_username(),
         "permission_change",
