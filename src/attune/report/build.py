@@ -95,7 +95,11 @@ def build_report(
     subtitle = (
         f"{randomised} randomised participants; "
         + ("all arms pooled (blinded)" if blinded else f"arms {', '.join(ctx.arms) or 'none'}")
-        + f"; dataset created {dataset.metadata.get('created', 'unknown')}"
+        + (
+            f"; dataset created {dataset.metadata['created']}"
+            if dataset.metadata.get("created")
+            else ""
+        )
     )
     metadata = {
         "title": title,
