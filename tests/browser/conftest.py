@@ -13,9 +13,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -41,12 +42,18 @@ pytestmark = pytest.mark.browser
 class DemoServer:
     url: str
     link: str
+    log: list[str] = field(default_factory=list)  # the server's output, read as it comes
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _drain(stream, into: list[str]) -> None:
+    for line in stream:
+        into.append(line)
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +88,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory):
             link = match.group(1)
         if "Serving on" in line:
             break
+    # Keep reading the server's log: a full pipe would block the server mid-request.
+    threading.Thread(target=_drain, args=(process.stdout, output), daemon=True).start()
     url = f"http://127.0.0.1:{port}"
     while time.monotonic() < deadline:
         try:
@@ -89,7 +98,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory):
                     break
         except OSError:
             time.sleep(0.3)
-    yield DemoServer(url, link)
+    yield DemoServer(url, link, output)
     process.terminate()
     try:
         process.wait(timeout=15)

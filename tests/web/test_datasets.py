@@ -235,3 +235,27 @@ def test_visits_after_today_are_exported_as_scheduled(study, users, enrolled, tm
     assert "scheduled" in set(mine["status"])
     write_dataset(data, tmp_path / "ongoing")
     assert len(load_dataset(tmp_path / "ongoing").participants) == 2
+
+
+def test_forms_at_a_visit_without_a_date_are_withheld_and_named(study, users, enrolled, tmp_path):
+    """A CAPS-5 signed at baseline before the baseline visit's date is recorded cannot be placed
+    on the schedule: the export leaves it out and says so, instead of failing or dropping it."""
+    from attune.web.forms import services as forms
+
+    from .conftest import PASSWORD
+
+    rater = users[Role.RATER]
+    caps = forms.open_instrument_form(rater, enrolled, "baseline", "caps5")
+    answers = {str(n): 2 for n in range(1, 21)} | {"22": 1, "23": 1, "24": 1, "25": 1}
+    caps = forms.save_draft(rater, caps, expected_version=caps.version, answers=answers)
+    forms.sign(rater, caps, expected_version=caps.version, password=PASSWORD, meaning="rated")
+
+    data = write_export(users[Role.STATISTICIAN], study, tmp_path / "withheld")
+    assert data.item_responses.empty
+    assert data.metadata["withheld"] == [
+        "S1-001 baseline: signed caps5 left out, the visit's date is not recorded"
+    ]
+    journey.record_visit(users[Role.COORDINATOR], enrolled, "baseline", timezone.localdate())
+    again = write_export(users[Role.STATISTICIAN], study, tmp_path / "held")
+    assert "withheld" not in again.metadata
+    assert set(again.item_responses["instrument"].astype(str)) == {"caps5"}

@@ -10,6 +10,7 @@ from attune.dataset import load_dataset, write_dataset
 from attune.synth import generate_trial
 from attune.web.audit.models import AuditEvent
 from attune.web.datasets.importing import import_tidy
+from attune.web.forms import services as forms
 from attune.web.participants import services as journey
 from attune.web.studies.roles import Role
 from attune.web.studies.services import add_member
@@ -37,6 +38,12 @@ def trial_study(tmp_path, django_user_model):
     journey.record_screening(coordinator, waiting, ELIGIBLE)
     journey.enrol(coordinator, waiting, date(2026, 1, 5))
     journey.start_screening(coordinator, study.sites.get(code="S01"), "NEW-2", date(2026, 1, 6))
+    # and a CAPS-5 signed at a visit whose date is not recorded yet
+    rater = users[Role.RATER]
+    caps = forms.open_instrument_form(rater, waiting, "baseline", "caps5")
+    answers = {str(n): 2 for n in range(1, 21)} | {"22": 1, "23": 1, "24": 1, "25": 1}
+    caps = forms.save_draft(rater, caps, expected_version=caps.version, answers=answers)
+    forms.sign(rater, caps, expected_version=caps.version, password=PASSWORD, meaning="rated")
     return study, users
 
 
@@ -57,6 +64,7 @@ def test_the_statistician_gets_the_unblinded_report_and_may_ask_for_the_blinded_
     assert "MDMA" in html  # the arms are named
     assert "still in screening or awaiting randomisation" in html  # 2 people of the running study
     assert "could not be computed" not in html
+    assert "Not in this report: NEW-1 baseline: signed caps5 left out" in html
     blinded = page(users[Role.STATISTICIAN], f"/s/{study.code}/report/?blinded=1")
     assert 'content="yes"' in blinded.content.decode()
     assert AuditEvent.objects.filter(action="view_report", study=study.code).count() == 2

@@ -48,6 +48,8 @@ def export_tidy_command(folder: str, study_code: str, username: str, blinded: bo
         click.echo(f"{username} is blinded: writing the blinded dataset", err=True)
         blinded = True
     dataset = write_export(user, study, folder, blinded=blinded)
+    for line in dataset.metadata.get("withheld", []):
+        click.secho(f"warning: {line}", fg="yellow", err=True)
     kind = "blinded" if dataset.blinded else "unblinded"
     click.echo(
         f"wrote {kind} dataset of {study_code} to {folder}: "

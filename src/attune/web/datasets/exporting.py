@@ -3,7 +3,9 @@
 The export reads through the same rules as the pages: only the sites the user works at, the arm
 and the dose product only with ``export_unblinded`` (which only the unblinded statistician has),
 therapy notes never (they are not instrument forms). Only signed forms are data; drafts stay in
-the platform. Scores are recomputed by :mod:`attune.dataset` from the answers, as every reader of
+the platform. Forms, doses and readings at a visit whose date is not recorded yet cannot be placed
+on the schedule: they stay out too, each named in the dataset's ``withheld`` list, which the
+command prints and the report shows. Scores are recomputed by :mod:`attune.dataset` from the answers, as every reader of
 the format would, and :func:`write_export` reads the folder back with
 :func:`attune.dataset.load_dataset` so that an export that breaks the format never leaves the
 building.
@@ -121,6 +123,19 @@ class _Exporter:
         }
         placebo = self.protocol.dosing.placebo_arms if self.protocol.dosing else []
         self.placebo_arms = set(placebo)
+        self.held = {(p.pk, v.visit_id) for p in people for v in p.visits.all()}
+        #: what the export leaves out, and why (see :func:`withheld`)
+        self.withheld: list[str] = []
+
+    def _at_held_visit(self, participant: Participant, visit_id: str, what: str) -> bool:
+        """Data belong to a visit that was held: one whose date is recorded. Anything signed or
+        given at a visit without a date stays out of the export, and is named in ``withheld``."""
+        if (participant.pk, visit_id) in self.held:
+            return True
+        self.withheld.append(
+            f"{participant.code} {visit_id}: {what} left out, the visit's date is not recorded"
+        )
+        return False
 
     def dataset(self) -> TrialDataset:
         items = self._item_responses()
@@ -139,7 +154,7 @@ class _Exporter:
         }
         if not self.blinded:
             metadata["arms"] = [arm.id for arm in self.protocol.arms]
-        return TrialDataset(
+        dataset = TrialDataset(
             participants=self._participants(),
             visits=self._visits(),
             item_responses=items,
@@ -150,6 +165,9 @@ class _Exporter:
             deviations=self._deviations(),
             metadata=metadata,
         )
+        if self.withheld:
+            metadata["withheld"] = self.withheld
+        return dataset
 
     def _participants(self) -> pd.DataFrame:
         rows = []
@@ -224,6 +242,10 @@ class _Exporter:
         ).select_related("participant")
         rows = []
         for form in forms.order_by("participant__code", "visit_id", "instrument"):
+            if not self._at_held_visit(
+                form.participant, form.visit_id, f"signed {form.instrument}"
+            ):
+                continue
             definition = get_instrument(form.instrument)
             for number in definition.item_numbers:
                 rows.append(
@@ -243,6 +265,8 @@ class _Exporter:
     def _doses(self) -> pd.DataFrame:
         rows = []
         for dose in Dose.objects.filter(participant__in=self.people).select_related("participant"):
+            if not self._at_held_visit(dose.participant, dose.visit_id, f"{dose.kind} dose"):
+                continue
             row = {
                 "participant_id": dose.participant.code,
                 "visit_id": dose.visit_id,
@@ -266,10 +290,17 @@ class _Exporter:
         schedule = list(self.protocol.vitals.schedule_minutes) if self.protocol.vitals else []
         rows = []
         used: set[tuple[str, str, int]] = set()
+        skipped: set[tuple[str, str]] = set()
         readings = VitalSign.objects.filter(participant__in=self.people).select_related(
             "participant"
         )
         for reading in readings.order_by("participant__code", "visit_id", "taken_at"):
+            if (reading.participant_id, reading.visit_id) not in self.held:
+                session = (reading.participant.code, reading.visit_id)
+                if session not in skipped:
+                    skipped.add(session)
+                    self._at_held_visit(reading.participant, reading.visit_id, "vital signs")
+                continue
             minutes = reading.scheduled_minutes
             if minutes is None:
                 minutes = _nearest(reading, initial, schedule)

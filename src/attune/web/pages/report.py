@@ -32,6 +32,8 @@ def report(request: HttpRequest, study: str) -> HttpResponse:
     with tempfile.TemporaryDirectory() as folder:
         dataset = write_export(user, found, folder, blinded=blinded)
         built = build_report(dataset, blinded=blinded, protocol=found.protocol)
+    for line in dataset.metadata.get("withheld", []):
+        built.section("conduct").note(f"Not in this report: {line}.", "warning")
     record(
         user.get_username(),
         "view_report",
