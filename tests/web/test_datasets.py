@@ -2,6 +2,8 @@
 exports follow the user's blinding and sites; data entered through the platform exports as a valid
 dataset."""
 
+import hashlib
+import json
 from datetime import date, timedelta
 
 import pandas as pd
@@ -118,8 +120,14 @@ def test_import_is_all_or_nothing_and_refuses_blinded_data(trial):
     assert not Participant.objects.exists()
 
 
-def test_import_audits_each_participant_without_the_arm(trial):
+def test_import_audits_each_participant_without_the_arm(trial, trial_folder):
     import_tidy(trial, study_code="audited")
+    # the dataset's fingerprint, as the report's appendix quotes it: SHA-256 of the sorted
+    # name:sha256 lines of dataset.json's tables
+    tables = json.loads((trial_folder / "dataset.json").read_text())["tables"]
+    lines = "\n".join(f"{name}:{tables[name]['sha256']}" for name in sorted(tables))
+    imported = AuditEvent.objects.get(study="audited", action="import_dataset")
+    assert imported.changes["dataset"] == [None, hashlib.sha256(lines.encode()).hexdigest()]
     events = AuditEvent.objects.filter(study="audited", action="import_participant")
     assert events.count() == len(trial.participants)
     arms = set(trial.participants["arm"].dropna().astype(str))

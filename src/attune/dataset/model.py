@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,6 +38,22 @@ class TrialDataset:
     @property
     def blinded(self) -> bool:
         return bool(self.metadata.get("blinded", False))
+
+    @property
+    def fingerprint(self) -> str | None:
+        """SHA-256 of the ``name:sha256`` lines of every table ``dataset.json`` lists (sorted):
+        equal fingerprints mean the same files. None for a dataset not read from (or written to)
+        a folder. Reports quote it; imports audit it."""
+        tables = self.metadata.get("tables")
+        if not isinstance(tables, dict) or not tables:
+            return None
+        lines = []
+        for name in sorted(tables):
+            entry = tables[name]
+            if not isinstance(entry, dict) or "sha256" not in entry:
+                return None
+            lines.append(f"{name}:{entry['sha256']}")
+        return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
     @property
     def protocol_id(self) -> str:

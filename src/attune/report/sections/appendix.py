@@ -1,12 +1,12 @@
 """Reproducibility appendix: what produced the report and how to produce it again.
 
-The data fingerprint is a SHA-256 over the table checksums that ``dataset.json`` records, so two
-reports with the same fingerprint, Attune version and settings were computed from the same files.
+The data fingerprint (:attr:`attune.dataset.TrialDataset.fingerprint`) is a SHA-256 over the table
+checksums that ``dataset.json`` records, so two reports with the same fingerprint, Attune version
+and settings were computed from the same files.
 """
 
 from __future__ import annotations
 
-import hashlib
 import platform
 from dataclasses import fields
 
@@ -20,25 +20,11 @@ from attune.report.context import ReportContext
 from attune.report.model import Section, Table
 
 
-def data_fingerprint(metadata: dict[str, object]) -> str | None:
-    """SHA-256 of ``name:sha256`` lines of every table listed in ``dataset.json`` (sorted)."""
-    tables = metadata.get("tables")
-    if not isinstance(tables, dict) or not tables:
-        return None
-    lines = []
-    for name in sorted(tables):
-        entry = tables[name]
-        if not isinstance(entry, dict) or "sha256" not in entry:
-            return None
-        lines.append(f"{name}:{entry['sha256']}")
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
-
-
 def build(ctx: ReportContext) -> Section:
     section = Section("appendix", "Reproducibility appendix")
     meta = ctx.dataset.metadata
     protocol = ctx.protocol
-    fingerprint = data_fingerprint(meta)
+    fingerprint = ctx.dataset.fingerprint
     section.values["fingerprint"] = fingerprint
     command = ctx.options.command or "(built from Python: see the settings below)"
     section.values["command"] = command
