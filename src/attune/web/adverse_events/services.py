@@ -20,6 +20,7 @@ from attune.web.audit.chain import record
 from attune.web.dosing.models import Dose
 from attune.web.errors import InvalidInput, WrongState
 from attune.web.participants.models import Participant, Status
+from attune.web.participants.services import next_number
 from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
 
@@ -89,9 +90,7 @@ def record_adverse_event(actor: User, participant: Participant, **fields: Any) -
     if participant.status in (Status.SCREENING, Status.SCREEN_FAILED):
         raise WrongState(f"{participant.code} is {participant.status}: not enrolled")
     clean = _clean(participant, fields)
-    Participant.objects.select_for_update().filter(pk=participant.pk).first()  # numbers in turn
-    numbers = AdverseEvent.objects.filter(participant=participant).values_list("number", flat=True)
-    number = f"AE{1 + max((int(n[2:]) for n in numbers if n[2:].isdigit()), default=0)}"
+    number = next_number(participant, AdverseEvent, "AE")
     event = AdverseEvent.objects.create(
         participant=participant,
         number=number,

@@ -124,6 +124,8 @@ class _Exporter:
         placebo = self.protocol.dosing.placebo_arms if self.protocol.dosing else []
         self.placebo_arms = set(placebo)
         self.held = {(p.pk, v.visit_id) for p in people for v in p.visits.all()}
+        today = timezone.localdate()
+        self.schedules = {p.pk: schedule_of(p, today) for p in people}
         #: what the export leaves out, and why (see :func:`withheld`)
         self.withheld: list[str] = []
 
@@ -211,10 +213,9 @@ class _Exporter:
         return ordered[-1] if ordered else self.protocol.visit_ids[0]
 
     def _visits(self) -> pd.DataFrame:
-        today = timezone.localdate()
         rows = []
         for p in self.people:
-            schedule = schedule_of(p, today)
+            schedule = self.schedules[p.pk]
             if schedule is None:
                 continue
             planned_visits = schedule.visits
@@ -362,7 +363,7 @@ class _Exporter:
         ]
         known = {(d.participant_id, d.visit_id, d.kind) for d in stored}
         for p in self.people:
-            for found in derived_deviations(p):
+            for found in derived_deviations(p, self.schedules[p.pk]):
                 if (p.pk, found.visit_id, found.kind) in known:
                     continue
                 rows.append(

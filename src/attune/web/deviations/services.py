@@ -12,11 +12,13 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from attune.protocol.schedule import Schedule
 from attune.web.audit.chain import record
 from attune.web.deviations.models import Deviation, DeviationKind
 from attune.web.errors import InvalidInput
 from attune.web.participants.models import Participant, Status
 from attune.web.participants.selectors import schedule_of
+from attune.web.participants.services import next_number
 from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
 
@@ -35,9 +37,7 @@ def record_deviation(
         errors["description"] = "describe what happened"
     if errors:
         raise InvalidInput(errors)
-    Participant.objects.select_for_update().filter(pk=participant.pk).first()  # numbers in turn
-    numbers = Deviation.objects.filter(participant=participant).values_list("number", flat=True)
-    number = f"D{1 + max((int(n[1:]) for n in numbers if n[1:].isdigit()), default=0)}"
+    number = next_number(participant, Deviation, "D")
     deviation = Deviation.objects.create(
         participant=participant,
         number=number,
@@ -65,19 +65,25 @@ class DerivedDeviation:
     description: str
 
 
-def derived_deviations(participant: Participant) -> list[DerivedDeviation]:
-    """Visits held outside their window, and visits whose window closed without them."""
+#: deviations of :func:`attune.protocol.plan_schedule` that are the dataset's visit deviations
+SCHEDULE_KINDS = {"out_of_window": "visit_out_of_window", "missed": "visit_missed"}
+
+
+def derived_deviations(
+    participant: Participant, schedule: Schedule | None = None
+) -> list[DerivedDeviation]:
+    """Visits held outside their window, and visits whose window closed without them.
+
+    ``schedule`` is the participant's schedule as of today when the caller has it already.
+    """
     if participant.status in (Status.SCREENING, Status.SCREEN_FAILED):
         return []
-    schedule = schedule_of(participant, timezone.localdate())
+    if schedule is None:
+        schedule = schedule_of(participant, timezone.localdate())
     if schedule is None:
         return []
-    found = []
-    for deviation in schedule.deviations:
-        if deviation.kind == "out_of_window":
-            found.append(
-                DerivedDeviation(deviation.visit_id, "visit_out_of_window", deviation.message)
-            )
-        elif deviation.kind == "missed":
-            found.append(DerivedDeviation(deviation.visit_id, "visit_missed", deviation.message))
-    return found
+    return [
+        DerivedDeviation(deviation.visit_id, SCHEDULE_KINDS[deviation.kind], deviation.message)
+        for deviation in schedule.deviations
+        if deviation.kind in SCHEDULE_KINDS
+    ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from attune.protocol.eligibility import (
@@ -56,6 +56,18 @@ def _audit(
         changes=changes,
         reason=reason,
     )
+
+
+def next_number(participant: Participant, model: type[models.Model], prefix: str) -> str:
+    """The next id of one of a participant's numbered records (``AE1``, ``AE2``; ``D1`` ...).
+
+    Call inside the transaction that creates the record: the participant's row stays locked until
+    it commits, so two saves at the same moment never draw the same number.
+    """
+    Participant.objects.select_for_update().filter(pk=participant.pk).first()
+    taken = model._default_manager.filter(participant=participant).values_list("number", flat=True)
+    suffixes = (str(number)[len(prefix) :] for number in taken)
+    return f"{prefix}{1 + max((int(n) for n in suffixes if n.isdigit()), default=0)}"
 
 
 @transaction.atomic
