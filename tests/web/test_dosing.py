@@ -63,7 +63,9 @@ def test_the_initial_dose_follows_the_protocol(users, enrolled):
     randomise(coordinator, enrolled)
     enrolled.refresh_from_db()
     with pytest.raises(WrongState, match="sign the cssrs_screen of experimental_1 before dosing"):
-        dosing.record_initial_dose(therapist, enrolled, "experimental_1", 80, DOSED_AT)
+        dosing.record_initial_dose(
+            therapist, enrolled, "experimental_1", kit="K-0001", given_at=DOSED_AT, amount=80
+        )
     screen = forms.open_instrument_form(therapist, enrolled, "experimental_1", "cssrs_screen")
     screen = forms.save_draft(
         therapist, screen, expected_version=screen.version, answers={"1": 0, "2": 0, "6": 0}
@@ -71,18 +73,31 @@ def test_the_initial_dose_follows_the_protocol(users, enrolled):
     forms.sign(
         therapist, screen, expected_version=screen.version, password=PASSWORD, meaning="screened"
     )
-    with pytest.raises(InvalidInput, match="120 mg is not an allowed initial dose"):
+    with pytest.raises(InvalidInput, match="choose the initial dose at experimental_1: 80 mg"):
         dosing.record_initial_dose(
-            therapist, enrolled, "experimental_1", 120, DOSED_AT
+            therapist, enrolled, "experimental_1", kit="K-0001", given_at=DOSED_AT, amount=120
         )  # session 1 is 80 mg
     with pytest.raises(NotAllowed):
-        dosing.record_initial_dose(users[Role.RATER], enrolled, "experimental_1", 80, DOSED_AT)
+        dosing.record_initial_dose(
+            users[Role.RATER],
+            enrolled,
+            "experimental_1",
+            kit="K-0001",
+            given_at=DOSED_AT,
+            amount=80,
+        )
     with pytest.raises(InvalidInput, match="not a dosing session"):
-        dosing.record_initial_dose(therapist, enrolled, "baseline", 80, DOSED_AT)
-    dose = dosing.record_initial_dose(therapist, enrolled, "experimental_1", 80, DOSED_AT)
+        dosing.record_initial_dose(
+            therapist, enrolled, "baseline", kit="K-0001", given_at=DOSED_AT, amount=80
+        )
+    dose = dosing.record_initial_dose(
+        therapist, enrolled, "experimental_1", kit="K-0001", given_at=DOSED_AT, amount=80
+    )
     assert (dose.amount, dose.unit) == (80, "mg")
     with pytest.raises(WrongState, match="recorded already"):
-        dosing.record_initial_dose(therapist, enrolled, "experimental_1", 80, DOSED_AT)
+        dosing.record_initial_dose(
+            therapist, enrolled, "experimental_1", kit="K-0001", given_at=DOSED_AT, amount=80
+        )
 
 
 def test_no_dosing_while_a_critical_alert_is_open(users, session):
@@ -91,22 +106,35 @@ def test_no_dosing_while_a_critical_alert_is_open(users, session):
         participant=session, key="test", kind="suicidality", severity="critical", message="x"
     )
     with pytest.raises(WrongState, match="critical safety alert"):
-        dosing.record_initial_dose(therapist, session, "experimental_1", 80, DOSED_AT)
+        dosing.record_initial_dose(
+            therapist, session, "experimental_1", kit="K-0001", given_at=DOSED_AT, amount=80
+        )
     acknowledge(therapist, alert, "assessed by the physician; safe to proceed")
-    dosing.record_initial_dose(therapist, session, "experimental_1", 80, DOSED_AT)
+    dosing.record_initial_dose(
+        therapist, session, "experimental_1", kit="K-0001", given_at=DOSED_AT, amount=80
+    )
 
 
 def test_messages_never_reveal_the_arm(users, session):
     arm = Allocation.objects.get(participant=session).arm
     with pytest.raises(InvalidInput) as caught:
-        dosing.record_initial_dose(users[Role.THERAPIST], session, "experimental_1", 100, DOSED_AT)
+        dosing.record_initial_dose(
+            users[Role.THERAPIST],
+            session,
+            "experimental_1",
+            kit="K-0001",
+            given_at=DOSED_AT,
+            amount=100,
+        )
     assert arm not in str(caught.value)
 
 
 def test_vitals_raise_stored_alerts_once(users, session):
     therapist = users[Role.THERAPIST]
     normal(therapist, session, -15)  # the pre-dose baseline
-    dosing.record_initial_dose(therapist, session, "experimental_1", 80, DOSED_AT)
+    dosing.record_initial_dose(
+        therapist, session, "experimental_1", kit="K-0001", given_at=DOSED_AT, amount=80
+    )
     normal(therapist, session, 30)
     raised = dosing.record_vitals(
         therapist,
@@ -137,25 +165,35 @@ def test_vitals_raise_stored_alerts_once(users, session):
 def test_the_supplemental_dose_decision(users, session):
     therapist = users[Role.THERAPIST]
     normal(therapist, session, -15)
-    dosing.record_initial_dose(therapist, session, "experimental_1", 80, DOSED_AT)
+    dosing.record_initial_dose(
+        therapist, session, "experimental_1", kit="K-0001", given_at=DOSED_AT, amount=80
+    )
     for minutes in (30, 60, 90):
         normal(therapist, session, minutes)
     state = dosing.session_state(session, "experimental_1", at(100))
     assert state.decision is not None and state.decision.allowed, state.decision
     with pytest.raises(InvalidInput, match=r"0\.5 x the initial dose: 40 mg"):
-        dosing.record_supplemental_dose(therapist, session, "experimental_1", 60, at(100))
+        dosing.record_supplemental_dose(
+            therapist, session, "experimental_1", kit="K-0001", given_at=at(100), amount=60
+        )
     late = dosing.session_state(session, "experimental_1", at(130))  # MAPP2 window: 90-120 minutes
     assert not late.decision.allowed
-    dose = dosing.record_supplemental_dose(therapist, session, "experimental_1", 40, at(100))
+    dose = dosing.record_supplemental_dose(
+        therapist, session, "experimental_1", kit="K-0001", given_at=at(100), amount=40
+    )
     assert dose.amount == 40
-    with pytest.raises(WrongState, match="may not be given now"):
-        dosing.record_supplemental_dose(therapist, session, "experimental_1", 40, at(110))
+    with pytest.raises(WrongState, match="recorded already"):
+        dosing.record_supplemental_dose(
+            therapist, session, "experimental_1", kit="K-0001", given_at=at(110), amount=40
+        )
 
 
 def test_an_open_vitals_alert_blocks_the_supplemental_dose_until_acknowledged(users, session):
     therapist = users[Role.THERAPIST]
     normal(therapist, session, -15)
-    dosing.record_initial_dose(therapist, session, "experimental_1", 80, DOSED_AT)
+    dosing.record_initial_dose(
+        therapist, session, "experimental_1", kit="K-0001", given_at=DOSED_AT, amount=80
+    )
     normal(therapist, session, 30)
     dosing.record_vitals(
         therapist,
@@ -169,11 +207,15 @@ def test_an_open_vitals_alert_blocks_the_supplemental_dose_until_acknowledged(us
     )
     normal(therapist, session, 90)
     with pytest.raises(WrongState, match="may not be given now"):
-        dosing.record_supplemental_dose(therapist, session, "experimental_1", 40, at(100))
+        dosing.record_supplemental_dose(
+            therapist, session, "experimental_1", kit="K-0001", given_at=at(100), amount=40
+        )
     for alert in SafetyAlert.objects.filter(participant=session, acknowledged_at__isnull=True):
         acknowledge(therapist, alert, "rechecked by the physician, within limits")
     assert (
-        dosing.record_supplemental_dose(therapist, session, "experimental_1", 40, at(100)).amount
+        dosing.record_supplemental_dose(
+            therapist, session, "experimental_1", kit="K-0001", given_at=at(100), amount=40
+        ).amount
         == 40
     )
 
@@ -190,7 +232,9 @@ def test_events_recorded_before_a_late_entered_dose_become_treatment_emergent(us
         therapist, session, term="Headache", onset_date=today, severity="mild"
     )
     assert not before.treatment_emergent and not after.treatment_emergent  # no dose yet
-    dosing.record_initial_dose(therapist, session, "experimental_1", 80, DOSED_AT)
+    dosing.record_initial_dose(
+        therapist, session, "experimental_1", kit="K-0001", given_at=DOSED_AT, amount=80
+    )
     before.refresh_from_db()
     after.refresh_from_db()
     assert after.treatment_emergent  # onset on the day of the first dose

@@ -44,9 +44,20 @@ def test_the_administrator_adds_a_new_rater_at_one_site_and_removes_a_role(study
     )
     assert "say why this role is removed" in refused.content.decode()
     assert Membership.objects.filter(user=rita).exists()
-    admin.post(
+    asked = admin.post(
         f"/s/{study.code}/members/",
         {"action": "remove", "membership": membership.pk, "reason": "left the site"},
+    ).content.decode()
+    assert 'id="confirmation"' in asked and "left the site" in asked
+    assert Membership.objects.filter(user=rita).exists()  # nothing happens before confirming
+    admin.post(
+        f"/s/{study.code}/members/",
+        {
+            "action": "remove",
+            "membership": membership.pk,
+            "reason": "left the site",
+            "confirm": "yes",
+        },
     )
     assert not Membership.objects.filter(user=rita).exists()
     changes = AuditEvent.objects.filter(action="permission_change", study=study.code)

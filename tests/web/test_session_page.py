@@ -58,7 +58,9 @@ def test_a_session_through_the_page(users, session):  # noqa: F811
         },
     )
     page = therapist.post(
-        URL, {"action": "dose", "amount": "80", "time": minutes_ago(120)}, follow=True
+        URL,
+        {"action": "dose", "amount": "80", "kit": "K-17", "time": minutes_ago(120)},
+        follow=True,
     ).content.decode()
     assert "Initial dose recorded." in page
     assert Dose.objects.get(kind="initial").amount == 80

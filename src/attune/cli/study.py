@@ -86,13 +86,12 @@ def add_member_command(code: str, username: str, role: str, site_code: str | Non
 
     setup_django()
     from django.contrib.auth.models import User
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
+    from django.db import transaction
 
     from attune.web.errors import InvalidInput
     from attune.web.studies.models import Study
     from attune.web.studies.roles import Role
-    from attune.web.studies.services import add_member
+    from attune.web.studies.services import add_member, create_account
 
     found = Study.objects.filter(code=code).first()
     if found is None:
@@ -104,21 +103,24 @@ def add_member_command(code: str, username: str, role: str, site_code: str | Non
             known = ", ".join(found.sites.values_list("code", flat=True))
             raise click.ClickException(f"{code} has no site {site_code!r} (sites: {known})")
     user = User.objects.filter(username=username).first()
+    password, created = None, False
     if user is None:
         password = click.prompt(
             f"Password for the new account {username}", hide_input=True, confirmation_prompt=True
         )
-        try:
-            validate_password(password, User(username=username))
-        except ValidationError as error:
-            raise click.ClickException(" ".join(error.messages)) from error
-        user = User.objects.create_user(username, password=password)
-        click.echo(f"created account {username}")
     try:
-        add_member(None, user, found, Role(role), site)
+        # The account and its first role together: a refused role leaves no account behind.
+        with transaction.atomic():
+            if user is None:
+                assert password is not None
+                user = create_account(username, password)
+                created = True
+            add_member(None, user, found, Role(role), site)
     except InvalidInput as error:
         _refuse(error)
         return
+    if created:
+        click.echo(f"created account {username}")
     where = f"at site {site.code}" if site else "at every site"
     click.echo(f"{username} is {role} in {code} {where}")
 

@@ -20,7 +20,7 @@ from typing import Literal
 ColumnType = Literal["id", "text", "choice", "date", "datetime", "int", "float", "bool"]
 
 FORMAT_NAME = "attune-trial-dataset"
-FORMAT_VERSION = "1.1"
+FORMAT_VERSION = "1.2"
 METADATA_FILE = "dataset.json"
 
 
@@ -198,7 +198,15 @@ TABLES: dict[str, Table] = {
                 _PID,
                 _VISIT,
                 Column("kind", "choice", choices=DOSE_KINDS),
-                Column("amount", "float", min=0, max=100000, description="Nominal amount."),
+                Column(
+                    "amount",
+                    "float",
+                    min=0,
+                    max=100000,
+                    unblinded_only=True,
+                    description="Nominal amount; only in unblinded datasets, since in some "
+                    "protocols the amount is the arm.",
+                ),
                 Column("unit", "choice", choices=("mg", "ug")),
                 Column("time", "datetime"),
                 Column(

@@ -247,6 +247,10 @@ def _membership(
     out.rows(file, unknown, column, lambda i: f"unknown {what} {data[i]!r}")
 
 
+def _before_1_2(metadata: dict[str, Any]) -> bool:
+    return str(metadata.get("format_version", "")) in ("1.0", "1.1")
+
+
 def validate_tables(
     raw: dict[str, pd.DataFrame | None],
     files: dict[str, str],
@@ -271,6 +275,10 @@ def validate_tables(
             typed[name] = _empty(spec, blinded)
             valid[name] = {c: np.zeros(0, dtype=bool) for c in typed[name].columns}
             continue
+        if blinded and name == "doses" and _before_1_2(metadata) and "amount" in frame:
+            # Blinded datasets before format 1.2 carried dose amounts, which in protocols with
+            # arm-specific doses reveal the arm: they are read without them.
+            frame = frame.drop(columns=["amount"])
         typed[name], valid[name] = _convert_table(spec, frame, files[name], blinded, strat, out)
         _duplicates(spec, typed[name], files[name], out)
 

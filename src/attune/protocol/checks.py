@@ -163,6 +163,23 @@ def _check_dosing(protocol: Protocol) -> Iterator[Problem]:
                 ("dosing", "by_arm", arm_id),
                 (f"doses {outside} are not among the initial options {sorted(options)}"),
             )
+    if dosing.by_arm:
+        # Arm-specific doses are given blind from numbered kits: the server derives the amount
+        # from the allocation, so every arm needs exactly one amount at every dosing session.
+        for arm_id in sorted(arm_ids - set(dosing.by_arm)):
+            yield (
+                ("dosing", "by_arm"),
+                f"arm {arm_id!r} has no doses: with arm-specific doses every arm needs its own",
+            )
+        for arm_id, doses in dosing.by_arm.items():
+            for visit_id, allowed in dosing.sessions.items():
+                matching = sorted(set(doses) & set(allowed))
+                if len(matching) != 1:
+                    yield (
+                        ("dosing", "by_arm", arm_id),
+                        f"arm {arm_id!r} must have exactly one dose allowed at {visit_id} "
+                        f"(it has {matching}): blinded staff record the kit, the amount is derived",
+                    )
     for index, arm_id in enumerate(dosing.placebo_arms):
         if arm_id not in arm_ids:
             yield ("dosing", "placebo_arms", index), f"unknown arm {arm_id!r}"

@@ -14,8 +14,14 @@ class Dose(models.Model):
     kind = models.CharField(
         max_length=12, choices=[("initial", "initial"), ("supplemental", "supplemental")]
     )
-    amount = models.FloatField(help_text="Nominal amount: the same whether active or placebo.")
+    amount = models.FloatField(
+        help_text="Nominal amount: the same whether active or placebo, unless the protocol's "
+        "amounts differ by arm; then only roles that see the arm are shown it."
+    )
     unit = models.CharField(max_length=8)
+    kit = models.CharField(
+        max_length=32, blank=True, help_text="The numbered kit the dose came from (blinded)."
+    )
     given_at = models.DateTimeField()
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     recorded_at = models.DateTimeField(auto_now_add=True)

@@ -6,6 +6,7 @@ only record what happened and refuse what either forbids, saying why.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from attune.protocol import Protocol
 from attune.safety import (
     Acknowledgement,
     Alert,
@@ -70,10 +72,61 @@ def _reading(vital: VitalSign, initial: Dose | None) -> VitalsReading:
     )
 
 
+KIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
+
+
+def _kit(kit: str) -> str:
+    kit = kit.strip()
+    if not KIT.fullmatch(kit):
+        raise InvalidInput(
+            {"kit": "enter the kit number on the label (letters, digits and dashes, up to 32)"}
+        )
+    return kit
+
+
+def blinded_amounts(protocol: Protocol) -> bool:
+    """True when the dose amount depends on the arm (``dosing.by_arm``): then nobody blinded
+    chooses, sees or is told an amount. They record that the protocol's dose was given, from a
+    numbered kit; the server derives the amount from the allocation and stores it for the roles
+    that may see the arm."""
+    return bool(protocol.dosing and protocol.dosing.by_arm)
+
+
+def _initial_amount(participant: Participant, visit_id: str, chosen: float | None) -> float:
+    """The initial amount: chosen by the staff among the session's options, or, where amounts
+    differ by arm, derived here. Every refusal reads the same in every arm."""
+    protocol = participant.study.protocol
+    dosing = protocol.dosing
+    assert dosing is not None
+    allowed = dosing.sessions.get(visit_id, [])
+    if blinded_amounts(protocol):
+        if chosen is not None:
+            raise InvalidInput(
+                {"amount": "doses in this study are blinded: record the kit number, not an amount"}
+            )
+        arm = Allocation.objects.get(participant=participant).arm  # read here, never shown
+        (amount,) = set(allowed) & set(dosing.by_arm[arm])  # one per arm: protocol validation
+        return amount
+    if chosen is None or chosen not in allowed:
+        options = ", ".join(f"{a:g}" for a in allowed)
+        raise InvalidInput(
+            {"amount": f"choose the initial dose at {visit_id}: {options} {dosing.unit}"}
+        )
+    return chosen
+
+
 @transaction.atomic
 def record_initial_dose(
-    actor: User, participant: Participant, visit_id: str, amount: float, given_at: datetime
+    actor: User,
+    participant: Participant,
+    visit_id: str,
+    *,
+    kit: str,
+    given_at: datetime,
+    amount: float | None = None,
 ) -> Dose:
+    """The initial dose from kit ``kit``. ``amount`` is the staff's choice where the protocol
+    leaves one (the same nominal amount in every arm) and must be None where amounts differ by arm."""
     require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
     _session(participant, visit_id)
     protocol = participant.study.protocol
@@ -82,17 +135,7 @@ def record_initial_dose(
         raise InvalidInput({"visit_id": "this protocol has no doses"})
     if Dose.objects.filter(participant=participant, visit_id=visit_id, kind="initial").exists():
         raise WrongState(f"the initial dose of {visit_id} is recorded already")
-    allowed = set(dosing.sessions.get(visit_id, []))
-    arm = Allocation.objects.get(participant=participant).arm  # read here, never shown
-    if arm in dosing.by_arm:
-        allowed &= set(dosing.by_arm[arm])
-    if amount not in allowed:
-        # The arm-specific list is not named: the message must not reveal the allocation.
-        raise InvalidInput(
-            {
-                "amount": f"{amount:g} {dosing.unit} is not an allowed initial dose for this participant at {visit_id}"
-            }
-        )
+    kit = _kit(kit)
     for due in protocol.visit(visit_id).instruments:
         if (
             due.timing == "before"
@@ -115,8 +158,8 @@ def record_initial_dose(
         participant,
         visit_id,
         "initial",
-        amount,
-        dosing.unit,
+        _initial_amount(participant, visit_id, amount),
+        kit,
         given_at,
         {"given_at": [None, given_at]},
     )
@@ -198,20 +241,26 @@ def _give(
     visit_id: str,
     kind: str,
     amount: float,
-    unit: str,
+    kit: str,
     given_at: datetime,
     details: dict[str, object],
 ) -> Dose:
-    """Record a dose and its audit event (nominal amount: the product stays blinded)."""
+    """Record a dose and its audit event. The audit names the amount only where it is the same
+    nominal amount in every arm: the trail is read by blinded roles."""
+    protocol = participant.study.protocol
+    assert protocol.dosing is not None
+    unit = protocol.dosing.unit
     dose = Dose.objects.create(
         participant=participant,
         visit_id=visit_id,
         kind=kind,
         amount=amount,
         unit=unit,
+        kit=kit,
         given_at=given_at,
         recorded_by=actor,
     )
+    shown = "the protocol's dose (blinded)" if blinded_amounts(protocol) else f"{amount:g} {unit}"
     record(
         actor.get_username(),
         f"{kind}_dose",
@@ -221,7 +270,8 @@ def _give(
         changes={
             "participant": participant.code,
             "visit": visit_id,
-            "amount": [None, f"{amount:g} {unit}"],
+            "kit": [None, kit],
+            "amount": [None, shown],
             **details,
         },
     )
@@ -292,23 +342,40 @@ def session_state(
 
 @transaction.atomic
 def record_supplemental_dose(
-    actor: User, participant: Participant, visit_id: str, amount: float, given_at: datetime
+    actor: User,
+    participant: Participant,
+    visit_id: str,
+    *,
+    kit: str,
+    given_at: datetime,
+    amount: float | None = None,
 ) -> Dose:
+    """The supplemental dose: always the protocol's fraction of the initial one, derived here.
+    ``amount``, when sent (nominal protocols only), must be that amount."""
     require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
     _session(participant, visit_id)
-    dosing = participant.study.protocol.dosing
+    protocol = participant.study.protocol
+    dosing = protocol.dosing
     if dosing is None or dosing.supplemental is None:
         raise InvalidInput({"kind": "this protocol has no supplemental dose"})
+    kit = _kit(kit)
     state = session_state(participant, visit_id, given_at)
     if state.initial is None:
         raise WrongState("record the initial dose first")
+    if state.supplemental is not None:
+        raise WrongState(f"the supplemental dose of {visit_id} is recorded already")
     _store(participant, visit_id, state.alerts)
     assert state.decision is not None
     if not state.decision.allowed:
         reasons = "; ".join(block.message for block in state.decision.reasons)
         raise WrongState(f"the supplemental dose may not be given now: {reasons}")
     expected = state.initial.amount * dosing.supplemental.fraction
-    if abs(amount - expected) > 1e-9:
+    if blinded_amounts(protocol):
+        if amount is not None:
+            raise InvalidInput(
+                {"amount": "doses in this study are blinded: record the kit number, not an amount"}
+            )
+    elif amount is not None and abs(amount - expected) > 1e-9:
         raise InvalidInput(
             {
                 "amount": f"the supplemental dose is {dosing.supplemental.fraction:g} x the initial dose: {expected:g} {dosing.unit}"
@@ -319,8 +386,8 @@ def record_supplemental_dose(
         participant,
         visit_id,
         "supplemental",
-        amount,
-        dosing.unit,
+        expected,
+        kit,
         given_at,
         {"minutes_after_initial": round(_minutes(state.initial, given_at), 1)},
     )

@@ -3,6 +3,7 @@ dose decision, on one page for the therapist dyad."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from django.contrib import messages
@@ -38,9 +39,12 @@ def _number(text: str, field: str) -> float | None:
     if not text.strip():
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise InvalidInput({field: f"{text!r} is not a number"}) from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise InvalidInput({field: f"{text[:20]!r} is not a number"})
+    return value
 
 
 @login_required
@@ -74,6 +78,8 @@ def monitor(request: HttpRequest, study: str, code: str, visit: str) -> HttpResp
             {"message": f"{visit} is not a dosing session."},
             status=404,
         )
+    blinded = dosing.blinded_amounts(protocol)
+    kept: object = {}
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
@@ -82,8 +88,9 @@ def monitor(request: HttpRequest, study: str, code: str, visit: str) -> HttpResp
                     user,
                     person,
                     visit,
-                    float(request.POST.get("amount", "0")),
-                    _when(request.POST.get("time", "")),
+                    kit=request.POST.get("kit", ""),
+                    given_at=_when(request.POST.get("time", "")),
+                    amount=None if blinded else _number(request.POST.get("amount", ""), "amount"),
                 )
                 messages.success(request, "Initial dose recorded.")
             elif action == "vitals":
@@ -106,20 +113,24 @@ def monitor(request: HttpRequest, study: str, code: str, visit: str) -> HttpResp
                     user,
                     person,
                     visit,
-                    float(request.POST.get("amount", "0")),
-                    _when(request.POST.get("time", "")),
+                    kit=request.POST.get("kit", ""),
+                    given_at=_when(request.POST.get("time", "")),
                 )
                 messages.success(request, "Supplemental dose recorded.")
             elif action == "acknowledge":
-                alert = SafetyAlert.objects.get(
-                    pk=int(request.POST.get("alert", "0")), participant=person
-                )
+                raw = request.POST.get("alert", "")
+                alert = SafetyAlert.objects.filter(
+                    pk=int(raw) if raw.isdigit() and len(raw) < 19 else 0, participant=person
+                ).first()
+                if alert is None:
+                    raise InvalidInput({"alert": "no such alert for this participant"})
                 acknowledge(user, alert, request.POST.get("note", ""))
+            else:
+                raise InvalidInput({"action": "choose what to record"})
             return redirect("pages:session", found.code, person.code, visit)
         except REFUSALS as error:
             messages.error(request, str(error))
-        except (ValueError, SafetyAlert.DoesNotExist):
-            messages.error(request, "That entry could not be read; nothing was recorded.")
+        kept = request.POST
     state = dosing.session_state(person, visit)
     initial = state.initial
     schedule = protocol.vitals.schedule_minutes if protocol.vitals else []
@@ -150,10 +161,12 @@ def monitor(request: HttpRequest, study: str, code: str, visit: str) -> HttpResp
             {"minutes": m, "at": initial.given_at + timedelta(minutes=m) if initial else None}
             for m in schedule
         ],
-        "dose_options": dosing_rules.sessions.get(visit, []) if dosing_rules else [],
+        "blinded_amounts": blinded,
+        "kept": kept,
+        "dose_options": [] if blinded or not dosing_rules else dosing_rules.sessions.get(visit, []),
         "unit": dosing_rules.unit if dosing_rules else "",
         "supplemental_amount": initial.amount * dosing_rules.supplemental.fraction
-        if initial and dosing_rules and dosing_rules.supplemental
+        if initial and dosing_rules and dosing_rules.supplemental and not blinded
         else None,
         "open_alerts": person.alerts.filter(acknowledged_at__isnull=True),
         "thresholds": thresholds,

@@ -35,6 +35,7 @@ from attune.web.participants.selectors import arm_of, get_participant, participa
 from attune.web.studies.access import can, studies_of, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
+from attune.web.studies.selectors import unblinded_members
 
 REFUSALS = (NotAllowed, InvalidInput, WrongState, Conflict)
 
@@ -96,6 +97,7 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
         "sites": visible_sites(user, found),
         "can_screen": can(user, found, Capability.SCREEN_AND_ENROL),
         "can_manage_members": can(user, found, Capability.MANAGE_MEMBERS),
+        "unblinded_members": unblinded_members(found),
         "report": (
             "unblinded"
             if can(user, found, Capability.EXPORT_UNBLINDED)

@@ -49,3 +49,21 @@ def studies_of(user: User) -> QuerySet[Study]:
     if not user.is_authenticated:
         return Study.objects.none()
     return Study.objects.filter(memberships__user=user).distinct()
+
+
+def can_everywhere(user: User, study: Study, capability: Capability) -> bool:
+    """True when one of the user's all-sites roles gives ``capability`` (a site-limited role never
+    counts: acting "for every site" needs a role held for every site)."""
+    if not user.is_authenticated:
+        return False
+    roles = Membership.objects.filter(user=user, study=study, site__isnull=True).values_list(
+        "role", flat=True
+    )
+    return any(capability in CAPABILITIES[Role(role)] for role in roles)
+
+
+def can_at_site(user: User, study: Study, capability: Capability, site: Site | None) -> bool:
+    """``capability`` exactly where it is asked for: at ``site``, or at every site when None."""
+    if site is None:
+        return can_everywhere(user, study, capability)
+    return can(user, study, capability, site)

@@ -6,6 +6,7 @@ from functools import cached_property, lru_cache
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from attune.protocol import Protocol
 from attune.protocol.registry import parse_protocol
@@ -67,6 +68,15 @@ class Membership(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
     site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True)
     role = models.CharField(max_length=20, choices=[(role.value, role.value) for role in Role])
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who granted the role (empty: the system).",
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [

@@ -114,3 +114,53 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
     ),
     Role.ADMINISTRATOR: frozenset({C.MANAGE_MEMBERS, C.READ_AUDIT}),
 }
+
+
+#: Capabilities that reveal the treatment arm: roles holding any of them are "unblinded".
+UNBLINDING = frozenset({C.SEE_ARM, C.EXPORT_UNBLINDED})
+
+#: Capabilities that show the clinical course (adverse events, therapy, the therapists' forms, the
+#: audit trail that records them). An independent rater must hold none of them: a drug's typical
+#: effects reveal the arm as surely as a label would.
+CLINICAL_COURSE = frozenset(
+    {C.READ_ADVERSE_EVENTS, C.READ_THERAPY_NOTES, C.READ_THERAPIST_FORMS, C.READ_AUDIT}
+)
+
+
+def reveals_arm(role: Role) -> bool:
+    return bool(CAPABILITIES[role] & UNBLINDING)
+
+
+def is_independent_rater(role: Role) -> bool:
+    """A role that rates outcomes blind to everything but the participant's answers."""
+    return C.WRITE_RATER_FORMS in CAPABILITIES[role] and not (CAPABILITIES[role] & CLINICAL_COURSE)
+
+
+def combination_problem(held: set[Role], new: Role) -> str | None:
+    """Why one person may not hold ``new`` beside the roles ``held`` in the same study, or None.
+
+    Knowledge travels with the person, not with the site: the rules apply across the whole study.
+    """
+    others = held - {new}
+    if not others:
+        return None
+    if reveals_arm(new) or any(reveals_arm(role) for role in others):
+        unblinded = new if reveals_arm(new) else next(r for r in others if reveals_arm(r))
+        return (
+            f"the {unblinded.value.replace('_', ' ')} role reveals treatment arms, so it is held "
+            "alone: one person cannot be unblinded and hold a blinded role in the same study"
+        )
+    rater = (
+        new
+        if is_independent_rater(new)
+        else next((r for r in others if is_independent_rater(r)), None)
+    )
+    if rater is not None:
+        seeing = [r for r in ({new} | others) if CAPABILITIES[r] & CLINICAL_COURSE]
+        if seeing:
+            return (
+                f"an independent {rater.value} must stay blind to the clinical course; as "
+                f"{seeing[0].value.replace('_', ' ')} they would see it, so the two roles cannot "
+                "be combined in the same study"
+            )
+    return None
