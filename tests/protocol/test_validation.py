@@ -140,3 +140,22 @@ def test_yaml_syntax_error_has_a_line(tmp_path):
     [problem] = problems(path)
     assert "not valid YAML" in problem.message
     assert problem.line is not None
+
+
+PSILOCYBIN = (
+    resources.files("attune.protocol") / "protocols" / "psilocybin_single.yaml"
+).read_text()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        # Blinded staff record a kit, the server derives the amount: one amount per arm and session.
+        ("    PSI10: [10]", "    PSI10: [10, 25]", "arm 'PSI10' must have exactly one dose"),
+        ("    PSI1: [1]\n", "", "arm 'PSI1' has no doses"),
+    ],
+)
+def test_arm_specific_doses_give_one_amount_per_arm_and_session(tmp_path, old, new, message):
+    path, _ = broken(tmp_path, old, new, text=PSILOCYBIN)
+    found = problems(path)
+    assert any(message in p.message for p in found), [p.message for p in found]
