@@ -112,9 +112,15 @@ def _check_administrators_remain(membership: Membership) -> None:
     nobody could grant or withdraw roles (or grant the unblinded ones)."""
     if membership.role != Role.ADMINISTRATOR:
         return
+    # Locked, so two administrators removing each other at once cannot both succeed.
     others = Membership.objects.filter(
-        study=membership.study, role=Role.ADMINISTRATOR.value
-    ).exclude(pk=membership.pk)
+        pk__in=[
+            m.pk
+            for m in Membership.objects.select_for_update()
+            .filter(study=membership.study, role=Role.ADMINISTRATOR.value)
+            .exclude(pk=membership.pk)
+        ]
+    )
     if not others.exists():
         raise WrongState("this is the study's last administrator: give the role to someone first")
     if membership.site_id is None and not others.filter(site__isnull=True).exists():
@@ -172,7 +178,9 @@ def remove_member(actor: User, membership: Membership, reason: str) -> None:
     """Withdraw a role, with a reason. Giving up one's own role is allowed (it never adds access);
     removing the last administrator is not."""
     membership = (
-        Membership.objects.select_for_update().select_related("user", "site").get(pk=membership.pk)
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("user", "site")
+        .get(pk=membership.pk)
     )
     require(actor, membership.study, Capability.MANAGE_MEMBERS)
     if actor.pk != membership.user_id:
@@ -196,7 +204,9 @@ def remove_member(actor: User, membership: Membership, reason: str) -> None:
 def change_role(actor: User, membership: Membership, role: Role, reason: str) -> Membership:
     """One person's role at one site becomes another, in one audited step with a reason."""
     membership = (
-        Membership.objects.select_for_update().select_related("user", "site").get(pk=membership.pk)
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("user", "site")
+        .get(pk=membership.pk)
     )
     study = membership.study
     _check_actor(actor, study, membership.site, membership.user)
