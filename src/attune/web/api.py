@@ -397,6 +397,7 @@ def sign_form(
         expected_version=body.expected_version,
         password=body.password,
         meaning=body.meaning,
+        request=request,
     )
 
 
@@ -416,6 +417,7 @@ def correct_form(
         meaning=body.meaning,
         answers=body.answers,
         note=body.note,
+        request=request,
     )
 
 

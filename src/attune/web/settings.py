@@ -38,7 +38,8 @@ ALLOWED_HOSTS = os.environ.get("ATTUNE_ALLOWED_HOSTS", "localhost,127.0.0.1,test
 SECURE = os.environ.get("ATTUNE_SECURE") == "1"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "attune.web.security",  # first: its createsuperuser replaces Django's
+    "attune.web.security.apps.OTPAdminConfig",  # the admin site, behind a second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -118,10 +119,15 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Repeats, keyboard walks and common words with digits or symbols added (``Password123!``).
+    {"NAME": "attune.web.security.passwords.GuessabilityValidator", "OPTIONS": {"min_score": 3}},
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Signing re-enters the password and counts toward the same lockout (attune.web.security.lockout);
+# a locked-out request gets a 403 that says why and for how long, in the page or the API.
+AXES_LOCKOUT_CALLABLE = "attune.web.security.lockout.lockout_response"
 
 # Sessions end after 30 minutes without activity and when the browser closes.
 SESSION_COOKIE_AGE = 30 * 60

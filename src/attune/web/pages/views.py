@@ -349,6 +349,7 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
                     expected_version=record.version,
                     password=request.POST.get("password", ""),
                     meaning=request.POST.get("meaning", ""),
+                    request=request,
                 )
                 messages.success(request, "Signed and locked.")
             elif action == "correct":
@@ -360,6 +361,7 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
                     password=request.POST.get("password", ""),
                     meaning=request.POST.get("meaning", ""),
                     answers=submitted,
+                    request=request,
                 )
                 messages.success(request, "Correction saved and signed.")
             submitted = None
