@@ -5,7 +5,8 @@
 - ``ATTUNE_SECRET_KEY``: the secret key; generated once into the data folder when not given.
 - ``ATTUNE_DEBUG``: ``1`` for development only.
 - ``ATTUNE_ALLOWED_HOSTS``: comma separated (default ``localhost,127.0.0.1``).
-- ``ATTUNE_SECURE``: ``1`` behind HTTPS, to send cookies and HSTS for HTTPS only.
+- ``ATTUNE_SECURE``: ``1`` behind HTTPS (production), to send cookies for HTTPS only and HSTS
+  (with ``includeSubDomains``).
 - ``ATTUNE_SERVE_STATIC``: ``1`` to serve the collected static files with WhiteNoise (set by
   ``attune serve --production``).
 """
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "ninja",  # the API docs from its own static files (else from a CDN, which the CSP refuses)
     "django_otp",
     "django_otp.plugins.otp_totp",
     "attune.web.audit",
@@ -62,6 +64,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # (WhiteNoise goes here in production: static files are answered before the two below.)
+    "attune.web.security.headers.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -139,9 +144,25 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE
 SECURE_SSL_REDIRECT = SECURE
 SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# No inline script anywhere (pages, ePRO, API docs, report, error pages): scripts only from this
+# site's static files. Inline styles stay allowed (the pages' and the report's <style> blocks and
+# style attributes, e.g. in the inline SVG charts); they cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
