@@ -19,6 +19,11 @@ class SecurityConfig(AppConfig):
     name = "attune.web.security"
     label = "attune_security"
 
+    def ready(self) -> None:
+        from attune.web.security import logs
+
+        logs.install()  # after Django configured logging: no link token in any server log
+
 
 class OTPAdminConfig(admin_apps.AdminConfig):
     """``django.contrib.admin`` with django-otp's admin site as ``admin.site``."""
