@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from attune.web.alerts.models import SafetyAlert
 from attune.web.alerts.services import acknowledge
-from attune.web.epro.services import issue_link
+from attune.web.epro.models import ParticipantLink
+from attune.web.epro.services import issue_link, live_links, revoke_link
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms import services as forms
 from attune.web.forms.models import Completer, FormStatus
@@ -212,6 +213,13 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
             elif action == "link":
                 _, token = issue_link(user, person)
                 new_link = request.build_absolute_uri(f"/p/{token}/")
+            elif action == "revoke_link":
+                revoke_link(
+                    user,
+                    _link(person, request.POST.get("link", "")),
+                    request.POST.get("reason", ""),
+                )
+                messages.success(request, "The link is revoked: it no longer opens anything.")
             elif action == "acknowledge":
                 alert = SafetyAlert.objects.get(
                     pk=int(request.POST.get("alert", "0")), participant=person
@@ -262,6 +270,9 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "can_enrol": can(user, found, Capability.SCREEN_AND_ENROL, person.site),
         "can_record_visits": can(user, found, Capability.RECORD_VISITS, person.site),
         "can_issue_links": can(user, found, Capability.ISSUE_EPRO_LINKS, person.site),
+        "links": live_links(person)
+        if can(user, found, Capability.ISSUE_EPRO_LINKS, person.site)
+        else [],
         "can_acknowledge": can(user, found, Capability.ACKNOWLEDGE_ALERTS, person.site),
         "dosing_sessions": [v for v in found.protocol.visits_of("experimental")]
         if can(user, found, Capability.ADMINISTER_DOSES, person.site)
@@ -308,6 +319,15 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "reads_discontinuation_reason": reads_events,
     }
     return render(request, "pages/participant.html", context)
+
+
+def _link(person: Participant, pk: str) -> ParticipantLink:
+    """One of the participant's links, by the number the page posts."""
+    found = ParticipantLink.objects.filter(participant=person, pk=int(pk) if pk.isdigit() else 0)
+    link = found.first()
+    if link is None:
+        raise InvalidInput({"link": "no such link for this participant"})
+    return link
 
 
 def _openable(user: User, found: Study, person: Participant) -> list[tuple[str, str, str]]:

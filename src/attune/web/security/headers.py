@@ -22,6 +22,8 @@ class NoStoreMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
-        if not request.path.startswith("/" + str(settings.STATIC_URL).lstrip("/")):
+        if request.path.startswith("/" + str(settings.STATIC_URL).lstrip("/")):
+            return response
+        if "no-store" not in response.get("Cache-Control", ""):  # a view's own no-store stays
             add_never_cache_headers(response)
         return response
