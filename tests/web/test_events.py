@@ -49,7 +49,7 @@ def event_form(event, **fields):
     return {
         "action": "update_adverse_event",
         "event": str(event.pk),
-        "version": event.updated_at.isoformat(),
+        "version": str(event.version),
         "term": event.term,
         "onset_date": event.onset_date.isoformat(),
         "resolved_date": event.resolved_date.isoformat() if event.resolved_date else "",

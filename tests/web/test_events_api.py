@@ -101,20 +101,25 @@ def test_refused_input_comes_back_field_by_field(users, enrolled):
 def test_the_resolution_needs_no_reason_but_a_correction_does(users, event):
     client = client_for(users[Role.COORDINATOR])
     url = f"{BASE}/adverse-events/AE1"
-    resolved = send(client, "patch", url, {"resolved_date": "2026-02-04"})
+    resolved = send(client, "patch", url, {"expected_version": 1, "resolved_date": "2026-02-04"})
     assert resolved.status_code == 200
     assert resolved.json()["resolved_date"] == "2026-02-04"
     assert resolved.json()["severity"] == "moderate"  # fields not sent are left alone
 
-    refused = send(client, "patch", url, {"severity": "severe"})
+    refused = send(client, "patch", url, {"expected_version": 2, "severity": "severe"})
     assert refused.status_code == 422
     assert refused.json()["errors"] == {
         "reason": "changing a recorded adverse event needs a reason"
     }
-    reopened = send(client, "patch", url, {"resolved_date": None})
+    reopened = send(client, "patch", url, {"expected_version": 2, "resolved_date": None})
     assert reopened.status_code == 422  # emptying a recorded resolution is a correction too
 
-    corrected = send(client, "patch", url, {"severity": "severe", "reason": "Per source notes"})
+    corrected = send(
+        client,
+        "patch",
+        url,
+        {"expected_version": 2, "severity": "severe", "reason": "Per source notes"},
+    )
     assert corrected.status_code == 200
     event.refresh_from_db()
     assert (event.severity, event.resolved_date) == ("severe", date(2026, 2, 4))
@@ -124,12 +129,20 @@ def test_the_resolution_needs_no_reason_but_a_correction_does(users, event):
 
 def test_a_null_field_or_an_unknown_event_is_refused(users, event):
     client = client_for(users[Role.COORDINATOR])
-    refused = send(client, "patch", f"{BASE}/adverse-events/AE1", {"term": None, "reason": "x"})
+    refused = send(
+        client,
+        "patch",
+        f"{BASE}/adverse-events/AE1",
+        {"expected_version": 1, "term": None, "reason": "x"},
+    )
     assert refused.status_code == 422
     assert refused.json()["errors"] == {"term": "may not be null"}
     event.refresh_from_db()
     assert event.term == TERM
-    assert send(client, "patch", f"{BASE}/adverse-events/AE9", {}).status_code == 403
+    assert (
+        send(client, "patch", f"{BASE}/adverse-events/AE9", {"expected_version": 1}).status_code
+        == 403
+    )
 
 
 def test_the_rater_gets_403_and_never_an_adverse_event(users, event):
@@ -137,7 +150,12 @@ def test_the_rater_gets_403_and_never_an_adverse_event(users, event):
     responses = [
         rater.get(f"{BASE}/adverse-events"),
         send(rater, "post", f"{BASE}/adverse-events", AE | {"term": "Nystagmus"}),
-        send(rater, "patch", f"{BASE}/adverse-events/AE1", {"resolved_date": "2026-02-04"}),
+        send(
+            rater,
+            "patch",
+            f"{BASE}/adverse-events/AE1",
+            {"expected_version": 1, "resolved_date": "2026-02-04"},
+        ),
         rater.get(f"{BASE}/deviations"),
         rater.get(BASE),
     ]
@@ -183,7 +201,12 @@ def test_the_monitor_reads_only(users, event):
     assert monitor.get(f"{BASE}/deviations").status_code == 200
     writes = [
         send(monitor, "post", f"{BASE}/adverse-events", AE),
-        send(monitor, "patch", f"{BASE}/adverse-events/AE1", {"resolved_date": "2026-02-04"}),
+        send(
+            monitor,
+            "patch",
+            f"{BASE}/adverse-events/AE1",
+            {"expected_version": 1, "resolved_date": "2026-02-04"},
+        ),
         send(monitor, "post", f"{BASE}/deviations", DEVIATION),
         send(monitor, "put", f"{BASE}/demographics", {"age": 40}),
         send(monitor, "post", f"{BASE}/discontinuation", {"on": "2026-03-01", "reason": "x"}),

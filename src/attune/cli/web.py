@@ -99,6 +99,8 @@ def gunicorn_options(bind: str, workers: int, threads: int, access_log: bool) ->
         "graceful_timeout": 30,
         "accesslog": "-" if access_log else None,
         "errorlog": "-",
+        # Participant link tokens are replaced by the link's id in both logs.
+        "logger_class": "attune.web.security.access_log.GunicornLogger",
         "proc_name": "attune",
         # No runtime control socket: its default path is one per user, shared by every instance.
         "control_socket_disable": True,

@@ -397,6 +397,7 @@ def sign_form(
         expected_version=body.expected_version,
         password=body.password,
         meaning=body.meaning,
+        request=request,
     )
 
 
@@ -416,6 +417,7 @@ def correct_form(
         meaning=body.meaning,
         answers=body.answers,
         note=body.note,
+        request=request,
     )
 
 
@@ -433,6 +435,7 @@ class AdverseEventOut(Schema):
     visit_id: str
     recorded_by: str
     recorded_at: datetime
+    version: int
 
 
 class AdverseEventIn(Schema):
@@ -445,8 +448,10 @@ class AdverseEventIn(Schema):
 
 
 class AdverseEventChange(Schema):
-    """Only the fields sent are changed; recording the resolution needs no reason, the rest does."""
+    """Only the fields sent are changed; recording the resolution needs no reason, the rest does.
+    ``expected_version`` is the event's version the change is based on (409 if it changed since)."""
 
+    expected_version: int
     term: str | None = None
     onset_date: date | None = None
     resolved_date: date | None = None
@@ -551,13 +556,18 @@ def update_adverse_event(
     participant = _readable(request, study, code, Capability.READ_ADVERSE_EVENTS)
     fields = body.dict(exclude_unset=True)
     reason = fields.pop("reason", "")
+    expected_version = fields.pop("expected_version")
     # Only the resolution may be emptied (the event is ongoing again, a correction with a reason).
     empty = {name: "may not be null" for name, value in fields.items() if value is None}
     empty.pop("resolved_date", None)
     if empty:
         raise InvalidInput(empty)
     return adverse_events.update_adverse_event(
-        _staff(request), _adverse_event(participant, number), reason=reason, **fields
+        _staff(request),
+        _adverse_event(participant, number),
+        expected_version=expected_version,
+        reason=reason,
+        **fields,
     )
 
 

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
 
@@ -97,13 +98,13 @@ def seed_demo(participants_per_site: int = 6, seed: int = 1, randomised: int = 4
     accounts: dict[str, str] = {}
     users: dict[Role, User] = {}
     for role in Role:
-        user = User.objects.create_user(role.value, password=PASSWORD)
+        user = _account(role.value)
         add_member(None, user, study, role, site_one if role in SITE_STAFF else None)
         users[role] = user
         accounts[role.value] = PASSWORD
     # Staff of the second site.
     for role in SITE_STAFF:
-        user = User.objects.create_user(f"{role.value}2", password=PASSWORD)
+        user = _account(f"{role.value}2")
         add_member(None, user, study, role, study.sites.get(code="S02"))
         accounts[f"{role.value}2"] = PASSWORD
 
@@ -149,6 +150,12 @@ def seed_demo(participants_per_site: int = 6, seed: int = 1, randomised: int = 4
             journey.randomise(coordinator, person)
             _baseline_forms(rater, therapist, coordinator, person, rng)
     return Demo(study=study, accounts=accounts, link=link_path)
+
+
+def _account(username: str) -> User:
+    """A demo login, its password checked by the same rules as any other account's."""
+    validate_password(PASSWORD, User(username=username))
+    return User.objects.create_user(username, password=PASSWORD)
 
 
 def _hold_preparation(coordinator: User, person: Participant, enrolled_on: date) -> None:

@@ -5,7 +5,8 @@
 - ``ATTUNE_SECRET_KEY``: the secret key; generated once into the data folder when not given.
 - ``ATTUNE_DEBUG``: ``1`` for development only.
 - ``ATTUNE_ALLOWED_HOSTS``: comma separated (default ``localhost,127.0.0.1``).
-- ``ATTUNE_SECURE``: ``1`` behind HTTPS, to send cookies and HSTS for HTTPS only.
+- ``ATTUNE_SECURE``: ``1`` behind HTTPS (production), to send cookies for HTTPS only and HSTS
+  (with ``includeSubDomains``).
 - ``ATTUNE_SERVE_STATIC``: ``1`` to serve the collected static files with WhiteNoise (set by
   ``attune serve --production``).
 """
@@ -38,13 +39,15 @@ ALLOWED_HOSTS = os.environ.get("ATTUNE_ALLOWED_HOSTS", "localhost,127.0.0.1,test
 SECURE = os.environ.get("ATTUNE_SECURE") == "1"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "attune.web.security",  # first: its createsuperuser replaces Django's
+    "attune.web.security.apps.OTPAdminConfig",  # the admin site, behind a second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "ninja",  # the API docs from its own static files (else from a CDN, which the CSP refuses)
     "django_otp",
     "django_otp.plugins.otp_totp",
     "attune.web.audit",
@@ -61,6 +64,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # (WhiteNoise goes here in production: static files are answered before the two below.)
+    "attune.web.security.headers.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -118,10 +124,15 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Repeats, keyboard walks and common words with digits or symbols added (``Password123!``).
+    {"NAME": "attune.web.security.passwords.GuessabilityValidator", "OPTIONS": {"min_score": 3}},
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Signing re-enters the password and counts toward the same lockout (attune.web.security.lockout);
+# a locked-out request gets a 403 that says why and for how long, in the page or the API.
+AXES_LOCKOUT_CALLABLE = "attune.web.security.lockout.lockout_response"
 
 # Sessions end after 30 minutes without activity and when the browser closes.
 SESSION_COOKIE_AGE = 30 * 60
@@ -133,9 +144,25 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE
 SECURE_SSL_REDIRECT = SECURE
 SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# No inline script anywhere (pages, ePRO, API docs, report, error pages): scripts only from this
+# site's static files. Inline styles stay allowed (the pages' and the report's <style> blocks and
+# style attributes, e.g. in the inline SVG charts); they cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

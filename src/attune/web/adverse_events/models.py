@@ -34,6 +34,9 @@ class AdverseEvent(models.Model):
     recorded_by = models.CharField(max_length=150)
     recorded_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(
+        default=1, help_text="Raised by every change; a change based on an older one is refused."
+    )
 
     class Meta:
         constraints = [

@@ -18,7 +18,7 @@ from attune.web.adverse_events.models import AdverseEvent, Severity
 from attune.web.alerts.services import store_alerts
 from attune.web.audit.chain import record
 from attune.web.dosing.models import Dose
-from attune.web.errors import InvalidInput, WrongState
+from attune.web.errors import Conflict, InvalidInput, WrongState
 from attune.web.participants.models import Participant, Status
 from attune.web.participants.services import next_number
 from attune.web.studies.access import require
@@ -112,15 +112,24 @@ def record_adverse_event(actor: User, participant: Participant, **fields: Any) -
 
 @transaction.atomic
 def update_adverse_event(
-    actor: User, event: AdverseEvent, reason: str = "", **fields: Any
+    actor: User, event: AdverseEvent, *, expected_version: int, reason: str = "", **fields: Any
 ) -> AdverseEvent:
     """Change an event (e.g. its resolution). Recording the resolution date needs no reason;
-    changing anything that was recorded before does."""
+    changing anything that was recorded before does.
+
+    ``expected_version`` is the version the change was based on: if someone changed the event
+    since, the change is refused as a conflict (never a silent overwrite of their change)."""
     participant = event.participant
     require(actor, participant.study, Capability.RECORD_ADVERSE_EVENTS, participant.site)
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise InvalidInput({name: "not a field of an adverse event" for name in sorted(unknown)})
+    event = AdverseEvent.objects.select_for_update().select_related("participant").get(pk=event.pk)
+    if event.version != expected_version:
+        raise Conflict(
+            f"{event.number} was changed by someone else (now version {event.version}) since "
+            f"version {expected_version} was opened: reload it to see the change, your entry is kept"
+        )
     current = {name: getattr(event, name) for name in EDITABLE}
     clean = _clean(participant, current | fields)
     changes = {
@@ -134,6 +143,7 @@ def update_adverse_event(
     for name, (_, new) in changes.items():
         setattr(event, name, new)
     event.treatment_emergent = treatment_emergent(participant, event.onset_date)
+    event.version += 1
     event.save()
     record(
         actor.get_username(),

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from attune.web.participants.models import Participant
+from attune.web.security.logs import ID_LENGTH
 
 
 class ParticipantLink(models.Model):
@@ -17,6 +18,11 @@ class ParticipantLink(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def short_id(self) -> str:
+        """The id the server logs and the participant page show (see attune.web.security.logs)."""
+        return f"link-{self.token_hash[:ID_LENGTH]}"
 
     def __str__(self) -> str:
         return f"link for {self.participant} until {self.expires_at:%Y-%m-%d}"

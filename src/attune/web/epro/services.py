@@ -14,11 +14,12 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from attune.web.audit.chain import record
 from attune.web.epro.models import ParticipantLink
-from attune.web.errors import InvalidInput, NotAllowed
+from attune.web.errors import InvalidInput, NotAllowed, WrongState
 from attune.web.forms import services as forms
 from attune.web.forms.models import Completer, FormKind, FormRecord, FormStatus
 from attune.web.participants.models import Participant, Status
@@ -43,6 +44,9 @@ def issue_link(
         raise InvalidInput({"valid_days": f"a link is valid for 1 to {MAX_VALID_DAYS} days"})
     if participant.status not in (Status.ENROLLED, Status.RANDOMISED):
         raise InvalidInput({"participant": f"{participant.code} is {participant.status}"})
+    # One live link per participant: a new one replaces (revokes) any earlier one still valid.
+    for older in live_links(participant).select_for_update():
+        _revoke(actor, older, "replaced by a new link")
     token = secrets.token_urlsafe(32)
     link = ParticipantLink.objects.create(
         participant=participant,
@@ -56,14 +60,35 @@ def issue_link(
         model="epro.link",
         object_id=link.pk,
         study=participant.study.code,
-        changes={"participant": participant.code, "expires_at": [None, link.expires_at]},
+        changes={
+            "participant": participant.code,
+            "link": link.short_id,
+            "expires_at": [None, link.expires_at],
+        },
     )
     return link, token
 
 
+def live_links(participant: Participant) -> QuerySet[ParticipantLink]:
+    """The participant's links that still open their questionnaires (neither revoked nor expired)."""
+    return ParticipantLink.objects.filter(
+        participant=participant, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-created_at")
+
+
 @transaction.atomic
 def revoke_link(actor: User, link: ParticipantLink, reason: str) -> None:
+    """Stop a link at once (lost phone, wrong recipient), with the reason in the audit trail."""
     require(actor, link.participant.study, Capability.ISSUE_EPRO_LINKS, link.participant.site)
+    if not reason.strip():
+        raise InvalidInput({"reason": "say why the link is revoked"})
+    link = ParticipantLink.objects.select_for_update().get(pk=link.pk)
+    if link.revoked_at is not None:
+        raise WrongState(f"link {link.short_id} is revoked already")
+    _revoke(actor, link, reason.strip())
+
+
+def _revoke(actor: User, link: ParticipantLink, reason: str) -> None:
     link.revoked_at = timezone.now()
     link.save(update_fields=["revoked_at"])
     record(
@@ -72,6 +97,7 @@ def revoke_link(actor: User, link: ParticipantLink, reason: str) -> None:
         model="epro.link",
         object_id=link.pk,
         study=link.participant.study.code,
+        changes={"participant": link.participant.code, "link": link.short_id},
         reason=reason,
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 
 from attune.instruments import InvalidResponsesError, score
@@ -20,6 +21,7 @@ from attune.web.audit.chain import record
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms.models import Completer, FormKind, FormRecord, FormRevision, FormStatus
 from attune.web.participants.models import Participant
+from attune.web.security.lockout import LockedOut, confirm_password
 from attune.web.studies.access import can, require
 from attune.web.studies.roles import Capability
 
@@ -296,19 +298,36 @@ def complete_by(actor: str, form: FormRecord, *, meaning: str) -> FormRecord:
     )
 
 
-def _check_signature(actor: User, password: str, meaning: str) -> None:
-    if not actor.check_password(password):
+def _check_signature(actor: User, password: str, meaning: str, request: HttpRequest | None) -> None:
+    """The signer's password, checked by the login lockout (a wrong one counts as a failed login).
+
+    Called outside the transaction that saves the signature, so a refusal does not roll back the
+    counted failure and its audit event."""
+    try:
+        confirmed = confirm_password(actor, password, request)
+    except LockedOut:
+        record(actor.get_username(), "signature_failed", model="auth.user", object_id=actor.pk)
+        raise
+    if not confirmed:
         record(actor.get_username(), "signature_failed", model="auth.user", object_id=actor.pk)
         raise NotAllowed("the password does not match: the form was not signed")
     if not meaning.strip():
         raise InvalidInput({"meaning": "state what your signature means"})
 
 
-@transaction.atomic
 def sign(
-    actor: User, form: FormRecord, *, expected_version: int, password: str, meaning: str
+    actor: User,
+    form: FormRecord,
+    *,
+    expected_version: int,
+    password: str,
+    meaning: str,
+    request: HttpRequest | None = None,
 ) -> FormRecord:
-    """Sign and lock a complete form (password re-entered, meaning of the signature recorded)."""
+    """Sign and lock a complete form (password re-entered, meaning of the signature recorded).
+
+    ``request`` is the web request the password came with: the lockout counts per user and address.
+    """
     require(actor, form.participant.study, write_capability(form), form.participant.site)
     if form.status == FormStatus.SIGNED:
         raise WrongState("this form is signed already")
@@ -318,22 +337,22 @@ def sign(
             raise InvalidInput({f"item {n}": "answer this item before signing" for n in missing})
     elif not form.note.strip():
         raise InvalidInput({"note": "an empty note cannot be signed"})
-    _check_signature(actor, password, meaning)
-    return _save(
-        form,
-        actor.get_username(),
-        expected_version,
-        {"status": ["draft", "signed"], "meaning": meaning},
-        "",
-        "sign",
-        status=FormStatus.SIGNED,
-        signed_by=actor,
-        signed_at=timezone.now(),
-        signature_meaning=meaning,
-    )
+    _check_signature(actor, password, meaning, request)
+    with transaction.atomic():
+        return _save(
+            form,
+            actor.get_username(),
+            expected_version,
+            {"status": ["draft", "signed"], "meaning": meaning},
+            "",
+            "sign",
+            status=FormStatus.SIGNED,
+            signed_by=actor,
+            signed_at=timezone.now(),
+            signature_meaning=meaning,
+        )
 
 
-@transaction.atomic
 def correct(
     actor: User,
     form: FormRecord,
@@ -344,6 +363,7 @@ def correct(
     meaning: str,
     answers: dict[Any, Any] | None = None,
     note: str | None = None,
+    request: HttpRequest | None = None,
 ) -> FormRecord:
     """Change a signed form: needs a reason and the corrector's new signature; the old version stays."""
     study, site = form.participant.study, form.participant.site
@@ -356,7 +376,20 @@ def correct(
         raise WrongState("only a signed form is corrected; a draft is simply saved")
     if not reason.strip():
         raise InvalidInput({"reason": "a correction needs its reason"})
-    _check_signature(actor, password, meaning)
+    _check_signature(actor, password, meaning, request)
+    with transaction.atomic():
+        return _save_correction(actor, form, expected_version, reason, meaning, answers, note)
+
+
+def _save_correction(
+    actor: User,
+    form: FormRecord,
+    expected_version: int,
+    reason: str,
+    meaning: str,
+    answers: dict[Any, Any] | None,
+    note: str | None,
+) -> FormRecord:
     common = {"signed_by": actor, "signed_at": timezone.now(), "signature_meaning": meaning}
     if form.kind == FormKind.THERAPY_NOTE:
         text = note if note is not None else form.note

@@ -59,7 +59,7 @@ def _event_fields(post: QueryDict) -> dict[str, Any]:
 
 
 def _version(event: AdverseEvent) -> str:
-    return event.updated_at.isoformat()
+    return str(event.version)
 
 
 def _update(request: HttpRequest, person: Participant) -> AdverseEvent:
@@ -68,13 +68,15 @@ def _update(request: HttpRequest, person: Participant) -> AdverseEvent:
         event = AdverseEvent.objects.get(participant=person, pk=int(post.get("event", "")))
     except (ValueError, AdverseEvent.DoesNotExist):
         raise InvalidInput({"event": "no such adverse event of this participant"}) from None
-    if post.get("version", "") != _version(event):
-        raise Conflict(
-            f"{event.number} was changed by someone else since this page was opened: "
-            "reload it to see the change (your entry is kept below)"
-        )
+    version = post.get("version", "")
+    if not version.isdigit():
+        raise Conflict(f"{event.number}: reload the page to edit its current version")
     return update_adverse_event(
-        _user(request), event, reason=post.get("reason", ""), **_event_fields(post)
+        _user(request),
+        event,
+        expected_version=int(version),
+        reason=post.get("reason", ""),
+        **_event_fields(post),
     )
 
 

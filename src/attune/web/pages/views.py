@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from attune.web.alerts.models import SafetyAlert
 from attune.web.alerts.services import acknowledge
-from attune.web.epro.services import issue_link
+from attune.web.epro.models import ParticipantLink
+from attune.web.epro.services import issue_link, live_links, revoke_link
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms import services as forms
 from attune.web.forms.models import Completer, FormStatus
@@ -214,6 +215,13 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
             elif action == "link":
                 _, token = issue_link(user, person)
                 new_link = request.build_absolute_uri(f"/p/{token}/")
+            elif action == "revoke_link":
+                revoke_link(
+                    user,
+                    _link(person, request.POST.get("link", "")),
+                    request.POST.get("reason", ""),
+                )
+                messages.success(request, "The link is revoked: it no longer opens anything.")
             elif action == "acknowledge":
                 alert = SafetyAlert.objects.get(
                     pk=int(request.POST.get("alert", "0")), participant=person
@@ -264,6 +272,9 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "can_enrol": can(user, found, Capability.SCREEN_AND_ENROL, person.site),
         "can_record_visits": can(user, found, Capability.RECORD_VISITS, person.site),
         "can_issue_links": can(user, found, Capability.ISSUE_EPRO_LINKS, person.site),
+        "links": live_links(person)
+        if can(user, found, Capability.ISSUE_EPRO_LINKS, person.site)
+        else [],
         "can_acknowledge": can(user, found, Capability.ACKNOWLEDGE_ALERTS, person.site),
         "dosing_sessions": [v for v in found.protocol.visits_of("experimental")]
         if can(user, found, Capability.ADMINISTER_DOSES, person.site)
@@ -312,6 +323,15 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
     return render(request, "pages/participant.html", context)
 
 
+def _link(person: Participant, pk: str) -> ParticipantLink:
+    """One of the participant's links, by the number the page posts."""
+    found = ParticipantLink.objects.filter(participant=person, pk=int(pk) if pk.isdigit() else 0)
+    link = found.first()
+    if link is None:
+        raise InvalidInput({"link": "no such link for this participant"})
+    return link
+
+
 def _openable(user: User, found: Study, person: Participant) -> list[tuple[str, str, str]]:
     """(visit, instrument, completed by) the user may open at this participant's visits."""
     items: list[tuple[str, str, str]] = []
@@ -351,6 +371,7 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
                     expected_version=record.version,
                     password=request.POST.get("password", ""),
                     meaning=request.POST.get("meaning", ""),
+                    request=request,
                 )
                 messages.success(request, "Signed and locked.")
             elif action == "correct":
@@ -362,6 +383,7 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
                     password=request.POST.get("password", ""),
                     meaning=request.POST.get("meaning", ""),
                     answers=submitted,
+                    request=request,
                 )
                 messages.success(request, "Correction saved and signed.")
             submitted = None
