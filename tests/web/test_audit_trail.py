@@ -1,5 +1,10 @@
 """The audit trail: append-only in the database itself, hash-chained, and checked by verify."""
 
+import hashlib
+import hmac
+import json
+import os
+
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.db import DatabaseError, connection, transaction
@@ -16,8 +21,32 @@ def test_events_chain_and_verify():
     second = record("bob", "update", model="m", object_id=1, changes={"x": [1, 2]}, reason="typo")
     assert first.previous_hash == GENESIS
     assert second.previous_hash == first.hash
-    # The hash is the SHA-256 of the content and the previous hash, recomputed independently here.
+    assert (first.sequence, second.sequence) == (1, 2)
+    # The seal is an HMAC-SHA256 under the audit key of the number, content and previous hash,
+    # recomputed independently here.
+    body = json.dumps(
+        {
+            "sequence": 2,
+            "previous": first.hash,
+            "at": second.at.isoformat(),
+            "actor": "bob",
+            "action": "update",
+            "model": "m",
+            "object_id": "1",
+            "study": "",
+            "site": "",
+            "participant": "",
+            "changes": {"x": [1, 2]},
+            "reason": "typo",
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    key = os.environ["ATTUNE_AUDIT_KEY"].encode()
+    message = b"attune-audit-event-v2\x00" + body.encode()
+    assert second.hash == hmac.new(key, message, hashlib.sha256).hexdigest()
     assert second.hash == digest(
+        2,
         first.hash,
         second.at,
         {
@@ -26,6 +55,8 @@ def test_events_chain_and_verify():
             "model": "m",
             "object_id": "1",
             "study": "",
+            "site": "",
+            "participant": "",
             "changes": {"x": [1, 2]},
             "reason": "typo",
         },
@@ -65,14 +96,16 @@ def test_verify_finds_a_forged_event():
     forged_at = last.at
     with connection.cursor() as cursor:  # an INSERT is possible for someone with database access...
         cursor.execute(
-            f"INSERT INTO {AuditEvent._meta.db_table} (at, actor, action, model, object_id, study, changes, "
-            "reason, previous_hash, hash) VALUES (%s, 'mallory', 'delete', '', '', '', '{}', '', %s, %s)",
+            f"INSERT INTO {AuditEvent._meta.db_table} (sequence, at, actor, action, model, object_id, "
+            "study, site, participant, changes, reason, previous_hash, hash) "
+            "VALUES (3, %s, 'mallory', 'delete', '', '', '', '', '', '{}', '', %s, %s)",
             [forged_at, last.hash, "f" * 64],
         )
     report = verify_chain()  # ...but it cannot produce a matching hash
     assert not report.ok
     assert report.events == 3
-    assert "does not match its hash" in report.problem
+    assert report.broken_at == 3
+    assert "forged without the audit key" in report.problem
 
 
 def test_logins_and_failed_logins_are_recorded():

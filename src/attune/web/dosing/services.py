@@ -174,6 +174,7 @@ def record_vitals(
         model="dosing.vitalsign",
         object_id=vital.pk,
         study=participant.study.code,
+        participant=participant,
         changes={
             "participant": participant.code,
             "visit": visit_id,
@@ -218,6 +219,7 @@ def _give(
         model="dosing.dose",
         object_id=dose.pk,
         study=participant.study.code,
+        participant=participant,
         changes={
             "participant": participant.code,
             "visit": visit_id,

@@ -56,6 +56,7 @@ def issue_link(
         model="epro.link",
         object_id=link.pk,
         study=participant.study.code,
+        participant=participant,
         changes={"participant": participant.code, "expires_at": [None, link.expires_at]},
     )
     return link, token
@@ -72,6 +73,7 @@ def revoke_link(actor: User, link: ParticipantLink, reason: str) -> None:
         model="epro.link",
         object_id=link.pk,
         study=link.participant.study.code,
+        participant=link.participant,
         reason=reason,
     )
 

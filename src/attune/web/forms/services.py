@@ -214,6 +214,7 @@ def _save(
         model="forms.form",
         object_id=form.pk,
         study=form.participant.study.code,
+        participant=form.participant,
         changes={"form": str(form), "version": [expected_version, form.version], **changes},
         reason=reason,
     )

@@ -385,19 +385,20 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
 
 @login_required
 def audit_trail(request: HttpRequest, study: str) -> HttpResponse:
-    """The study's audit events, newest first, for roles allowed to read the trail."""
-    from attune.web.audit.chain import verify_chain
-    from attune.web.audit.models import AuditEvent
+    """The study's audit events, newest first, for roles allowed to read the trail.
+
+    Through :func:`attune.web.audit.selectors.events_for`: a site-limited reader sees only the
+    events of their sites, with or without ``?participant=``.
+    """
+    from attune.web.audit.checkpoints import verify_trail
+    from attune.web.audit.selectors import audit_scope, events_for
 
     found = _study(request, study)
-    if found is None or not can(_user(request), found, Capability.READ_AUDIT):
+    user = _user(request)
+    if found is None or not can(user, found, Capability.READ_AUDIT):
         return _forbidden(request, "Your role does not allow reading the audit trail.")
-    events = AuditEvent.objects.filter(study=found.code).order_by("-id")
     participant_code = request.GET.get("participant", "").strip()
-    if participant_code:
-        events = events.filter(object_id=participant_code) | events.filter(
-            changes__form__startswith=f"{participant_code} "
-        )
+    events = events_for(user, found, participant_code)
     rows = [
         (event, [(field, _change_text(change)) for field, change in event.changes.items()])
         for event in events[:500]
@@ -405,7 +406,9 @@ def audit_trail(request: HttpRequest, study: str) -> HttpResponse:
     context = {
         "study": found,
         "rows": rows,
-        "chain": verify_chain(),
+        "chain": verify_trail(),
+        # The size of the whole trail says how busy the other sites are: all-site readers only.
+        "all_sites": audit_scope(user, found).all_sites,
         "participant_code": participant_code,
     }
     return render(request, "pages/audit.html", context)

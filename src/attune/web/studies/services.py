@@ -73,6 +73,7 @@ def add_member(
             model="studies.membership",
             object_id=membership.pk,
             study=study.code,
+            site=site,
             changes={
                 "user": [None, user.get_username()],
                 "role": [None, role.value],
@@ -93,6 +94,7 @@ def remove_member(actor: User, membership: Membership, reason: str) -> None:
         model="studies.membership",
         object_id=membership.pk,
         study=membership.study.code,
+        site=membership.site,
         reason=reason,
         changes={"user": [membership.user.get_username(), None], "role": [membership.role, None]},
     )
