@@ -115,3 +115,27 @@ def test_logins_and_failed_logins_are_recorded():
     actions = list(AuditEvent.objects.values_list("actor", "action", "changes"))
     assert ("anonymous", "login_failed", {"username": "carol"}) in actions
     assert all("wrong" not in str(changes) for _, _, changes in actions)  # never the password
+
+
+def test_therapy_note_digests_cannot_confirm_a_guessed_text(users, enrolled):
+    """The red team hashed a guess with SHA-256 and found it in the trail: digests are keyed now."""
+    from attune.web.forms import services as forms
+    from attune.web.studies.roles import Role
+
+    therapist = users[Role.THERAPIST]
+    note = forms.open_therapy_note(therapist, enrolled, "preparation_1")
+    texts = ["Disclosed a relapse last week.", "Disclosed nothing new."]
+    for text in texts:
+        note = forms.save_draft(therapist, note, expected_version=note.version, note=text)
+    trail = json.dumps(list(AuditEvent.objects.values_list("changes", flat=True)))
+    for text in [*texts, ""]:
+        guess = hashlib.sha256(text.encode()).hexdigest()
+        assert guess[:16] not in trail and guess not in trail
+        assert text not in trail or text == ""
+    saves = [
+        event.changes["note"]
+        for event in AuditEvent.objects.filter(action="save_draft").order_by("sequence")
+    ]
+    # Still shows that the text changed, and when it did not.
+    assert saves[0][1] == saves[1][0] and saves[1][0] != saves[1][1]
+    assert all(value.startswith("hmac:") for pair in saves for value in pair)

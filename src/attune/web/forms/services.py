@@ -7,7 +7,6 @@ two people editing one form never silently overwrite each other.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -17,6 +16,7 @@ from django.utils import timezone
 
 from attune.instruments import InvalidResponsesError, score
 from attune.web.audit.chain import record
+from attune.web.audit.keys import seal
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms.models import Completer, FormKind, FormRecord, FormRevision, FormStatus
 from attune.web.participants.models import Participant
@@ -170,7 +170,12 @@ def form_scores(instrument: str, answers: dict[int, int | None]) -> dict[str, An
 
 
 def _note_digest(note: str) -> str:
-    return "sha256:" + hashlib.sha256(note.encode()).hexdigest()[:16]
+    """A fingerprint of a note's text for the audit trail: shows that it changed, never what it says.
+
+    Keyed (HMAC-SHA256 under the audit key, truncated): a plain SHA-256 would let anyone who reads
+    the trail confirm a guessed text ("did the note say X?") by hashing the guess.
+    """
+    return "hmac:" + seal("attune-therapy-note-digest-v1", note.encode("utf-8"))[:16]
 
 
 def _save(
