@@ -328,21 +328,25 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
     user = _user(request)
     try:
         person = get_participant(user, found, code)
-        record = forms.open_instrument_form(user, person, visit, instrument)
+        # Read-only: a form nobody saved yet is shown unsaved; the first save stores it.
+        record = forms.instrument_form(user, person, visit, instrument)
     except REFUSALS as error:
         return _forbidden(request, str(error))
     errors: dict[str, str] = {}
     submitted = None
     if request.method == "POST":
         submitted = submitted_answers(request.POST)
-        version = int(request.POST.get("version", "0") or 0)
+        version_text = request.POST.get("version", "")
+        version = int(version_text) if version_text.isdigit() else 0  # 0: refused as stale
         action = request.POST.get("action", "save")
         try:
+            if action in ("save", "sign"):
+                record = forms.save_instrument_draft(
+                    user, person, visit, instrument, expected_version=version, answers=submitted
+                )
             if action == "save":
-                record = forms.save_draft(user, record, expected_version=version, answers=submitted)
                 messages.success(request, "Draft saved.")
             elif action == "sign":
-                record = forms.save_draft(user, record, expected_version=version, answers=submitted)
                 record = forms.sign(
                     user,
                     record,
@@ -376,6 +380,10 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
         "participant": person,
         "form": record,
         "signed": record.status == FormStatus.SIGNED,
+        # Readers who may not write (a monitor, the statistician) get the form without buttons.
+        "can_write": can(user, found, forms.write_capability(record), person.site),
+        "can_correct": can(user, found, forms.write_capability(record), person.site)
+        or can(user, found, Capability.CORRECT_DATA, person.site),
         "instrument": record.instrument,
         "questions": questions(record, submitted, errors),
         "errors": errors,
