@@ -341,3 +341,49 @@ def test_keys_come_from_the_environment_a_file_or_the_data_folder(tmp_path, monk
         assert audit_key() == generated  # generated once, then read
     finally:
         audit_key.cache_clear()
+
+
+def _junk_row_at_4() -> None:
+    fill(3)
+    last = AuditEvent.objects.order_by("-sequence").first()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {TABLE} (sequence, at, actor, action, model, object_id, study, site, "
+            "participant, changes, reason, previous_hash, hash) "
+            "VALUES (4, %s, 'mallory', 'junk', '', '', '', '', '', '{}', '', %s, %s)",
+            [last.at, last.hash, "ab" * 32],
+        )
+    fill(2)
+
+
+def test_the_repair_path_a_junk_row_is_acknowledged_not_deleted():
+    _junk_row_at_4()
+    code, output = run("acknowledge", "2", "--reason", "incident 7", "--actor", "dm")
+    assert code == 1 and "event #2 is genuine" in output  # only a forged row can be acknowledged
+    code, output = run(
+        "acknowledge", "4", "--reason", "incident 7: row inserted by SQL", "--actor", "dm"
+    )
+    assert code == 0 and "event #4 acknowledged as forged by event #7" in output
+    note = AuditEvent.objects.get(sequence=7)
+    assert note.changes["forged_row"]["actor"] == "mallory" and note.reason.startswith("incident 7")
+    report = verify_chain()
+    assert (report.ok, report.acknowledged, report.events) == (True, (4,), 7)
+    code, output = run("verify")
+    assert code == 0 and "known forged rows, kept as evidence and acknowledged: #4" in output
+    assert AuditEvent.objects.filter(sequence=4, actor="mallory").exists()  # still there
+
+
+def test_an_acknowledgement_forged_with_sql_is_itself_found():
+    _junk_row_at_4()
+    last = AuditEvent.objects.order_by("-sequence").first()
+    claim = json.dumps({"sequence": 4, "hash": "ab" * 32})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {TABLE} (sequence, at, actor, action, model, object_id, study, site, "
+            "participant, changes, reason, previous_hash, hash) "
+            "VALUES (7, %s, 'mallory', 'acknowledge_forged_event', '', '', '', '', '', %s, '', "
+            "%s, %s)",
+            [last.at, claim, last.hash, "cd" * 32],
+        )
+    report = verify_chain()
+    assert (report.ok, report.broken_at) == (False, 7)

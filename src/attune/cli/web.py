@@ -164,6 +164,9 @@ def verify(checkpoints: Path | None) -> None:
             "newest events would go unnoticed"
         )
         click.echo(f"audit trail intact: {report.events} events, hash chain verified{against}")
+        if report.acknowledged:
+            numbers = ", ".join(f"#{n}" for n in report.acknowledged)
+            click.echo(f"known forged rows, kept as evidence and acknowledged: {numbers}")
         return
     where = f" at event #{report.broken_at}" if report.broken_at is not None else ""
     click.secho(
@@ -187,3 +190,24 @@ def checkpoint() -> None:
         click.echo("the audit trail is empty: no checkpoint written")
         return
     click.echo(f"checkpoint written to {checkpoint_path()}: event #{point.sequence} {point.hash}")
+
+
+@audit.command()
+@click.argument("sequence", type=int)
+@click.option("--reason", required=True, help="Why: the incident and its report.")
+@click.option("--actor", required=True, help="Who acknowledges it (your username).")
+def acknowledge(sequence: int, reason: str, actor: str) -> None:
+    """Acknowledge the row numbered SEQUENCE as a known forgery (INSERTed behind the application).
+
+    The row stays (it is evidence, and the trail is append-only); a sealed event records its
+    content and your reason, and verify then steps over exactly that row. A genuine event is
+    refused. Needs the audit key, like the application.
+    """
+    setup_django()
+    from attune.web.audit.chain import NotForged, acknowledge_forged
+
+    try:
+        event = acknowledge_forged(actor, sequence, reason)
+    except NotForged as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"event #{sequence} acknowledged as forged by event #{event.sequence}")

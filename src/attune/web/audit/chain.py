@@ -156,6 +156,65 @@ class ChainReport:
     broken_at: int | None = None  # the sequence number of the first bad event
     problem: str = ""
     checkpoints: int = 0  # checkpoints checked against the chain
+    acknowledged: tuple[int, ...] = ()  # forged rows kept as evidence, acknowledged later
+
+
+ACKNOWLEDGE = "acknowledge_forged_event"
+
+
+class NotForged(ValueError):
+    """Only a row that fails its seal can be acknowledged as forged."""
+
+
+def acknowledge_forged(actor: str, sequence: int, reason: str) -> AuditEvent:
+    """Record, as a sealed event, that the row numbered ``sequence`` is a known forgery.
+
+    The repair for a row INSERTed behind the application's back: it is not deleted (the triggers
+    refuse, and it is evidence), nor is the chain resealed around it (that would be a rewrite).
+    Instead this event names the row's number, seal and content and says why; ``verify`` then
+    steps over exactly that row and reports it as acknowledged. A genuine event is refused.
+    """
+    if not reason.strip():
+        raise NotForged("say why (the incident report): an acknowledgement needs its reason")
+    with transaction.atomic():
+        lock_chain()
+        row = AuditEvent.objects.filter(sequence=sequence).first()
+        if row is None:
+            raise NotForged(f"there is no event #{sequence}")
+        before = AuditEvent.objects.filter(sequence=sequence - 1).values_list("hash", flat=True)
+        previous = before.first() or GENESIS
+        genuine = row.previous_hash == previous and row.hash == digest(
+            row.sequence, previous, row.at, content(row)
+        )
+        if genuine:
+            raise NotForged(f"event #{sequence} is genuine: its seal is valid")
+        return record(
+            actor,
+            ACKNOWLEDGE,
+            model="audit.auditevent",
+            object_id=sequence,
+            changes={
+                "sequence": sequence,
+                "hash": row.hash,
+                "forged_row": {"at": row.at, **content(row), "previous_hash": row.previous_hash},
+            },
+            reason=reason,
+        )
+
+
+def _acknowledgements() -> dict[int, tuple[str, int]]:
+    """{forged sequence: (its hash, the acknowledging event's sequence)}, as the rows claim.
+
+    Read before the walk; each acknowledging event is itself verified when the walk reaches it,
+    so a forged acknowledgement breaks the chain there.
+    """
+    found: dict[int, tuple[str, int]] = {}
+    for sequence, changes in AuditEvent.objects.filter(action=ACKNOWLEDGE).values_list(
+        "sequence", "changes"
+    ):
+        if isinstance(changes, dict) and isinstance(changes.get("sequence"), int):
+            found.setdefault(changes["sequence"], (str(changes.get("hash")), sequence))
+    return found
 
 
 def verify_chain(checkpoints: Iterable[Checkpoint] = ()) -> ChainReport:
@@ -172,6 +231,9 @@ def verify_chain(checkpoints: Iterable[Checkpoint] = ()) -> ChainReport:
     wanted: dict[int, Checkpoint] = {}
     for each in points:
         wanted.setdefault(each.sequence, each)
+    acknowledged = _acknowledgements()
+    stepped_over: list[int] = []
+    pending_acknowledgements: set[int] = set()
     previous = GENESIS
     count = 0
     for event in AuditEvent.objects.order_by("sequence", "id").iterator():
@@ -183,17 +245,25 @@ def verify_chain(checkpoints: Iterable[Checkpoint] = ()) -> ChainReport:
             return ChainReport(
                 count, False, event.sequence, f"events {missing} before it are missing (deleted)"
             )
-        if event.previous_hash != previous:
-            return ChainReport(
-                count, False, event.sequence, "it does not point at the event before it"
-            )
-        if event.hash != digest(event.sequence, previous, event.at, content(event)):
-            return ChainReport(
-                count,
-                False,
-                event.sequence,
-                "its content does not match its seal: altered, or forged without the audit key",
-            )
+        claim = acknowledged.get(event.sequence)
+        if claim is not None and claim[0] == event.hash:
+            # A known forgery, kept as evidence: valid only if its acknowledgement is, which
+            # comes later in the chain and is checked when the walk reaches it.
+            stepped_over.append(event.sequence)
+            pending_acknowledgements.add(claim[1])
+        else:
+            if event.previous_hash != previous:
+                return ChainReport(
+                    count, False, event.sequence, "it does not point at the event before it"
+                )
+            if event.hash != digest(event.sequence, previous, event.at, content(event)):
+                return ChainReport(
+                    count,
+                    False,
+                    event.sequence,
+                    "its content does not match its seal: altered, or forged without the audit key",
+                )
+            pending_acknowledgements.discard(event.sequence)
         kept = wanted.pop(event.sequence, None)
         if kept is not None and kept.hash != event.hash:
             return ChainReport(
@@ -212,4 +282,12 @@ def verify_chain(checkpoints: Iterable[Checkpoint] = ()) -> ChainReport:
             f"the trail ends at event #{count}, but the checkpoint of {lost.at} recorded event "
             f"#{lost.sequence}: events after #{count} were deleted",
         )
-    return ChainReport(count, True, checkpoints=len(points))
+    if pending_acknowledgements:  # an acknowledgement before the row it names: not a real one
+        first = min(pending_acknowledgements)
+        return ChainReport(
+            count,
+            False,
+            first,
+            "it acknowledges a forged row but is not itself a genuine event after that row",
+        )
+    return ChainReport(count, True, checkpoints=len(points), acknowledged=tuple(stepped_over))
