@@ -44,7 +44,8 @@ SENT: list[dict[str, Any]] = []  # submissions the server confirmed ("Thank you"
 EXHAUSTED = {"count": 0}
 REQUESTS: list[tuple[str, float, float, bool]] = []  # name, start (s), response time (ms), failed
 
-FORM_LINK = re.compile(r'href="(/p/[^/"]+/forms/(\d+)/)"')
+# .../forms/<visit>/<instrument>/
+FORM_LINK = re.compile(r'href="(/p/[^/"]+/forms/([^/"]+/[^/"]+)/)"')
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 OPTION = re.compile(r'name="item_(\d+)" value="(-?\d+)"')
@@ -63,7 +64,7 @@ class Participant(FastHttpUser):
 
     def on_start(self) -> None:
         self.token: str | None = None
-        self.due: list[tuple[str, int]] | None = None  # the list as the home page last showed it
+        self.due: list[tuple[str, str]] | None = None  # the list as the home page last showed it
 
     def next_participant(self) -> None:
         if not TOKENS:
@@ -83,18 +84,21 @@ class Participant(FastHttpUser):
         first = self.token is None or self.due == []
         if first:
             self.next_participant()
-        # The first visit creates the participant's draft forms: named apart, it costs more.
+        # The first visit of a participant is named apart (cold caches, a first session).
         name = "GET /p/[token]/ (list, first visit)" if first else "GET /p/[token]/ (list)"
         with self.client.get(f"/p/{self.token}/", name=name, catch_response=True) as response:
             if response.status_code != 200 or "Your questionnaires" not in (response.text or ""):
                 response.failure(f"list page: status {response.status_code}")
                 self.due = None
                 return
-            self.due = [(url, int(pk)) for url, pk in FORM_LINK.findall(response.text or "")]
+            self.due = list(FORM_LINK.findall(response.text or ""))
 
-    def answer(self, url: str, form_id: int) -> None:
+    def answer(self, url: str, form: str) -> None:
+        """Answer one questionnaire (``form``: "<visit>/<instrument>", stored on the first answers)."""
         with self.client.get(
-            url, name="GET /p/[token]/forms/[id]/ (questionnaire)", catch_response=True
+            url,
+            name="GET /p/[token]/forms/[visit]/[instrument]/ (questionnaire)",
+            catch_response=True,
         ) as response:
             page = response.text or ""
             csrf, version = CSRF.search(page), VERSION.search(page)
@@ -104,7 +108,7 @@ class Participant(FastHttpUser):
                 return
         answers = choose_answers(page)
         self.wait_seconds(*FILL_SECONDS)
-        entry = {"token": self.token, "form": form_id, "answers": answers}
+        entry = {"token": self.token, "form": form, "answers": answers}
         ATTEMPTED.append(entry)
         data = {f"item_{item}": str(code) for item, code in answers.items()}
         data |= {"csrfmiddlewaretoken": csrf.group(1), "version": version.group(1)}
@@ -112,7 +116,7 @@ class Participant(FastHttpUser):
             url,
             data=data,
             headers={"Referer": (self.host or "").rstrip("/") + url},
-            name="POST /p/[token]/forms/[id]/ (submit)",
+            name="POST /p/[token]/forms/[visit]/[instrument]/ (submit)",
             catch_response=True,
         ) as response:
             if response.status_code == 200 and "Thank you" in (response.text or ""):

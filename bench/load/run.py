@@ -23,6 +23,7 @@ and created again, and dropped at the end unless ``--keep-db``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import json
 import math
@@ -171,8 +172,8 @@ class Stored:
     audit_events: int
     audit_ok: bool
     mismatched: list[str] = field(default_factory=list)
-    unexplained: list[int] = field(default_factory=list)  # stored but never confirmed to locust
-    missing: list[int] = field(default_factory=list)  # confirmed to locust but not stored
+    unexplained: list[str] = field(default_factory=list)  # stored but never confirmed to locust
+    missing: list[str] = field(default_factory=list)  # confirmed to locust but not stored
 
 
 def count_stored(log: dict[str, Any]) -> Stored:
@@ -180,15 +181,27 @@ def count_stored(log: dict[str, Any]) -> Stored:
 
     from attune.web.alerts.models import SafetyAlert
     from attune.web.audit.chain import verify_chain
+    from attune.web.epro.models import ParticipantLink
     from attune.web.forms.models import Completer, FormRecord, FormRevision, FormStatus
 
     connections.close_all()  # the server wrote meanwhile: start from a fresh connection
     forms = FormRecord.objects.filter(
         participant__study__code=STUDY, completed_by=Completer.PARTICIPANT
     )
-    signed = {form.pk: form for form in forms.filter(status=FormStatus.SIGNED)}
-    sent = {entry["form"]: entry for entry in log["sent"]}
-    attempted = {entry["form"] for entry in log["attempted"]}
+    # Forms are named "<participant>/<visit>/<instrument>": the link pages address them so, and a
+    # questionnaire has no id before its first answers are stored.
+    codes = dict(ParticipantLink.objects.values_list("token_hash", "participant__code"))
+
+    def named(entry: dict[str, Any]) -> str:
+        token_hash = hashlib.sha256(entry["token"].encode()).hexdigest()
+        return f"{codes.get(token_hash, '?')}/{entry['form']}"
+
+    signed = {
+        f"{form.participant.code}/{form.visit_id}/{form.instrument}": form
+        for form in forms.filter(status=FormStatus.SIGNED).select_related("participant")
+    }
+    sent = {named(entry): entry for entry in log["sent"]}
+    attempted = {named(entry) for entry in log["attempted"]}
     mismatched = [
         f"form {pk}: sent {entry['answers']}, stored {signed[pk].answers}"
         for pk, entry in sent.items()

@@ -17,19 +17,19 @@ from .test_epro import at_baseline  # noqa: F401  (fixture)
 pytestmark = pytest.mark.django_db
 
 
-def phq9_form_id(client, token):
+def phq9_url(client, token):
     home = client.get(f"/p/{token}/").content.decode()
-    return int(
-        re.search(r'href="/p/[^/]+/forms/(\d+)/"[^>]*>Start</a>', home.split("PHQ-9")[1]).group(1)
-    )
+    return re.search(
+        r'href="(/p/[^"]+/forms/[^"]+/)"[^>]*>Start</a>', home.split("PHQ-9")[1]
+    ).group(1)
 
 
 def test_a_positive_item_9_on_the_phone_raises_a_critical_alert_even_unfinished(users, at_baseline):  # noqa: F811
     _, token = issue_link(users[Role.COORDINATOR], at_baseline)
     client = Client()
-    form_id = phq9_form_id(client, token)
+    url = phq9_url(client, token)
     # Only item 9 answered ("several days"), then the participant leaves.
-    client.post(f"/p/{token}/forms/{form_id}/", {"item_9": "1", "version": "1"})
+    client.post(url, {"item_9": "1", "version": "1"})
     [alert] = SafetyAlert.objects.filter(participant=at_baseline)
     assert (alert.kind, alert.severity, alert.active) == ("suicidality", "critical", True)
     assert list(open_alerts(users[Role.COORDINATOR], at_baseline.study)) == [alert]
@@ -38,7 +38,7 @@ def test_a_positive_item_9_on_the_phone_raises_a_critical_alert_even_unfinished(
         list(open_alerts(users[Role.RATER], at_baseline.study)) == []
     )  # raters never see questionnaires
     # Saving again does not raise it twice.
-    client.post(f"/p/{token}/forms/{form_id}/", {"item_1": "0", "version": "2"})
+    client.post(url, {"item_1": "0", "version": "2"})
     assert SafetyAlert.objects.filter(participant=at_baseline).count() == 1
 
 

@@ -18,8 +18,9 @@ def test_audit_verify_reports_an_intact_chain_and_a_forged_event():
     assert "audit trail intact: 1 events" in result.output
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {AuditEvent._meta.db_table} (at, actor, action, model, object_id, study, changes, "
-            "reason, previous_hash, hash) VALUES (CURRENT_TIMESTAMP, 'mallory', 'x', '', '', '', '{}', '', %s, %s)",
+            f"INSERT INTO {AuditEvent._meta.db_table} (sequence, at, actor, action, model, object_id, "
+            "study, site, participant, changes, reason, previous_hash, hash) "
+            "VALUES (2, CURRENT_TIMESTAMP, 'mallory', 'x', '', '', '', '', '', '{}', '', %s, %s)",
             ["0" * 64, "e" * 64],
         )
     broken = CliRunner().invoke(cli, ["audit", "verify"])

@@ -56,38 +56,38 @@ def test_the_participant_completes_the_pcl5_on_a_phone(link):
     _, token = link
     client = Client(HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)")
     home = client.get(f"/p/{token}/").content.decode()
-    form_id = int(
-        re.search(r'href="/p/[^/]+/forms/(\d+)/"[^>]*>Start</a>', home.split("PCL-5")[1]).group(1)
+    url = re.search(r'href="(/p/[^"]+/forms/[^"]+/)"[^>]*>Start</a>', home.split("PCL-5")[1]).group(
+        1
     )
-    page = client.get(f"/p/{token}/forms/{form_id}/").content.decode()
+    assert url == f"/p/{token}/forms/baseline/pcl5/"
+    page = client.get(url).content.decode()
+    assert not FormRecord.objects.filter(instrument="pcl5").exists()  # reading it stored nothing
     assert (
         "Repeated, disturbing, and unwanted memories of the stressful experience?" in page
     )  # public-domain text
     assert 'name="viewport"' in page
     # One answer missing and one out of range: both shown, nothing lost, nothing stored as complete.
     answers = {f"item_{n}": "2" for n in range(1, 20)} | {"item_3": "9", "version": "1"}
-    refused = client.post(f"/p/{token}/forms/{form_id}/", answers)
+    refused = client.post(url, answers)
     assert refused.status_code == 422
     text = refused.content.decode()
     assert "9 is out of range; allowed: 0-4" in text
-    assert FormRecord.objects.get(pk=form_id).status == FormStatus.DRAFT
+    assert not FormRecord.objects.filter(instrument="pcl5").exists()  # a refused save keeps nothing
     answers = {f"item_{n}": "2" for n in range(1, 20)} | {"version": "1"}  # item 20 still missing
-    partial = client.post(f"/p/{token}/forms/{form_id}/", answers)
+    partial = client.post(url, answers)
     assert "please answer this question" in partial.content.decode()
-    saved = FormRecord.objects.get(pk=form_id)
+    saved = FormRecord.objects.get(instrument="pcl5", visit_id="baseline")
     assert (
         saved.status == FormStatus.DRAFT and saved.answers["19"] == 2
     )  # the draft keeps what was given
-    done = client.post(
-        f"/p/{token}/forms/{form_id}/", {"item_20": "3", "version": str(saved.version)}
-    )
+    done = client.post(url, {"item_20": "3", "version": str(saved.version)})
     assert "Thank you" in done.content.decode()
-    final = FormRecord.objects.get(pk=form_id)
+    final = FormRecord.objects.get(pk=saved.pk)
     assert final.status == FormStatus.SIGNED
     assert final.scores["total"] == 2 * 19 + 3
     assert final.signature_meaning == "completed by the participant through a private link"
     # Submitted forms are no longer reachable on the link.
-    assert client.get(f"/p/{token}/forms/{form_id}/").status_code == 403
+    assert client.get(url).status_code == 403
 
 
 def test_a_link_reaches_no_other_form_or_participant(users, link, site_one):
@@ -101,8 +101,9 @@ def test_a_link_reaches_no_other_form_or_participant(users, link, site_one):
         completed_by="rater",
         updated_by="rater",
     )
-    for form_id in (rater_form.pk, 999_999):
-        assert Client().get(f"/p/{token}/forms/{form_id}/").status_code == 403
+    for visit, instrument in (("baseline", "caps5"), ("baseline", "nope"), ("nowhere", "pcl5")):
+        assert Client().get(f"/p/{token}/forms/{visit}/{instrument}/").status_code == 403
+    assert rater_form.pk  # the rater's form exists, and is still refused
     assert other.links.count() == 0
 
 

@@ -34,14 +34,17 @@ def test_turning_it_on_then_logging_in_needs_the_code(users):
     client.force_login(users[Role.COORDINATOR])
     page = client.get("/account/two-factor/").content.decode()
     assert "Setup key" in page and "otpauth://totp/" in page
-    device = TOTPDevice.objects.get(user=users[Role.COORDINATOR], confirmed=False)
+    # Reading the page stores nothing: the offered secret waits in the session.
+    assert not TOTPDevice.objects.filter(user=users[Role.COORDINATOR]).exists()
+    pending = TOTPDevice(key=client.session["pending_totp_key"])
     wrong = client.post(
         "/account/two-factor/",
-        {"code": "000000" if code_for(device) != "000000" else "111111"},
+        {"code": "000000" if code_for(pending) != "000000" else "111111"},
         follow=True,
     )
     assert "did not match" in wrong.content.decode()
-    device.refresh_from_db()
+    device = TOTPDevice.objects.get(user=users[Role.COORDINATOR], confirmed=False)
+    assert device.key == pending.key  # the secret the page showed
     device.throttle_reset()  # django-otp delays the next try after a failure; as if it had passed
     client.post("/account/two-factor/", {"code": code_for(device)})
     device.refresh_from_db()

@@ -1,9 +1,10 @@
-"""``attune serve``, ``attune manage`` and ``attune audit verify``: the web platform from the command line."""
+"""``attune serve``, ``attune manage`` and ``attune audit verify|checkpoint``: the web platform from the command line."""
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -133,18 +134,82 @@ def audit() -> None:
 
 
 @audit.command()
-def verify() -> None:
-    """Recompute the audit trail's hash chain; exit status 1 if any event was altered or forged."""
-    setup_django()
-    from attune.web.audit.chain import verify_chain
+@click.option(
+    "--checkpoints",
+    "checkpoints",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A checkpoint file (e.g. the sponsor's copy) to verify against. "
+    "[default: ATTUNE_AUDIT_CHECKPOINT_FILE or the data folder's, when it exists]",
+)
+def verify(checkpoints: Path | None) -> None:
+    """Verify the audit trail; exit status 1 if any event is missing, altered or forged.
 
-    report = verify_chain()
+    Checks that events are numbered 1, 2, 3 ... without a gap, that each is sealed with the audit
+    key and points at the one before it, and that every checkpoint is genuine and its event still
+    there, unchanged (so the newest events were not deleted either).
+    """
+    setup_django()
+    from attune.web.audit.checkpoints import checkpoint_path, verify_trail
+
+    if checkpoints is not None and not checkpoints.is_file():
+        click.secho(
+            f"audit trail NOT VERIFIED: no checkpoint file {checkpoints}", fg="red", err=True
+        )
+        sys.exit(1)
+    report = verify_trail(checkpoints)
     if report.ok:
-        click.echo(f"audit trail intact: {report.events} events, hash chain verified")
+        against = (
+            f", {report.checkpoints} checkpoint(s) matched"
+            if report.checkpoints
+            else f"; no checkpoints found ({checkpoints or checkpoint_path()}), so deleting the "
+            "newest events would go unnoticed"
+        )
+        click.echo(f"audit trail intact: {report.events} events, hash chain verified{against}")
+        if report.acknowledged:
+            numbers = ", ".join(f"#{n}" for n in report.acknowledged)
+            click.echo(f"known forged rows, kept as evidence and acknowledged: {numbers}")
         return
+    where = f" at event #{report.broken_at}" if report.broken_at is not None else ""
     click.secho(
-        f"audit trail BROKEN at event #{report.broken_at} ({report.events} events read): {report.problem}",
+        f"audit trail BROKEN{where} ({report.events} events read): {report.problem}",
         fg="red",
         err=True,
     )
     sys.exit(1)
+
+
+@audit.command()
+def checkpoint() -> None:
+    """Write a checkpoint now: the chain's head, signed with the audit key, to the checkpoint
+    file (and syslog when ATTUNE_AUDIT_SYSLOG is set). Run it from cron, and give the sponsor
+    a copy of the file."""
+    setup_django()
+    from attune.web.audit.checkpoints import checkpoint_path, write_checkpoint
+
+    point = write_checkpoint()
+    if point is None:
+        click.echo("the audit trail is empty: no checkpoint written")
+        return
+    click.echo(f"checkpoint written to {checkpoint_path()}: event #{point.sequence} {point.hash}")
+
+
+@audit.command()
+@click.argument("sequence", type=int)
+@click.option("--reason", required=True, help="Why: the incident and its report.")
+@click.option("--actor", required=True, help="Who acknowledges it (your username).")
+def acknowledge(sequence: int, reason: str, actor: str) -> None:
+    """Acknowledge the row numbered SEQUENCE as a known forgery (INSERTed behind the application).
+
+    The row stays (it is evidence, and the trail is append-only); a sealed event records its
+    content and your reason, and verify then steps over exactly that row. A genuine event is
+    refused. Needs the audit key, like the application.
+    """
+    setup_django()
+    from attune.web.audit.chain import NotForged, acknowledge_forged
+
+    try:
+        event = acknowledge_forged(actor, sequence, reason)
+    except NotForged as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"event #{sequence} acknowledged as forged by event #{event.sequence}")

@@ -8,6 +8,8 @@ import os
 import tempfile
 
 os.environ.setdefault("ATTUNE_SECRET_KEY", "insecure-key-for-tests-only")
+# The audit chain's HMAC key (production: from the environment or a key file, never the database).
+os.environ.setdefault("ATTUNE_AUDIT_KEY", "insecure-audit-key-for-tests-only-0123456789")
 os.environ.setdefault("ATTUNE_DATA_DIR", tempfile.mkdtemp(prefix="attune-test-"))
 
 from attune.web.settings import *  # noqa: F403

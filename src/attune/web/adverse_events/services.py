@@ -104,6 +104,7 @@ def record_adverse_event(actor: User, participant: Participant, **fields: Any) -
         model="adverse_events.adverseevent",
         object_id=f"{participant.code}/{number}",
         study=participant.study.code,
+        participant=participant,
         changes={key: [None, value] for key, value in clean.items()},
     )
     _raise_if_serious(event)
@@ -151,6 +152,7 @@ def update_adverse_event(
         model="adverse_events.adverseevent",
         object_id=f"{participant.code}/{event.number}",
         study=participant.study.code,
+        participant=participant,
         changes=changes,
         reason=reason,
     )

@@ -72,6 +72,7 @@ def store_alerts(
                 model="alerts.alert",
                 object_id=stored.pk,
                 study=participant.study.code,
+                participant=participant,
                 changes={
                     "participant": participant.code,
                     "severity": alert.severity,
@@ -101,6 +102,7 @@ def acknowledge(actor: User, alert: SafetyAlert, note: str) -> SafetyAlert:
         model="alerts.alert",
         object_id=alert.pk,
         study=participant.study.code,
+        participant=participant,
         reason=note,
         changes={"participant": participant.code},
     )

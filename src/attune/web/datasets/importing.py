@@ -199,6 +199,7 @@ class _Importer:
                 model="participants.participant",
                 object_id=code,
                 study=self.study.code,
+                participant=participant,
                 changes={
                     "status": [None, participant.status],
                     "site": [None, participant.site.code],

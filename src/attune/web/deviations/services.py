@@ -52,6 +52,7 @@ def record_deviation(
         model="deviations.deviation",
         object_id=f"{participant.code}/{number}",
         study=participant.study.code,
+        participant=participant,
         changes={"visit_id": [None, visit_id], "kind": [None, kind]},
         reason=description.strip(),
     )

@@ -217,6 +217,7 @@ def record_vitals(
         model="dosing.vitalsign",
         object_id=vital.pk,
         study=participant.study.code,
+        participant=participant,
         changes={
             "participant": participant.code,
             "visit": visit_id,
@@ -267,6 +268,7 @@ def _give(
         model="dosing.dose",
         object_id=dose.pk,
         study=participant.study.code,
+        participant=participant,
         changes={
             "participant": participant.code,
             "visit": visit_id,

@@ -60,6 +60,7 @@ def issue_link(
         model="epro.link",
         object_id=link.pk,
         study=participant.study.code,
+        participant=participant,
         changes={
             "participant": participant.code,
             "link": link.short_id,
@@ -97,6 +98,7 @@ def _revoke(actor: User, link: ParticipantLink, reason: str) -> None:
         model="epro.link",
         object_id=link.pk,
         study=link.participant.study.code,
+        participant=link.participant,
         changes={"participant": link.participant.code, "link": link.short_id},
         reason=reason,
     )
@@ -122,9 +124,12 @@ def resolve(token: str) -> ParticipantLink:
     return link
 
 
-@transaction.atomic
 def due_forms(link: ParticipantLink) -> list[FormRecord]:
-    """The participant's own questionnaires due now and not yet submitted (opened as drafts)."""
+    """The participant's own questionnaires due now and not yet submitted.
+
+    Read-only (the link's pages are opened with GET): a questionnaire not started yet comes back
+    as an unsaved draft (``pk`` None); :func:`submit` stores it with the first answers.
+    """
     participant = link.participant
     today = timezone.localdate()
     schedule = schedule_of(participant, as_of=today)
@@ -136,27 +141,31 @@ def due_forms(link: ParticipantLink) -> list[FormRecord]:
         for v in schedule.visits
         if v.status == "due" or (v.status in ("done", "done_out_of_window") and v.latest >= today)
     ]
+    stored = {
+        (form.visit_id, form.instrument): form
+        for form in FormRecord.objects.filter(participant=participant, kind=FormKind.INSTRUMENT)
+    }
     found: list[FormRecord] = []
     for planned in open_visits:
         for due in planned.visit.instruments:
             if due.by != "participant":
                 continue
-            form = forms.draft_form(
-                participant,
-                planned.id,
-                FormKind.INSTRUMENT,
-                due.instrument,
-                Completer.PARTICIPANT,
-                f"participant:{participant.code}",
+            form = stored.get((planned.id, due.instrument)) or FormRecord(
+                participant=participant,
+                visit_id=planned.id,
+                kind=FormKind.INSTRUMENT,
+                instrument=due.instrument,
+                completed_by=Completer.PARTICIPANT,
+                updated_by=f"participant:{participant.code}",
             )
             if form.status == FormStatus.DRAFT:
                 found.append(form)
     return found
 
 
-def form_for_link(link: ParticipantLink, form_id: int) -> FormRecord:
+def form_for_link(link: ParticipantLink, visit_id: str, instrument: str) -> FormRecord:
     for form in due_forms(link):
-        if form.pk == form_id:
+        if (form.visit_id, form.instrument) == (visit_id, instrument):
             return form
     raise NotAllowed("this questionnaire is not open on your link")
 
@@ -169,6 +178,15 @@ def submit(
     if form.participant_id != link.participant_id or form.completed_by != Completer.PARTICIPANT:
         raise NotAllowed("this questionnaire is not open on your link")
     actor = f"participant:{link.participant.code}"
+    if form._state.adding:  # the first answers: the draft is stored now, in this transaction
+        form = forms.draft_form(
+            link.participant,
+            form.visit_id,
+            FormKind.INSTRUMENT,
+            form.instrument,
+            Completer.PARTICIPANT,
+            actor,
+        )
     saved = forms.save_by(actor, form, expected_version=expected_version, answers=answers)
     if saved.scores.get("missing"):
         return saved  # kept as a draft: the page shows what is still unanswered

@@ -43,10 +43,10 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def form(request: HttpRequest, token: str, form_id: int) -> HttpResponse:
+def form(request: HttpRequest, token: str, visit: str, instrument: str) -> HttpResponse:
     try:
         link = services.resolve(token)
-        record = services.form_for_link(link, form_id)
+        record = services.form_for_link(link, visit, instrument)
     except NotAllowed as error:
         return _refused(request, error)
     definition = get_instrument(record.instrument)
@@ -55,7 +55,8 @@ def form(request: HttpRequest, token: str, form_id: int) -> HttpResponse:
     if request.method == "POST":
         submitted = submitted_answers(request.POST)
         try:
-            version = int(request.POST.get("version", "0"))
+            version_text = request.POST.get("version", "")
+            version = int(version_text) if version_text.isdigit() else 0
             record = services.submit(link, record, submitted, version)
         except InvalidInput as error:
             errors = error.errors

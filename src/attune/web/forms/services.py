@@ -7,7 +7,6 @@ two people editing one form never silently overwrite each other.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -18,6 +17,7 @@ from django.utils import timezone
 
 from attune.instruments import InvalidResponsesError, score
 from attune.web.audit.chain import record
+from attune.web.audit.keys import seal
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms.models import Completer, FormKind, FormRecord, FormRevision, FormStatus
 from attune.web.participants.models import Participant
@@ -56,11 +56,15 @@ def read_capability(form: FormRecord) -> Capability:
     )
 
 
-@transaction.atomic
-def open_instrument_form(
+def instrument_form(
     actor: User, participant: Participant, visit_id: str, instrument: str
 ) -> FormRecord:
-    """The form of an instrument due at a visit (created as an empty draft the first time)."""
+    """The form of an instrument due at a visit, for reading: stored, or new and unsaved.
+
+    Never writes (a page opened with GET must not create records): a form nobody has saved yet
+    comes back as an empty, unsaved draft (``pk`` None, version 1); :func:`save_instrument_draft`
+    stores it on the first save.
+    """
     protocol = participant.study.protocol
     if visit_id not in protocol.visit_ids:
         raise InvalidInput({"visit_id": f"unknown visit {visit_id!r}"})
@@ -72,14 +76,54 @@ def open_instrument_form(
         raise InvalidInput({"instrument": f"{instrument} is not due at {visit_id}"})
     if not can(actor, participant.study, READ[Completer(due.by)], participant.site):
         raise NotAllowed(f"your role does not allow {instrument} forms")
+    stored = FormRecord.objects.filter(
+        participant=participant, visit_id=visit_id, kind=FormKind.INSTRUMENT, instrument=instrument
+    ).first()
+    return stored or FormRecord(
+        participant=participant,
+        visit_id=visit_id,
+        kind=FormKind.INSTRUMENT,
+        instrument=instrument,
+        completed_by=Completer(due.by),
+        updated_by=actor.get_username(),
+    )
+
+
+@transaction.atomic
+def open_instrument_form(
+    actor: User, participant: Participant, visit_id: str, instrument: str
+) -> FormRecord:
+    """The form of an instrument due at a visit (created as an empty draft the first time)."""
+    form = instrument_form(actor, participant, visit_id, instrument)
+    if not form._state.adding:  # stored already
+        return form
     return draft_form(
         participant,
         visit_id,
         FormKind.INSTRUMENT,
         instrument,
-        Completer(due.by),
+        Completer(form.completed_by),
         actor.get_username(),
     )
+
+
+@transaction.atomic
+def save_instrument_draft(
+    actor: User,
+    participant: Participant,
+    visit_id: str,
+    instrument: str,
+    *,
+    expected_version: int,
+    answers: dict[Any, Any],
+) -> FormRecord:
+    """Save answers, storing the form first if this is its first save.
+
+    One transaction: a draft created for a save that is then refused (no right to write, invalid
+    answers, a conflict) is not kept, so no form record exists without its audited save.
+    """
+    form = open_instrument_form(actor, participant, visit_id, instrument)
+    return save_draft(actor, form, expected_version=expected_version, answers=answers)
 
 
 def draft_form(
@@ -172,7 +216,12 @@ def form_scores(instrument: str, answers: dict[int, int | None]) -> dict[str, An
 
 
 def _note_digest(note: str) -> str:
-    return "sha256:" + hashlib.sha256(note.encode()).hexdigest()[:16]
+    """A fingerprint of a note's text for the audit trail: shows that it changed, never what it says.
+
+    Keyed (HMAC-SHA256 under the audit key, truncated): a plain SHA-256 would let anyone who reads
+    the trail confirm a guessed text ("did the note say X?") by hashing the guess.
+    """
+    return "hmac:" + seal("attune-therapy-note-digest-v1", note.encode("utf-8"))[:16]
 
 
 def _save(
@@ -216,6 +265,7 @@ def _save(
         model="forms.form",
         object_id=form.pk,
         study=form.participant.study.code,
+        participant=form.participant,
         changes={"form": str(form), "version": [expected_version, form.version], **changes},
         reason=reason,
     )

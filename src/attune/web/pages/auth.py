@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 
 from attune.web.audit.chain import record
 
@@ -51,6 +52,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+PENDING_KEY = "pending_totp_key"
+
+
 @login_required
 def two_factor(request: HttpRequest) -> HttpResponse:
     """Turn on an authenticator app (TOTP): show the secret, confirm with a first code."""
@@ -59,10 +63,16 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     if confirmed is not None:
         return render(request, "pages/two_factor.html", {"enabled": True})
-    device, _ = TOTPDevice.objects.get_or_create(
-        user=user, confirmed=False, defaults={"name": "authenticator"}
-    )
+    # A GET never writes: the secret offered to a user who has not started is kept in their
+    # session, and the device is stored when they send the first code.
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        pending = request.session.get(PENDING_KEY) or random_hex(20)
+        request.session[PENDING_KEY] = pending
+        device = TOTPDevice(user=user, confirmed=False, name="authenticator", key=pending)
     if request.method == "POST":
+        if device._state.adding:
+            device.save()
         if device.verify_token(request.POST.get("code", "").strip()):
             device.confirmed = True
             device.save(update_fields=["confirmed"])

@@ -350,21 +350,25 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
     user = _user(request)
     try:
         person = get_participant(user, found, code)
-        record = forms.open_instrument_form(user, person, visit, instrument)
+        # Read-only: a form nobody saved yet is shown unsaved; the first save stores it.
+        record = forms.instrument_form(user, person, visit, instrument)
     except REFUSALS as error:
         return _forbidden(request, str(error))
     errors: dict[str, str] = {}
     submitted = None
     if request.method == "POST":
         submitted = submitted_answers(request.POST)
-        version = int(request.POST.get("version", "0") or 0)
+        version_text = request.POST.get("version", "")
+        version = int(version_text) if version_text.isdigit() else 0  # 0: refused as stale
         action = request.POST.get("action", "save")
         try:
+            if action in ("save", "sign"):
+                record = forms.save_instrument_draft(
+                    user, person, visit, instrument, expected_version=version, answers=submitted
+                )
             if action == "save":
-                record = forms.save_draft(user, record, expected_version=version, answers=submitted)
                 messages.success(request, "Draft saved.")
             elif action == "sign":
-                record = forms.save_draft(user, record, expected_version=version, answers=submitted)
                 record = forms.sign(
                     user,
                     record,
@@ -400,6 +404,10 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
         "participant": person,
         "form": record,
         "signed": record.status == FormStatus.SIGNED,
+        # Readers who may not write (a monitor, the statistician) get the form without buttons.
+        "can_write": can(user, found, forms.write_capability(record), person.site),
+        "can_correct": can(user, found, forms.write_capability(record), person.site)
+        or can(user, found, Capability.CORRECT_DATA, person.site),
         "instrument": record.instrument,
         "questions": questions(record, submitted, errors),
         "errors": errors,
@@ -409,19 +417,20 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
 
 @login_required
 def audit_trail(request: HttpRequest, study: str) -> HttpResponse:
-    """The study's audit events, newest first, for roles allowed to read the trail."""
-    from attune.web.audit.chain import verify_chain
-    from attune.web.audit.models import AuditEvent
+    """The study's audit events, newest first, for roles allowed to read the trail.
+
+    Through :func:`attune.web.audit.selectors.events_for`: a site-limited reader sees only the
+    events of their sites, with or without ``?participant=``.
+    """
+    from attune.web.audit.checkpoints import verify_trail
+    from attune.web.audit.selectors import audit_scope, events_for
 
     found = _study(request, study)
-    if found is None or not can(_user(request), found, Capability.READ_AUDIT):
+    user = _user(request)
+    if found is None or not can(user, found, Capability.READ_AUDIT):
         return _forbidden(request, "Your role does not allow reading the audit trail.")
-    events = AuditEvent.objects.filter(study=found.code).order_by("-id")
     participant_code = request.GET.get("participant", "").strip()
-    if participant_code:
-        events = events.filter(object_id=participant_code) | events.filter(
-            changes__form__startswith=f"{participant_code} "
-        )
+    events = events_for(user, found, participant_code)
     rows = [
         (event, [(field, _change_text(change)) for field, change in event.changes.items()])
         for event in events[:500]
@@ -429,7 +438,9 @@ def audit_trail(request: HttpRequest, study: str) -> HttpResponse:
     context = {
         "study": found,
         "rows": rows,
-        "chain": verify_chain(),
+        "chain": verify_trail(),
+        # The size of the whole trail says how busy the other sites are: all-site readers only.
+        "all_sites": audit_scope(user, found).all_sites,
         "participant_code": participant_code,
     }
     return render(request, "pages/audit.html", context)

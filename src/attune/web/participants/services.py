@@ -53,6 +53,7 @@ def _audit(
         model="participants.participant",
         object_id=participant.code,
         study=participant.study.code,
+        participant=participant,
         changes=changes,
         reason=reason,
     )

@@ -164,6 +164,7 @@ def add_member(
         model="studies.membership",
         object_id=membership.pk,
         study=study.code,
+        site=site,
         changes={
             "user": [None, user.get_username()],
             "role": [None, role.value],
@@ -194,6 +195,7 @@ def remove_member(actor: User, membership: Membership, reason: str) -> None:
         model="studies.membership",
         object_id=membership.pk,
         study=membership.study.code,
+        site=membership.site,
         reason=reason,
         changes={**_membership_changes(membership), "role": [membership.role, None]},
     )
@@ -233,6 +235,7 @@ def change_role(actor: User, membership: Membership, role: Role, reason: str) ->
         model="studies.membership",
         object_id=membership.pk,
         study=study.code,
+        site=membership.site,
         reason=reason,
         changes={**_membership_changes(membership), "role": [old.value, role.value]},
     )
