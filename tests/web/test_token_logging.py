@@ -67,11 +67,11 @@ def test_refused_and_unknown_links_are_logged_by_id(captured, link):  # noqa: F8
     found, token = link
     found.revoked_at = found.created_at
     found.save()
-    for url in (f"/p/{token}/", f"/p/{token}/forms/999/", f"/p/{TOKEN}/"):
+    for url in (f"/p/{token}/", f"/p/{token}/forms/baseline/pcl5/", f"/p/{TOKEN}/"):
         assert Client().get(url).status_code == 403
     assert Client().get(f"/p/{token}/forms/not-a-number/").status_code == 404
     # A form post without its CSRF token is logged by django.security.csrf, path included.
-    Client(enforce_csrf_checks=True).post(f"/p/{token}/forms/1/", {})
+    Client(enforce_csrf_checks=True).post(f"/p/{token}/forms/baseline/pcl5/", {})
     text = captured.getvalue()
     assert "Forbidden" in text and "Not Found" in text and "CSRF" in text
     assert token not in text and TOKEN not in text
