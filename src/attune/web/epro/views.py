@@ -15,6 +15,7 @@ from attune.instruments import get_instrument
 from attune.web.epro import services
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms.rendering import questions, submitted_answers
+from attune.web.validation import parse_int
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -55,7 +56,12 @@ def form(request: HttpRequest, token: str, form_id: int) -> HttpResponse:
     if request.method == "POST":
         submitted = submitted_answers(request.POST)
         try:
-            version = int(request.POST.get("version", "0"))
+            version = parse_int(
+                request.POST.get("version"),
+                "form",
+                minimum=0,
+                message="this page is out of date: reload it and answer again",
+            )
             record = services.submit(link, record, submitted, version)
         except InvalidInput as error:
             errors = error.errors

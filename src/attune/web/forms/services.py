@@ -22,6 +22,7 @@ from attune.web.forms.models import Completer, FormKind, FormRecord, FormRevisio
 from attune.web.participants.models import Participant
 from attune.web.studies.access import can, require
 from attune.web.studies.roles import Capability
+from attune.web.validation import NOTE_TEXT, REASON_TEXT, SHORT_TEXT, clean_text
 
 C = Capability
 WRITE = {
@@ -146,6 +147,7 @@ def _clean_answers(form: FormRecord, answers: dict[Any, Any]) -> dict[int, int |
         except ValueError:
             errors[f"item {key}"] = "unknown item"
             continue
+        # JSON true/false or text are not codes: attune.instruments refuses them (never 1 or 0)
         cleaned[number] = None if value in ("", None) else value
     try:
         score(form.instrument, cleaned)
@@ -245,7 +247,7 @@ def save_draft(
             raise WrongState(
                 "this note is signed: a change is a correction, with a reason and a new signature"
             )
-        text = note if note is not None else form.note
+        text = clean_text("note", note, NOTE_TEXT, strip=False) if note is not None else form.note
         return _save(
             form,
             actor.get_username(),
@@ -297,11 +299,11 @@ def complete_by(actor: str, form: FormRecord, *, meaning: str) -> FormRecord:
 
 
 def _check_signature(actor: User, password: str, meaning: str) -> None:
+    clean_text("password", password, 4_096)
     if not actor.check_password(password):
         record(actor.get_username(), "signature_failed", model="auth.user", object_id=actor.pk)
         raise NotAllowed("the password does not match: the form was not signed")
-    if not meaning.strip():
-        raise InvalidInput({"meaning": "state what your signature means"})
+    clean_text("meaning", meaning, SHORT_TEXT, required="state what your signature means")
 
 
 @transaction.atomic
@@ -354,12 +356,11 @@ def correct(
         raise NotAllowed("your role cannot correct this form")
     if form.status != FormStatus.SIGNED:
         raise WrongState("only a signed form is corrected; a draft is simply saved")
-    if not reason.strip():
-        raise InvalidInput({"reason": "a correction needs its reason"})
+    clean_text("reason", reason, REASON_TEXT, required="a correction needs its reason")
     _check_signature(actor, password, meaning)
     common = {"signed_by": actor, "signed_at": timezone.now(), "signature_meaning": meaning}
     if form.kind == FormKind.THERAPY_NOTE:
-        text = note if note is not None else form.note
+        text = clean_text("note", note, NOTE_TEXT, strip=False) if note is not None else form.note
         return _save(
             form,
             actor.get_username(),

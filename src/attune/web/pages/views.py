@@ -31,10 +31,16 @@ from attune.web.participants.models import (
     Sex,
     Status,
 )
-from attune.web.participants.selectors import arm_of, get_participant, participants_for, schedule_of
+from attune.web.participants.selectors import (
+    arm_of,
+    get_participant,
+    participants_for,
+    planned_schedule,
+)
 from attune.web.studies.access import can, studies_of, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
+from attune.web.validation import parse_date, parse_int
 
 REFUSALS = (NotAllowed, InvalidInput, WrongState, Conflict)
 
@@ -55,10 +61,7 @@ def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
 
 
 def _date(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput({field: "enter a date as YYYY-MM-DD"}) from None
+    return parse_date(text, field)
 
 
 @login_required
@@ -147,10 +150,8 @@ def _screening_values(found: Study, post: Any) -> dict[str, Any]:
 
 def _demographics_values(post: Any) -> dict[str, Any]:
     raw = post.get("age", "").strip()
-    try:
-        age = int(raw) if raw else None
-    except ValueError:
-        raise InvalidInput({"age": f"{raw!r} is not a whole number of years"}) from None
+    message = f"{raw[:20]!r} is not a whole number of years"
+    age = parse_int(raw, "age", message=message) if raw else None
     return {
         "age": age,
         "sex": post.get("sex", ""),
@@ -214,7 +215,8 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
                 new_link = request.build_absolute_uri(f"/p/{token}/")
             elif action == "acknowledge":
                 alert = SafetyAlert.objects.get(
-                    pk=int(request.POST.get("alert", "0")), participant=person
+                    pk=parse_int(request.POST.get("alert"), "alert", message="choose an alert"),
+                    participant=person,
                 )
                 acknowledge(user, alert, request.POST.get("note", ""))
             elif action == "demographics":
@@ -238,7 +240,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
             refused = action
         except SafetyAlert.DoesNotExist:
             messages.error(request, "no such alert")
-    schedule = schedule_of(person, as_of=timezone.localdate())
+    schedule, schedule_problem = planned_schedule(person, as_of=timezone.localdate())
     visible_forms = forms_of(user, person)
     try:
         arm = arm_of(user, person)
@@ -251,6 +253,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "study": found,
         "participant": person,
         "schedule": schedule,
+        "schedule_problem": schedule_problem,
         "forms": visible_forms,
         "alerts": person.alerts.filter(acknowledged_at__isnull=True)
         if can(user, found, Capability.READ_PARTICIPANT_FORMS, person.site)
@@ -335,9 +338,11 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
     submitted = None
     if request.method == "POST":
         submitted = submitted_answers(request.POST)
-        version = int(request.POST.get("version", "0") or 0)
         action = request.POST.get("action", "save")
         try:
+            version = parse_int(
+                request.POST.get("version"), "version", minimum=0, message="reload the form"
+            )
             if action == "save":
                 record = forms.save_draft(user, record, expected_version=version, answers=submitted)
                 messages.success(request, "Draft saved.")
@@ -369,6 +374,9 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
                 request,
                 "Some answers need attention: nothing was lost, correct them and save again.",
             )
+            others = {k: v for k, v in errors.items() if not k.startswith("item ")}
+            if others:
+                messages.error(request, "; ".join(f"{k}: {v}" for k, v in others.items()))
         except (NotAllowed, WrongState, Conflict) as error:
             messages.error(request, str(error))
     context = {
