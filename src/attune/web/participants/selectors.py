@@ -12,6 +12,7 @@ from attune.web.participants.models import Allocation, Participant
 from attune.web.studies.access import User, can, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
+from attune.web.validation import plausible
 
 
 def participants_for(user: User, study: Study) -> QuerySet[Participant]:
@@ -57,6 +58,17 @@ def planned_schedule(
         return None, None
     actual = {visit.visit_id: visit.actual_date for visit in participant.visits.all()}
     ended = getattr(getattr(participant, "discontinuation", None), "on", None)
+    recorded = {"enrolment": participant.enrolled_on, **actual, "discontinuation": ended}
+    odd = [
+        f"{name} {day.isoformat()}"
+        for name, day in recorded.items()
+        if day is not None and not plausible(day)
+    ]
+    if odd:
+        return None, (
+            f"the schedule of {participant.code} cannot be planned: the recorded dates "
+            f"{', '.join(odd)} are not plausible; a data manager must correct them"
+        )
     try:
         schedule = plan_schedule(
             participant.study.protocol,
