@@ -4,6 +4,7 @@ Each generated request runs twice: as generated, and with its path pointing at t
 participant, so that the fuzzed bodies reach the services rather than stopping at "not found".
 """
 
+import json
 from contextlib import contextmanager
 
 import pytest
@@ -83,3 +84,99 @@ def test_no_input_causes_a_server_error(operation, users, enrolled):
 
     with keep_test_connection():
         check()
+
+
+# The red team's inputs, as explicit examples for every field of every JSON body: lone surrogates
+# and NUL in text, booleans where numbers belong, numbers no column holds, implausible dates, huge
+# text, codes with a slash or a space. Each must be a 4xx with a JSON body, never a 5xx.
+RAW_SCHEMA = api.get_openapi_schema(path_prefix="/api")
+JSON_NASTY = [
+    "\ud800",
+    "a\x00b",
+    "\udfff",
+    "",
+    "abc",
+    "x" * 300_000,
+    "9999-01-01",
+    "0001-01-01",
+    "S1/077",
+    "S1 099",
+    True,
+    False,
+    10**30,
+    -1,
+    1.5,
+    None,
+    [],
+    {},
+]
+
+
+def _resolve(schema):
+    while "$ref" in schema:
+        schema = RAW_SCHEMA["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _plain(schema):
+    """A harmless value of a property's type (the others' values while one is fuzzed)."""
+    options = schema.get("anyOf", [schema])
+    kind = next((o.get("type") for o in options if o.get("type") != "null"), "string")
+    if kind == "string":
+        return "2026-02-01" if any(o.get("format") == "date" for o in options) else "x"
+    return {"integer": 1, "boolean": False, "object": {}, "number": 1.0}.get(kind, "x")
+
+
+def _bodies(schema):
+    """For each property and each nasty value, a body with that property (or, for an object, one of
+    its entries) set to the value and the other properties harmless."""
+    properties = _resolve(schema).get("properties", {})
+    plain = {name: _plain(spec) for name, spec in properties.items()}
+    for name, spec in properties.items():
+        for value in JSON_NASTY:
+            yield {**plain, name: value}
+            if spec.get("type") == "object":
+                yield {**plain, name: {"1": value}}
+                if isinstance(value, str):
+                    yield {**plain, name: {value: 1}}
+
+
+JSON_OPERATIONS = [
+    (method, path, operation["requestBody"]["content"]["application/json"]["schema"])
+    for path, methods in RAW_SCHEMA["paths"].items()
+    for method, operation in methods.items()
+    if "requestBody" in operation
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "schema"),
+    JSON_OPERATIONS,
+    ids=[f"{m.upper()} {p}" for m, p, _ in JSON_OPERATIONS],
+)
+def test_the_red_teams_json_inputs_never_cause_a_server_error(
+    method, path, schema, users, enrolled
+):
+    from attune.web.adverse_events.services import record_adverse_event
+    from attune.web.forms import services as forms
+
+    coordinator = users[Role.COORDINATOR]
+    form = forms.open_instrument_form(coordinator, enrolled, "screening", "pcl5")
+    event = record_adverse_event(
+        coordinator,
+        enrolled,
+        term="Headache",
+        onset_date=enrolled.enrolled_on,
+        severity="mild",
+    )
+    url = path.format(**REAL, form_id=form.pk, number=event.number)
+    client = Client()
+    client.force_login(coordinator)
+    for body in _bodies(schema):
+        response = getattr(client, method)(
+            url, data=json.dumps(body), content_type="application/json"
+        )
+        shown = {k: (v[:20] if isinstance(v, str) else v) for k, v in body.items()}
+        assert response.status_code < 500, (method, url, shown, response.content[:300])
+        assert response["content-type"].startswith("application/json"), response.content[:200]
