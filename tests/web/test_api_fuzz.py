@@ -112,33 +112,58 @@ JSON_NASTY = [
 ]
 
 
-def _resolve(schema):
-    while "$ref" in schema:
-        schema = RAW_SCHEMA["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-    return schema
-
-
-def _plain(schema):
-    """A harmless value of a property's type (the others' values while one is fuzzed)."""
-    options = schema.get("anyOf", [schema])
-    kind = next((o.get("type") for o in options if o.get("type") != "null"), "string")
-    if kind == "string":
-        return "2026-02-01" if any(o.get("format") == "date" for o in options) else "x"
-    return {"integer": 1, "boolean": False, "object": {}, "number": 1.0}.get(kind, "x")
+#: a valid body of each schema, so that a fuzzed field is the only thing wrong and reaches the service
+VALID = {
+    "ScreeningIn": {"code": "F-1", "site": "s1", "screened_on": "2026-02-01"},
+    "ScreeningDataIn": {"data": {"age": 40}, "reason": "typo"},
+    "EnrolIn": {"enrolled_on": "2026-02-01"},
+    "RandomiseIn": {"strata": {}},
+    "VisitIn": {"visit_id": "screening", "actual_date": "2026-01-06", "reason": "typo"},
+    "AnswersIn": {"expected_version": 1, "answers": {"1": 1}, "note": None},
+    "SignIn": {"expected_version": 1, "password": "x", "meaning": "rated"},
+    "CorrectIn": {
+        "expected_version": 1,
+        "password": "x",
+        "meaning": "rated",
+        "reason": "typo",
+        "answers": {"1": 1},
+        "note": None,
+    },
+    "AdverseEventIn": {
+        "term": "Headache",
+        "onset_date": "2026-02-01",
+        "severity": "mild",
+        "serious": False,
+        "visit_id": "",
+    },
+    "AdverseEventChange": {"term": "Migraine", "reason": "typo"},
+    "ProtocolDeviationIn": {"visit_id": "baseline", "kind": "other", "description": "late"},
+    "DemographicsIn": {"age": 40, "sex": "female", "race": "white", "reason": "typo"},
+    "DiscontinuationIn": {
+        "on": "2026-02-01",
+        "reason": "moved",
+        "category": "other",
+        "last_visit_id": "",
+    },
+}
 
 
 def _bodies(schema):
-    """For each property and each nasty value, a body with that property (or, for an object, one of
-    its entries) set to the value and the other properties harmless."""
-    properties = _resolve(schema).get("properties", {})
-    plain = {name: _plain(spec) for name, spec in properties.items()}
-    for name, spec in properties.items():
+    """For each property and each nasty value, a valid body but for that property (or, for an
+    object, one of its entries) set to the value."""
+    name = schema["$ref"].rsplit("/", 1)[-1]
+    properties = RAW_SCHEMA["components"]["schemas"][name]["properties"]
+    assert set(VALID[name]) <= set(properties), f"update VALID[{name!r}]"
+    number = 1
+    for field, spec in properties.items():
         for value in JSON_NASTY:
-            yield {**plain, name: value}
+            number += 1  # a new participant code each time, so none is refused as existing
+            valid = VALID[name] | ({"code": f"F-{number}"} if "code" in properties else {})
+            yield {**valid, field: value}
             if spec.get("type") == "object":
-                yield {**plain, name: {"1": value}}
+                yield {**valid, field: {"1": value}}
                 if isinstance(value, str):
-                    yield {**plain, name: {value: 1}}
+                    yield {**valid, field: {value: 1}}
 
 
 JSON_OPERATIONS = [
