@@ -430,3 +430,39 @@ def test_json_true_is_not_a_screening_number_nor_nan(users, enrolled):
     assert nan.status_code == 400
     enrolled.screening.refresh_from_db()
     assert enrolled.screening.data["age"] == ELIGIBLE["age"]
+
+
+# --- the import applies the same rules -----------------------------------------------------------
+
+
+@pytest.fixture
+def trial(tmp_path):
+    from attune.dataset import load_dataset, write_dataset
+    from attune.synth import generate_trial
+
+    write_dataset(generate_trial("mapp", 6, seed=3), tmp_path / "trial")
+    return load_dataset(tmp_path / "trial")
+
+
+def test_the_import_refuses_what_the_platform_cannot_hold(db, trial):
+    from attune.dataset import TrialDataset
+    from attune.web.datasets.importing import import_tidy
+    from attune.web.studies.models import Study
+
+    long_code = "P" * 40  # an identifier, but longer than a participant code
+    first = str(trial.participants["participant_id"].iloc[0])
+    tables = {name: table.copy() for name, table in trial.tables.items()}
+    for table in tables.values():
+        if "participant_id" in table:
+            table["participant_id"] = table["participant_id"].astype(str).replace(first, long_code)
+    with pytest.raises(InvalidInput, match="participants"):
+        import_tidy(TrialDataset(**tables, metadata=trial.metadata), study_code="long-codes")
+    events = trial.adverse_events.copy()
+    assert len(events), "the synthetic trial has adverse events"
+    events["term"] = events["term"].astype(object)
+    events.loc[events.index[0], "term"] = "t" * 201
+    tables = dict(trial.tables) | {"adverse_events": events}
+    with pytest.raises(InvalidInput, match="adverse_events"):
+        import_tidy(TrialDataset(**tables, metadata=trial.metadata), study_code="long-terms")
+    assert not Study.objects.exists()
+    assert not Participant.objects.exists()
