@@ -4,6 +4,7 @@ Each generated request runs twice: as generated, and with its path pointing at t
 participant, so that the fuzzed bodies reach the services rather than stopping at "not found".
 """
 
+import json
 from contextlib import contextmanager
 
 import pytest
@@ -83,3 +84,124 @@ def test_no_input_causes_a_server_error(operation, users, enrolled):
 
     with keep_test_connection():
         check()
+
+
+# The red team's inputs, as explicit examples for every field of every JSON body: lone surrogates
+# and NUL in text, booleans where numbers belong, numbers no column holds, implausible dates, huge
+# text, codes with a slash or a space. Each must be a 4xx with a JSON body, never a 5xx.
+RAW_SCHEMA = api.get_openapi_schema(path_prefix="/api")
+JSON_NASTY = [
+    "\ud800",
+    "a\x00b",
+    "\udfff",
+    "",
+    "abc",
+    "x" * 300_000,
+    "9999-01-01",
+    "0001-01-01",
+    "S1/077",
+    "S1 099",
+    True,
+    False,
+    10**30,
+    -1,
+    1.5,
+    None,
+    [],
+    {},
+]
+
+
+#: a valid body of each schema, so that a fuzzed field is the only thing wrong and reaches the service
+VALID = {
+    "ScreeningIn": {"code": "F-1", "site": "s1", "screened_on": "2026-02-01"},
+    "ScreeningDataIn": {"data": {"age": 40}, "reason": "typo"},
+    "EnrolIn": {"enrolled_on": "2026-02-01"},
+    "RandomiseIn": {"strata": {}},
+    "VisitIn": {"visit_id": "screening", "actual_date": "2026-01-06", "reason": "typo"},
+    "AnswersIn": {"expected_version": 1, "answers": {"1": 1}, "note": None},
+    "SignIn": {"expected_version": 1, "password": "x", "meaning": "rated"},
+    "CorrectIn": {
+        "expected_version": 1,
+        "password": "x",
+        "meaning": "rated",
+        "reason": "typo",
+        "answers": {"1": 1},
+        "note": None,
+    },
+    "AdverseEventIn": {
+        "term": "Headache",
+        "onset_date": "2026-02-01",
+        "severity": "mild",
+        "serious": False,
+        "visit_id": "",
+    },
+    "AdverseEventChange": {"term": "Migraine", "reason": "typo"},
+    "ProtocolDeviationIn": {"visit_id": "baseline", "kind": "other", "description": "late"},
+    "DemographicsIn": {"age": 40, "sex": "female", "race": "white", "reason": "typo"},
+    "DiscontinuationIn": {
+        "on": "2026-02-01",
+        "reason": "moved",
+        "category": "other",
+        "last_visit_id": "",
+    },
+}
+
+
+def _bodies(schema):
+    """For each property and each nasty value, a valid body but for that property (or, for an
+    object, one of its entries) set to the value."""
+    name = schema["$ref"].rsplit("/", 1)[-1]
+    properties = RAW_SCHEMA["components"]["schemas"][name]["properties"]
+    assert set(VALID[name]) <= set(properties), f"update VALID[{name!r}]"
+    number = 1
+    for field, spec in properties.items():
+        for value in JSON_NASTY:
+            number += 1  # a new participant code each time, so none is refused as existing
+            valid = VALID[name] | ({"code": f"F-{number}"} if "code" in properties else {})
+            yield {**valid, field: value}
+            if spec.get("type") == "object":
+                yield {**valid, field: {"1": value}}
+                if isinstance(value, str):
+                    yield {**valid, field: {value: 1}}
+
+
+JSON_OPERATIONS = [
+    (method, path, operation["requestBody"]["content"]["application/json"]["schema"])
+    for path, methods in RAW_SCHEMA["paths"].items()
+    for method, operation in methods.items()
+    if "requestBody" in operation
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "schema"),
+    JSON_OPERATIONS,
+    ids=[f"{m.upper()} {p}" for m, p, _ in JSON_OPERATIONS],
+)
+def test_the_red_teams_json_inputs_never_cause_a_server_error(
+    method, path, schema, users, enrolled
+):
+    from attune.web.adverse_events.services import record_adverse_event
+    from attune.web.forms import services as forms
+
+    coordinator = users[Role.COORDINATOR]
+    form = forms.open_instrument_form(coordinator, enrolled, "screening", "pcl5")
+    event = record_adverse_event(
+        coordinator,
+        enrolled,
+        term="Headache",
+        onset_date=enrolled.enrolled_on,
+        severity="mild",
+    )
+    url = path.format(**REAL, form_id=form.pk, number=event.number)
+    client = Client()
+    client.force_login(coordinator)
+    for body in _bodies(schema):
+        response = getattr(client, method)(
+            url, data=json.dumps(body), content_type="application/json"
+        )
+        shown = {k: (v[:20] if isinstance(v, str) else v) for k, v in body.items()}
+        assert response.status_code < 500, (method, url, shown, response.content[:300])
+        assert response["content-type"].startswith("application/json"), response.content[:200]

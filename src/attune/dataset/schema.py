@@ -14,6 +14,7 @@ An empty cell is a missing value; it is allowed only in a ``nullable`` column.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,6 +23,16 @@ ColumnType = Literal["id", "text", "choice", "date", "datetime", "int", "float",
 FORMAT_NAME = "attune-trial-dataset"
 FORMAT_VERSION = "1.2"
 METADATA_FILE = "dataset.json"
+
+#: an ``id`` cell: what every reader of the format can use as a key, a file name part or a label
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
+_ID = re.compile(ID_PATTERN)
+
+
+def is_identifier(text: str) -> bool:
+    """Whether ``text`` is an ``id`` of the format: the platform refuses participant codes that are
+    not, at creation, so that every participant it holds can be exported."""
+    return _ID.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)

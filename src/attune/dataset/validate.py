@@ -14,10 +14,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from attune.dataset.errors import DatasetProblem
-from attune.dataset.schema import TABLE_ORDER, TABLES, Column, Table
+from attune.dataset.schema import ID_PATTERN, TABLE_ORDER, TABLES, Column, Table
 
 MAX_ROWS_PER_PROBLEM = 10
-ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 Mask = npt.NDArray[np.bool_]
 
 

@@ -8,6 +8,7 @@ excluded.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -103,9 +104,15 @@ def _type_problem(spec: ScreeningField, value: object) -> str | None:
             return None if isinstance(value, bool) else f"{value!r} is not true or false"
         case "integer" | "number":
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
-            if not is_number or (spec.type == "integer" and not float(value).is_integer()):  # type: ignore[arg-type]
+            fractional = isinstance(value, float) and not value.is_integer()
+            if not is_number or (spec.type == "integer" and fractional):
                 return f"{value!r} is not {'an integer' if spec.type == 'integer' else 'a number'}"
-            number = float(value)  # type: ignore[arg-type]
+            try:
+                number = float(value)  # type: ignore[arg-type]
+            except OverflowError:
+                return "the number is far out of range"
+            if not math.isfinite(number):
+                return f"{value!r} is not a finite number"
             if spec.min is not None and number < spec.min:
                 return f"{value!r} is below the smallest allowed value {spec.min:g}"
             if spec.max is not None and number > spec.max:

@@ -8,13 +8,14 @@ role, site and blinding rules, because it calls the same services. Errors are JS
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.responses import Status
 from ninja.security import django_auth
+from pydantic import Field, StrictBool, StrictInt
 
 from attune.protocol import SourceError
 from attune.web.adverse_events import services as adverse_events
@@ -27,10 +28,21 @@ from attune.web.forms.models import FormRecord
 from attune.web.forms.selectors import forms_of
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
-from attune.web.participants.selectors import arm_of, get_participant, participants_for, schedule_of
+from attune.web.participants.selectors import (
+    arm_of,
+    get_participant,
+    participants_for,
+    planned_schedule,
+)
 from attune.web.studies.access import require, studies_of, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
+from attune.web.validation import INT_MAX, INT_MIN
+
+# JSON true is not 1 here: integers are strict (pydantic would otherwise turn true into 1), and
+# bounded by what a database column holds.
+Whole = Annotated[StrictInt, Field(ge=INT_MIN, le=INT_MAX)]
+Version = Annotated[StrictInt, Field(ge=0, le=INT_MAX)]
 
 # Session auth: ninja checks the CSRF token on every unsafe method (tested in tests/web/test_api.py).
 api = NinjaAPI(title="Attune", version="1", auth=django_auth, urls_namespace="api")
@@ -106,6 +118,8 @@ class DeviationOut(Schema):
 
 class ParticipantDetail(ParticipantOut):
     eligibility: str | None
+    #: why no schedule is shown although the participant is enrolled (dates that cannot be planned)
+    schedule_problem: str | None = None
     schedule: list[ScheduledVisitOut]
     deviations: list[DeviationOut]
 
@@ -166,20 +180,20 @@ class FormOut(Schema):
 
 
 class AnswersIn(Schema):
-    expected_version: int
-    answers: dict[str, int | None] = {}
+    expected_version: Version
+    answers: dict[str, Whole | None] = {}
     note: str | None = None
 
 
 class SignIn(Schema):
-    expected_version: int
+    expected_version: Version
     password: str
     meaning: str
 
 
 class CorrectIn(SignIn):
     reason: str
-    answers: dict[str, int | None] = {}
+    answers: dict[str, Whole | None] = {}
     note: str | None = None
 
 
@@ -261,11 +275,12 @@ def start_screening(request: HttpRequest, study: str, body: ScreeningIn) -> Stat
 @api.get("/studies/{study}/participants/{code}", response=ParticipantDetail, tags=["participants"])
 def participant_detail(request: HttpRequest, study: str, code: str) -> dict[str, Any]:
     participant = _participant(request, study, code)
-    schedule = schedule_of(participant)
+    schedule, problem = planned_schedule(participant)
     screening = getattr(participant, "screening", None)
     return {
         **_participant_out(participant),
         "eligibility": screening.verdict if screening else None,
+        "schedule_problem": problem,
         "schedule": [
             {
                 "visit": v.id,
@@ -443,7 +458,7 @@ class AdverseEventIn(Schema):
     onset_date: date
     resolved_date: date | None = None
     severity: str
-    serious: bool = False
+    serious: StrictBool = False
     visit_id: str = ""
 
 
@@ -456,7 +471,7 @@ class AdverseEventChange(Schema):
     onset_date: date | None = None
     resolved_date: date | None = None
     severity: str | None = None
-    serious: bool | None = None
+    serious: StrictBool | None = None
     visit_id: str | None = None
     reason: str = ""
 
@@ -478,7 +493,7 @@ class ProtocolDeviationIn(Schema):
 
 
 class DemographicsIn(Schema):
-    age: int | None = None
+    age: Whole | None = None
     sex: str = ""
     race: str = ""
     reason: str = ""

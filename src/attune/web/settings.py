@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # last, so every response above still gets its headers: a NUL or lone surrogate is a 400
+    "attune.web.middleware.RefuseUnreadableInput",
 ]
 
 ROOT_URLCONF = "attune.web.urls"

@@ -23,6 +23,7 @@ from attune.web.participants.models import Participant, Status
 from attune.web.participants.services import next_number
 from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
+from attune.web.validation import REASON_TEXT, SHORT_TEXT, clean_text, date_problem, text_problem
 
 EDITABLE = ("term", "onset_date", "resolved_date", "severity", "serious", "visit_id")
 
@@ -35,8 +36,11 @@ def treatment_emergent(participant: Participant, onset: date) -> bool:
 
 def _clean(participant: Participant, fields: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {}
-    term = str(fields.get("term", "")).strip()
-    if not term:
+    raw_term = fields.get("term", "")
+    term = raw_term.strip() if isinstance(raw_term, str) else ""
+    if problem := text_problem(raw_term, SHORT_TEXT):
+        errors["term"] = problem
+    elif not term:
         errors["term"] = "name the event (a MedDRA preferred term where possible)"
     onset = fields.get("onset_date")
     resolved = fields.get("resolved_date")
@@ -44,19 +48,23 @@ def _clean(participant: Participant, fields: dict[str, Any]) -> dict[str, Any]:
         errors["onset_date"] = "the onset date is required"
     elif onset > timezone.localdate():
         errors["onset_date"] = "the onset cannot be in the future"
+    elif problem := date_problem(onset):
+        errors["onset_date"] = problem
     if resolved is not None and not isinstance(resolved, date):
         errors["resolved_date"] = "not a date"
     elif isinstance(resolved, date) and resolved > timezone.localdate():
         errors["resolved_date"] = "the resolution cannot be in the future"
     elif isinstance(resolved, date) and isinstance(onset, date) and resolved < onset:
         errors["resolved_date"] = "an event cannot resolve before its onset"
+    elif isinstance(resolved, date) and (problem := date_problem(resolved)):
+        errors["resolved_date"] = problem
     severity = fields.get("severity")
     if severity not in Severity.values:
         errors["severity"] = f"choose one of {', '.join(Severity.values)}"
     visit_id = str(fields.get("visit_id") or "")
     protocol = participant.study.protocol
     if visit_id and visit_id not in protocol.visit_ids:
-        errors["visit_id"] = f"unknown visit {visit_id!r}"
+        errors["visit_id"] = f"unknown visit {visit_id[:64]!r}"
     if errors:
         raise InvalidInput(errors)
     return {
@@ -125,6 +133,7 @@ def update_adverse_event(
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise InvalidInput({name: "not a field of an adverse event" for name in sorted(unknown)})
+    reason = clean_text("reason", reason, REASON_TEXT)
     event = AdverseEvent.objects.select_for_update().select_related("participant").get(pk=event.pk)
     if event.version != expected_version:
         raise Conflict(
@@ -139,7 +148,7 @@ def update_adverse_event(
     if not changes:
         return event
     only_resolution = set(changes) == {"resolved_date"} and current["resolved_date"] is None
-    if not only_resolution and not reason.strip():
+    if not only_resolution and not reason:
         raise InvalidInput({"reason": "changing a recorded adverse event needs a reason"})
     for name, (_, new) in changes.items():
         setattr(event, name, new)

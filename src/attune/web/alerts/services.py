@@ -14,13 +14,14 @@ from attune.safety import Alert, check_suicidality
 from attune.safety.suicidality import SCREENS
 from attune.web.alerts.models import SafetyAlert
 from attune.web.audit.chain import record
-from attune.web.errors import InvalidInput, WrongState
+from attune.web.errors import WrongState
 from attune.web.forms.models import FormRecord, FormStatus
 from attune.web.participants.models import Participant
 from attune.web.studies.access import User as AnyUser
 from attune.web.studies.access import can, require, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
+from attune.web.validation import REASON_TEXT, clean_text
 
 
 def raise_for_form(form: FormRecord) -> list[SafetyAlert]:
@@ -90,8 +91,7 @@ def acknowledge(actor: User, alert: SafetyAlert, note: str) -> SafetyAlert:
         raise WrongState(
             f"acknowledged already by {alert.acknowledged_by} at {alert.acknowledged_at:%Y-%m-%d %H:%M}"
         )
-    if not note.strip():
-        raise InvalidInput({"note": "say what was done about this alert"})
+    clean_text("note", note, REASON_TEXT, required="say what was done about this alert")
     alert.acknowledged_by = actor
     alert.acknowledged_at = timezone.now()
     alert.note = note

@@ -5,7 +5,10 @@ and the dose product only with ``export_unblinded`` (which only the unblinded st
 therapy notes never (they are not instrument forms). Only signed forms are data; drafts stay in
 the platform. Forms, doses and readings at a visit whose date is not recorded yet cannot be placed
 on the schedule: they stay out too, each named in the dataset's ``withheld`` list, which the
-command prints and the report shows. Scores are recomputed by :mod:`attune.dataset` from the answers, as every reader of
+command prints and the report shows. So do rows the services would refuse today but an older
+database may hold (a participant code that is not an identifier, an implausible date, a 2 MB
+term, answers that cannot be scored): one bad row is named and left out, and the rest of the study
+is exported. Scores are recomputed by :mod:`attune.dataset` from the answers, as every reader of
 the format would, and :func:`write_export` reads the folder back with
 :func:`attune.dataset.load_dataset` so that an export that breaks the format never leaves the
 building.
@@ -23,9 +26,9 @@ from django.utils import timezone
 
 from attune import __version__
 from attune.dataset import TrialDataset, load_dataset, write_dataset
-from attune.dataset.schema import TABLES
+from attune.dataset.schema import TABLES, is_identifier
 from attune.dataset.scoring import score_item_responses
-from attune.instruments import get_instrument
+from attune.instruments import InvalidResponsesError, get_instrument, score
 from attune.web.adverse_events.models import AdverseEvent
 from attune.web.audit.chain import record
 from attune.web.deviations.models import Deviation
@@ -34,10 +37,19 @@ from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import NotAllowed
 from attune.web.forms.models import FormKind, FormRecord, FormStatus
 from attune.web.participants.models import Allocation, Participant, Status
-from attune.web.participants.selectors import participants_for, schedule_of
+from attune.web.participants.selectors import participants_for, planned_schedule
 from attune.web.studies.access import can
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
+from attune.web.validation import (
+    DESCRIPTION_TEXT,
+    SHORT_TEXT,
+    is_whole_number,
+    participant_code_problem,
+    plausible,
+    text_problem,
+    unreadable,
+)
 
 VISIT_STATUS = {
     "done": "completed",
@@ -111,23 +123,83 @@ def _frame(
     return pd.DataFrame(rows, columns=columns)
 
 
+def _shown(text: str) -> str:
+    """A stored text as the ``withheld`` list names it: short, and printable even if it is not."""
+    if len(text) <= 40 and unreadable(text) is None:
+        return text
+    return ascii(text[:40]) + ("..." if len(text) > 40 else "")
+
+
+def _day_of(moment: datetime) -> Any:
+    """The local day of a stored time, or None when the calendar cannot hold it."""
+    try:
+        return timezone.localtime(moment).date()
+    except (OverflowError, ValueError):
+        return None
+
+
+def _moment_ok(moment: datetime) -> bool:
+    day = _day_of(moment)
+    return day is not None and plausible(day)
+
+
+def _answers_problem(form: FormRecord) -> str | None:
+    """Why a signed form's stored answers cannot be exported (the services never store such)."""
+    answers: dict[int, int | None] = {}
+    for key, value in form.answers.items():
+        if not str(key).isdigit() or not (value is None or is_whole_number(value)):
+            return "answers that are not item codes"
+        answers[int(key)] = value
+    try:
+        score(form.instrument, answers)
+    except InvalidResponsesError:
+        return "answers the instrument does not allow"
+    except LookupError:  # an instrument this installation does not know
+        return "an instrument this installation does not know"
+    return None
+
+
 class _Exporter:
     def __init__(self, study: Study, people: list[Participant], blinded: bool) -> None:
         self.study = study
         self.protocol = study.protocol
-        self.people = people
         self.blinded = blinded
+        #: what the export leaves out, and why (see :func:`withheld`)
+        self.withheld: list[str] = []
+        today = timezone.localdate()
+        planned = {p.pk: planned_schedule(p, today) for p in people}
+        self.people = [p for p in people if self._exportable(p, planned[p.pk][1])]
+        self.schedules = {p.pk: planned[p.pk][0] for p in self.people}
         self.factors = [f for f in self.protocol.stratification if f != "site"]
         self.arms: dict[int, Allocation] = {
             a.participant_id: a for a in Allocation.objects.filter(participant__in=people)
         }
         placebo = self.protocol.dosing.placebo_arms if self.protocol.dosing else []
         self.placebo_arms = set(placebo)
-        self.held = {(p.pk, v.visit_id) for p in people for v in p.visits.all()}
-        today = timezone.localdate()
-        self.schedules = {p.pk: schedule_of(p, today) for p in people}
-        #: what the export leaves out, and why (see :func:`withheld`)
-        self.withheld: list[str] = []
+        self.held = {(p.pk, v.visit_id) for p in self.people for v in p.visits.all()}
+
+    def _exportable(self, participant: Participant, schedule_problem: str | None) -> bool:
+        """A participant whose row the format can hold; the others are named in ``withheld``."""
+        problem = participant_code_problem(participant.code)
+        if problem is not None:
+            problem = f"the code is not an identifier ({problem})"
+        elif not plausible(participant.screened_on):
+            problem = f"screened on {participant.screened_on.isoformat()}, not a plausible date"
+        elif schedule_problem is not None:
+            problem = schedule_problem
+        if problem is None:
+            return True
+        self.withheld.append(
+            f"{_shown(participant.code)}: the participant and all their records left out: {problem}"
+        )
+        return False
+
+    def _left_out(self, participant: Participant, what: str, problem: str | None) -> bool:
+        """Whether a record has ``problem`` (then it is named in ``withheld``)."""
+        if problem is None:
+            return False
+        self.withheld.append(f"{participant.code} {what} left out: {problem}")
+        return True
 
     def _at_held_visit(self, participant: Participant, visit_id: str, what: str) -> bool:
         """Data belong to a visit that was held: one whose date is recorded. Anything signed or
@@ -182,7 +254,7 @@ class _Exporter:
             row: dict[str, Any] = {
                 "participant_id": p.code,
                 "site": p.site.code,
-                "age": p.age,
+                "age": p.age if p.age is None or 0 <= p.age <= 120 else None,
                 "sex": p.sex or None,
                 "race": p.race or None,
                 "status": p.status,
@@ -247,6 +319,9 @@ class _Exporter:
                 form.participant, form.visit_id, f"signed {form.instrument}"
             ):
                 continue
+            what = f"{form.visit_id}: signed {_shown(form.instrument)}"
+            if self._left_out(form.participant, what, _answers_problem(form)):
+                continue
             definition = get_instrument(form.instrument)
             for number in definition.item_numbers:
                 rows.append(
@@ -267,6 +342,11 @@ class _Exporter:
         rows = []
         for dose in Dose.objects.filter(participant__in=self.people).select_related("participant"):
             if not self._at_held_visit(dose.participant, dose.visit_id, f"{dose.kind} dose"):
+                continue
+            if not _moment_ok(dose.given_at):
+                self._left_out(
+                    dose.participant, f"{dose.visit_id}: {dose.kind} dose", "not a plausible time"
+                )
                 continue
             row = {
                 "participant_id": dose.participant.code,
@@ -302,6 +382,10 @@ class _Exporter:
                     skipped.add(session)
                     self._at_held_visit(reading.participant, reading.visit_id, "vital signs")
                 continue
+            if not _moment_ok(reading.taken_at):
+                what = f"{reading.visit_id}: a vital-sign reading"
+                self._left_out(reading.participant, what, "not a plausible time")
+                continue
             minutes = reading.scheduled_minutes
             if minutes is None:
                 minutes = _nearest(reading, initial, schedule)
@@ -328,9 +412,13 @@ class _Exporter:
         return _frame("vitals", rows, self.blinded)
 
     def _adverse_events(self) -> pd.DataFrame:
-        events = AdverseEvent.objects.filter(participant__in=self.people).select_related(
-            "participant"
-        )
+        events = [
+            e
+            for e in AdverseEvent.objects.filter(participant__in=self.people).select_related(
+                "participant"
+            )
+            if not self._left_out(e.participant, _shown(e.number), _event_problem(e))
+        ]
         rows = [
             {
                 "participant_id": e.participant.code,
@@ -348,9 +436,13 @@ class _Exporter:
         return _frame("adverse_events", rows, self.blinded)
 
     def _deviations(self) -> pd.DataFrame:
-        stored = list(
-            Deviation.objects.filter(participant__in=self.people).select_related("participant")
-        )
+        stored = [
+            d
+            for d in Deviation.objects.filter(participant__in=self.people).select_related(
+                "participant"
+            )
+            if not self._left_out(d.participant, _shown(d.number), _deviation_problem(d))
+        ]
         rows = [
             {
                 "participant_id": d.participant.code,
@@ -376,6 +468,24 @@ class _Exporter:
                     }
                 )
         return _frame("deviations", rows, self.blinded)
+
+
+def _event_problem(event: AdverseEvent) -> str | None:
+    if not is_identifier(event.number):
+        return "the adverse event's number is not an identifier"
+    if problem := text_problem(event.term, SHORT_TEXT):
+        return f"adverse event term: {problem}"
+    if not (plausible(event.onset_date) and plausible(event.resolved_date)):
+        return "the adverse event's dates are not plausible"
+    return None
+
+
+def _deviation_problem(deviation: Deviation) -> str | None:
+    if not (is_identifier(deviation.number) and is_identifier(deviation.visit_id)):
+        return "the deviation's number or visit is not an identifier"
+    if problem := text_problem(deviation.description, DESCRIPTION_TEXT):
+        return f"deviation description: {problem}"
+    return None
 
 
 def _nearest(

@@ -44,6 +44,12 @@ from attune.web.participants.models import (
 )
 from attune.web.studies.models import Study
 from attune.web.studies.services import create_study
+from attune.web.validation import (
+    DESCRIPTION_TEXT,
+    SHORT_TEXT,
+    participant_code_problem,
+    text_problem,
+)
 
 IMPORT_USER = "attune-import"
 ONGOING = (Status.SCREENING, Status.ENROLLED, Status.RANDOMISED)
@@ -123,6 +129,7 @@ def import_tidy(
                 "randomised participant's arm (import the unblinded export)"
             }
         )
+    _check_platform_rules(dataset)
     sites = sorted({str(s) for s in dataset.participants["site"].astype(str)})
     study = create_study(
         protocol=protocol or dataset.protocol_id,
@@ -155,6 +162,27 @@ def import_tidy(
         },
     )
     return summary
+
+
+def _check_platform_rules(dataset: TrialDataset) -> None:
+    """What the format allows but the platform's columns do not hold: codes longer than a
+    participant code, terms and descriptions beyond the services' limits (the same rules as
+    typed input, :mod:`attune.web.validation`)."""
+    errors: dict[str, str] = {}
+    for code in dataset.participants["participant_id"].astype(str):
+        if problem := participant_code_problem(code):
+            errors.setdefault("participants", f"participant {code[:40]!r}: {problem}")
+    checks = (
+        ("adverse_events", "term", SHORT_TEXT),
+        ("deviations", "description", DESCRIPTION_TEXT),
+    )
+    for table, column, limit in checks:
+        frame = getattr(dataset, table)
+        for code, value in zip(frame["participant_id"], frame[column], strict=True):
+            if isinstance(value, str) and (problem := text_problem(value, limit)):
+                errors.setdefault(table, f"{code} {column}: {problem}")
+    if errors:
+        raise InvalidInput(errors)
 
 
 class _Importer:

@@ -21,6 +21,7 @@ from attune.web.participants.selectors import schedule_of
 from attune.web.participants.services import next_number
 from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
+from attune.web.validation import DESCRIPTION_TEXT, text_problem
 
 
 @transaction.atomic
@@ -33,7 +34,9 @@ def record_deviation(
         errors["visit_id"] = f"unknown visit {visit_id!r}"
     if kind not in DeviationKind.values:
         errors["kind"] = f"choose one of {', '.join(DeviationKind.values)}"
-    if not description.strip():
+    if problem := text_problem(description, DESCRIPTION_TEXT):
+        errors["description"] = problem
+    elif not description.strip():
         errors["description"] = "describe what happened"
     if errors:
         raise InvalidInput(errors)

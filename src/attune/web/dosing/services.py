@@ -37,6 +37,7 @@ from attune.web.forms.models import FormRecord, FormStatus
 from attune.web.participants.models import Allocation, Participant, Status
 from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
+from attune.web.validation import moment_problem
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,12 @@ def _kit(kit: str) -> str:
             {"kit": "enter the kit number on the label (letters, digits and dashes, up to 32)"}
         )
     return kit
+
+
+def _plausible(field: str, moment: datetime) -> None:
+    problem = moment_problem(moment)
+    if problem is not None:
+        raise InvalidInput({field: problem})
 
 
 def blinded_amounts(protocol: Protocol) -> bool:
@@ -136,6 +143,7 @@ def record_initial_dose(
     if Dose.objects.filter(participant=participant, visit_id=visit_id, kind="initial").exists():
         raise WrongState(f"the initial dose of {visit_id} is recorded already")
     kit = _kit(kit)
+    _plausible("given_at", given_at)
     for due in protocol.visit(visit_id).instruments:
         if (
             due.timing == "before"
@@ -180,8 +188,7 @@ def record_vitals(
     """Record one reading and store the session's new alerts; returns the alerts raised by it."""
     require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
     _session(participant, visit_id)
-    if taken_at > timezone.now():
-        raise InvalidInput({"taken_at": "a reading cannot be recorded in the future"})
+    _plausible("taken_at", taken_at)
     initial = Dose.objects.filter(
         participant=participant, visit_id=visit_id, kind="initial"
     ).first()
@@ -361,6 +368,7 @@ def record_supplemental_dose(
     if dosing is None or dosing.supplemental is None:
         raise InvalidInput({"kind": "this protocol has no supplemental dose"})
     kit = _kit(kit)
+    _plausible("given_at", given_at)
     state = session_state(participant, visit_id, given_at)
     if state.initial is None:
         raise WrongState("record the initial dose first")

@@ -15,6 +15,7 @@ from attune.instruments import get_instrument
 from attune.web.epro import services
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms.rendering import questions, submitted_answers
+from attune.web.validation import parse_int
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -55,8 +56,12 @@ def form(request: HttpRequest, token: str, visit: str, instrument: str) -> HttpR
     if request.method == "POST":
         submitted = submitted_answers(request.POST)
         try:
-            version_text = request.POST.get("version", "")
-            version = int(version_text) if version_text.isdigit() else 0
+            version = parse_int(
+                request.POST.get("version"),
+                "form",
+                minimum=0,
+                message="this page is out of date: reload it and answer again",
+            )
             record = services.submit(link, record, submitted, version)
         except InvalidInput as error:
             errors = error.errors

@@ -24,6 +24,7 @@ from attune.web.participants.models import Participant
 from attune.web.security.lockout import LockedOut, confirm_password
 from attune.web.studies.access import can, require
 from attune.web.studies.roles import Capability
+from attune.web.validation import NOTE_TEXT, REASON_TEXT, SHORT_TEXT, clean_text
 
 C = Capability
 WRITE = {
@@ -192,6 +193,7 @@ def _clean_answers(form: FormRecord, answers: dict[Any, Any]) -> dict[int, int |
         except ValueError:
             errors[f"item {key}"] = "unknown item"
             continue
+        # JSON true/false or text are not codes: attune.instruments refuses them (never 1 or 0)
         cleaned[number] = None if value in ("", None) else value
     try:
         score(form.instrument, cleaned)
@@ -297,7 +299,7 @@ def save_draft(
             raise WrongState(
                 "this note is signed: a change is a correction, with a reason and a new signature"
             )
-        text = note if note is not None else form.note
+        text = clean_text("note", note, NOTE_TEXT, strip=False) if note is not None else form.note
         return _save(
             form,
             actor.get_username(),
@@ -353,6 +355,7 @@ def _check_signature(actor: User, password: str, meaning: str, request: HttpRequ
 
     Called outside the transaction that saves the signature, so a refusal does not roll back the
     counted failure and its audit event."""
+    clean_text("password", password, 4_096)
     try:
         confirmed = confirm_password(actor, password, request)
     except LockedOut:
@@ -361,8 +364,7 @@ def _check_signature(actor: User, password: str, meaning: str, request: HttpRequ
     if not confirmed:
         record(actor.get_username(), "signature_failed", model="auth.user", object_id=actor.pk)
         raise NotAllowed("the password does not match: the form was not signed")
-    if not meaning.strip():
-        raise InvalidInput({"meaning": "state what your signature means"})
+    clean_text("meaning", meaning, SHORT_TEXT, required="state what your signature means")
 
 
 def sign(
@@ -424,8 +426,7 @@ def correct(
         raise NotAllowed("your role cannot correct this form")
     if form.status != FormStatus.SIGNED:
         raise WrongState("only a signed form is corrected; a draft is simply saved")
-    if not reason.strip():
-        raise InvalidInput({"reason": "a correction needs its reason"})
+    clean_text("reason", reason, REASON_TEXT, required="a correction needs its reason")
     _check_signature(actor, password, meaning, request)
     with transaction.atomic():
         return _save_correction(actor, form, expected_version, reason, meaning, answers, note)
@@ -442,7 +443,7 @@ def _save_correction(
 ) -> FormRecord:
     common = {"signed_by": actor, "signed_at": timezone.now(), "signature_meaning": meaning}
     if form.kind == FormKind.THERAPY_NOTE:
-        text = note if note is not None else form.note
+        text = clean_text("note", note, NOTE_TEXT, strip=False) if note is not None else form.note
         return _save(
             form,
             actor.get_username(),

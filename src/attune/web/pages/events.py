@@ -25,6 +25,7 @@ from attune.web.participants.models import Participant, Status
 from attune.web.participants.selectors import get_participant
 from attune.web.studies.access import can
 from attune.web.studies.roles import Capability
+from attune.web.validation import parse_int
 
 NOT_ENROLLED = (Status.SCREENING, Status.SCREEN_FAILED)
 
@@ -64,12 +65,15 @@ def _version(event: AdverseEvent) -> str:
 
 def _update(request: HttpRequest, person: Participant) -> AdverseEvent:
     post = request.POST
+    refusal = "no such adverse event of this participant"
     try:
-        event = AdverseEvent.objects.get(participant=person, pk=int(post.get("event", "")))
-    except (ValueError, AdverseEvent.DoesNotExist):
-        raise InvalidInput({"event": "no such adverse event of this participant"}) from None
+        event = AdverseEvent.objects.get(
+            participant=person, pk=parse_int(post.get("event"), "event", message=refusal)
+        )
+    except AdverseEvent.DoesNotExist:
+        raise InvalidInput({"event": refusal}) from None
     version = post.get("version", "")
-    if not version.isdigit():
+    if not version.isdigit() or len(version) > 9:
         raise Conflict(f"{event.number}: reload the page to edit its current version")
     return update_adverse_event(
         _user(request),

@@ -20,6 +20,7 @@ from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.participants.selectors import get_participant
 from attune.web.studies.access import can, studies_of
 from attune.web.studies.roles import Capability
+from attune.web.validation import parse_int, parse_moment
 
 REFUSALS = (NotAllowed, InvalidInput, WrongState, Conflict)
 
@@ -28,11 +29,7 @@ def _when(text: str) -> datetime:
     """A local date-time from the form (``YYYY-MM-DDTHH:MM``), or now when left empty."""
     if not text.strip():
         return timezone.now().replace(second=0, microsecond=0)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput({"time": "enter the time as YYYY-MM-DD HH:MM"}) from None
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    return parse_moment(text, "time")
 
 
 def _number(text: str, field: str) -> float | None:
@@ -118,9 +115,9 @@ def monitor(request: HttpRequest, study: str, code: str, visit: str) -> HttpResp
                 )
                 messages.success(request, "Supplemental dose recorded.")
             elif action == "acknowledge":
-                raw = request.POST.get("alert", "")
                 alert = SafetyAlert.objects.filter(
-                    pk=int(raw) if raw.isdigit() and len(raw) < 19 else 0, participant=person
+                    pk=parse_int(request.POST.get("alert"), "alert", message="choose an alert"),
+                    participant=person,
                 ).first()
                 if alert is None:
                     raise InvalidInput({"alert": "no such alert for this participant"})

@@ -32,11 +32,17 @@ from attune.web.participants.models import (
     Sex,
     Status,
 )
-from attune.web.participants.selectors import arm_of, get_participant, participants_for, schedule_of
+from attune.web.participants.selectors import (
+    arm_of,
+    get_participant,
+    participants_for,
+    planned_schedule,
+)
 from attune.web.studies.access import can, studies_of, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 from attune.web.studies.selectors import unblinded_members
+from attune.web.validation import parse_date, parse_int
 
 REFUSALS = (NotAllowed, InvalidInput, WrongState, Conflict)
 
@@ -57,10 +63,7 @@ def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
 
 
 def _date(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput({field: "enter a date as YYYY-MM-DD"}) from None
+    return parse_date(text, field)
 
 
 @login_required
@@ -150,10 +153,8 @@ def _screening_values(found: Study, post: Any) -> dict[str, Any]:
 
 def _demographics_values(post: Any) -> dict[str, Any]:
     raw = post.get("age", "").strip()
-    try:
-        age = int(raw) if raw else None
-    except ValueError:
-        raise InvalidInput({"age": f"{raw!r} is not a whole number of years"}) from None
+    message = f"{raw[:20]!r} is not a whole number of years"
+    age = parse_int(raw, "age", message=message) if raw else None
     return {
         "age": age,
         "sex": post.get("sex", ""),
@@ -224,7 +225,8 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
                 messages.success(request, "The link is revoked: it no longer opens anything.")
             elif action == "acknowledge":
                 alert = SafetyAlert.objects.get(
-                    pk=int(request.POST.get("alert", "0")), participant=person
+                    pk=parse_int(request.POST.get("alert"), "alert", message="choose an alert"),
+                    participant=person,
                 )
                 acknowledge(user, alert, request.POST.get("note", ""))
             elif action == "demographics":
@@ -248,7 +250,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
             refused = action
         except SafetyAlert.DoesNotExist:
             messages.error(request, "no such alert")
-    schedule = schedule_of(person, as_of=timezone.localdate())
+    schedule, schedule_problem = planned_schedule(person, as_of=timezone.localdate())
     visible_forms = forms_of(user, person)
     try:
         arm = arm_of(user, person)
@@ -261,6 +263,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "study": found,
         "participant": person,
         "schedule": schedule,
+        "schedule_problem": schedule_problem,
         "forms": visible_forms,
         "alerts": person.alerts.filter(acknowledged_at__isnull=True)
         if can(user, found, Capability.READ_PARTICIPANT_FORMS, person.site)
@@ -358,10 +361,11 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
     submitted = None
     if request.method == "POST":
         submitted = submitted_answers(request.POST)
-        version_text = request.POST.get("version", "")
-        version = int(version_text) if version_text.isdigit() else 0  # 0: refused as stale
         action = request.POST.get("action", "save")
         try:
+            version = parse_int(
+                request.POST.get("version"), "version", minimum=0, message="reload the form"
+            )
             if action in ("save", "sign"):
                 record = forms.save_instrument_draft(
                     user, person, visit, instrument, expected_version=version, answers=submitted
@@ -397,6 +401,9 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
                 request,
                 "Some answers need attention: nothing was lost, correct them and save again.",
             )
+            others = {k: v for k, v in errors.items() if not k.startswith("item ")}
+            if others:
+                messages.error(request, "; ".join(f"{k}: {v}" for k, v in others.items()))
         except (NotAllowed, WrongState, Conflict) as error:
             messages.error(request, str(error))
     context = {

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from attune.web.alerts.services import open_alerts
 from attune.web.forms.models import FormRecord, FormStatus
 from attune.web.participants.models import Participant
-from attune.web.participants.selectors import participants_for, schedule_of
+from attune.web.participants.selectors import participants_for, planned_schedule
 from attune.web.studies.access import User, visible_sites
 from attune.web.studies.models import Study
 
@@ -27,6 +27,8 @@ class Worklist:
     due_this_week: list[WorkItem]
     out_of_window: list[WorkItem]
     forms_missing: list[WorkItem]
+    #: enrolled participants whose recorded dates cannot be planned (old rows): named, not fatal
+    unplannable: list[WorkItem]
     alerts: list[object]
     status_counts: dict[str, int]
     enrolment_by_site: dict[str, int]
@@ -34,7 +36,7 @@ class Worklist:
 
 def worklist(user: User, study: Study, today: date) -> Worklist:
     week_end = today + timedelta(days=7)
-    due, late, missing = [], [], []
+    due, late, missing, unplannable = [], [], [], []
     participants = list(participants_for(user, study).prefetch_related("visits"))
     signed = {
         (form.participant_id, form.visit_id, form.instrument)
@@ -43,7 +45,9 @@ def worklist(user: User, study: Study, today: date) -> Worklist:
         )
     }
     for participant in participants:
-        schedule = schedule_of(participant, as_of=today)
+        schedule, problem = planned_schedule(participant, as_of=today)
+        if problem is not None:
+            unplannable.append(WorkItem(participant, "", "", problem))
         if schedule is None:
             continue
         held = {planned.id for planned in schedule.visits if planned.actual is not None}
@@ -77,6 +81,7 @@ def worklist(user: User, study: Study, today: date) -> Worklist:
         due_this_week=sorted(due, key=lambda item: (item.participant.code, item.visit)),
         out_of_window=late,
         forms_missing=missing,
+        unplannable=unplannable,
         alerts=list(open_alerts(user, study)),
         status_counts=dict(sorted(counts.items())),
         enrolment_by_site={

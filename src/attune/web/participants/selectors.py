@@ -6,12 +6,13 @@ from datetime import date
 
 from django.db.models import QuerySet
 
-from attune.protocol.schedule import Schedule, plan_schedule
+from attune.protocol.schedule import Schedule, ScheduleError, plan_schedule
 from attune.web.errors import NotAllowed
 from attune.web.participants.models import Allocation, Participant
 from attune.web.studies.access import User, can, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
+from attune.web.validation import plausible
 
 
 def participants_for(user: User, study: Study) -> QuerySet[Participant]:
@@ -39,11 +40,46 @@ def arm_of(user: User, participant: Participant) -> str | None:
 
 
 def schedule_of(participant: Participant, as_of: date | None = None) -> Schedule | None:
-    """The protocol schedule from the recorded visits (None before enrolment)."""
+    """The protocol schedule from the recorded visits (None before enrolment, and None when the
+    recorded dates cannot be planned: see :func:`planned_schedule`)."""
+    return planned_schedule(participant, as_of)[0]
+
+
+def planned_schedule(
+    participant: Participant, as_of: date | None = None
+) -> tuple[Schedule | None, str | None]:
+    """The schedule, or None and why it cannot be planned.
+
+    The services refuse implausible dates, but a database may hold older rows (an enrolment on
+    9999-01-01 overflows the calendar; a visit the protocol no longer has). Such a participant's
+    pages, the study page and the export show the problem instead of failing for everyone.
+    """
     if participant.enrolled_on is None:
-        return None
+        return None, None
     actual = {visit.visit_id: visit.actual_date for visit in participant.visits.all()}
     ended = getattr(getattr(participant, "discontinuation", None), "on", None)
-    return plan_schedule(
-        participant.study.protocol, participant.enrolled_on, actual, as_of=as_of, ended_on=ended
-    )
+    recorded = {"enrolment": participant.enrolled_on, **actual, "discontinuation": ended}
+    odd = [
+        f"{name} {day.isoformat()}"
+        for name, day in recorded.items()
+        if day is not None and not plausible(day)
+    ]
+    if odd:
+        return None, (
+            f"the schedule of {participant.code} cannot be planned: the recorded dates "
+            f"{', '.join(odd)} are not plausible; a data manager must correct them"
+        )
+    try:
+        schedule = plan_schedule(
+            participant.study.protocol,
+            participant.enrolled_on,
+            actual,
+            as_of=as_of,
+            ended_on=ended,
+        )
+    except (OverflowError, ScheduleError) as error:
+        return None, (
+            f"the schedule of {participant.code} cannot be planned from its recorded dates "
+            f"(enrolled {participant.enrolled_on.isoformat()}: {error}); a data manager must correct them"
+        )
+    return schedule, None

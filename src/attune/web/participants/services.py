@@ -38,6 +38,21 @@ from attune.web.participants.models import (
 from attune.web.studies.access import require
 from attune.web.studies.models import Site, Study
 from attune.web.studies.roles import Capability
+from attune.web.validation import (
+    PLANNING_HORIZON,
+    REASON_TEXT,
+    SCREENING_TEXT,
+    check_date,
+    check_texts,
+    clean_text,
+    date_problem,
+    is_whole_number,
+    participant_code_problem,
+    text_problem,
+)
+
+#: the longest value of a stratification factor (the stratum, all factors joined, is stored in 200)
+STRATUM_VALUE_TEXT = 40
 
 
 def _audit(
@@ -74,9 +89,11 @@ def next_number(participant: Participant, model: type[models.Model], prefix: str
 @transaction.atomic
 def start_screening(actor: User, site: Site, code: str, screened_on: date) -> Participant:
     require(actor, site.study, Capability.SCREEN_AND_ENROL, site)
-    code = code.strip()
-    if not code:
-        raise InvalidInput({"code": "a participant code is required"})
+    code = clean_text("code", code, 200).strip()
+    problem = participant_code_problem(code)
+    if problem is not None:
+        raise InvalidInput({"code": problem})
+    check_date("screened_on", screened_on)
     if Participant.objects.filter(study=site.study, code=code).exists():
         raise InvalidInput({"code": f"participant {code} exists already in {site.study.code}"})
     participant = Participant.objects.create(
@@ -97,6 +114,14 @@ def record_screening(
 ) -> EligibilityResult:
     """Merge screening fields into the record and re-evaluate eligibility; every field change is audited."""
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    reason = clean_text("reason", reason, REASON_TEXT)
+    too_long = {
+        str(key)[:40]: problem
+        for key, value in data.items()
+        if isinstance(value, str) and (problem := text_problem(value, SCREENING_TEXT))
+    }
+    if too_long:
+        raise InvalidInput(too_long)
     screening, _ = ScreeningRecord.objects.get_or_create(
         participant=participant,
         defaults={"data": {}, "verdict": "incomplete", "evaluated_at": timezone.now()},
@@ -137,9 +162,10 @@ def record_demographics(
 ) -> None:
     """Age (at enrolment), sex and race for the baseline table; a change once recorded needs a reason."""
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
-    errors = {}
-    if age is not None and not 0 <= age <= 120:
+    errors: dict[str, str] = {}
+    if age is not None and not (is_whole_number(age) and 0 <= age <= 120):
         errors["age"] = "enter an age in years (0-120)"
+    check_texts(errors, {"sex": (sex, 20), "race": (race, 60), "reason": (reason, REASON_TEXT)})
     if sex and sex not in Sex.values:
         errors["sex"] = f"choose one of {', '.join(Sex.values)}"
     if race and race not in Race.values:
@@ -163,8 +189,9 @@ def screen_fail(actor: User, participant: Participant, reason: str) -> None:
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
     if participant.status != Status.SCREENING:
         raise WrongState(f"{participant.code} is {participant.status}, not in screening")
-    if not reason.strip():
-        raise InvalidInput({"reason": "say why the participant did not pass screening"})
+    reason = clean_text(
+        "reason", reason, REASON_TEXT, required="say why the participant did not pass screening"
+    )
     _set_status(actor, participant, Status.SCREEN_FAILED, reason)
 
 
@@ -174,6 +201,8 @@ def enrol(actor: User, participant: Participant, enrolled_on: date) -> None:
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
     if participant.status != Status.SCREENING:
         raise WrongState(f"{participant.code} is {participant.status}, not in screening")
+    # Consent may be booked ahead; a date far from today is a typing error that breaks the schedule.
+    check_date("enrolled_on", enrolled_on, ahead=PLANNING_HORIZON)
     verdict = getattr(getattr(participant, "screening", None), "verdict", None)
     if verdict is None:
         raise WrongState(f"record {participant.code}'s screening before enrolling")
@@ -206,6 +235,10 @@ def randomise(actor: User, participant: Participant, strata: dict[str, str] | No
         raise InvalidInput(
             {name: "stratification factor needed for randomisation" for name in missing}
         )
+    errors: dict[str, str] = {}
+    check_texts(errors, {name: (strata[name], STRATUM_VALUE_TEXT) for name in factors})
+    if errors:
+        raise InvalidInput(errors)
     stratum = "|".join(
         [f"site={participant.site.code}", *(f"{name}={strata[name]}" for name in factors)]
     )
@@ -279,9 +312,11 @@ def record_visit(
         raise WrongState(f"{participant.code} is {participant.status}")
     if actual_date > timezone.localdate():
         raise InvalidInput({"actual_date": "a visit cannot be recorded in the future"})
+    check_date("actual_date", actual_date)
+    reason = clean_text("reason", reason, REASON_TEXT)
     existing = VisitRecord.objects.filter(participant=participant, visit_id=visit_id).first()
     if existing is not None:
-        if not reason.strip():
+        if not reason:
             raise InvalidInput({"reason": "changing a recorded visit date needs a reason"})
         old = existing.actual_date
         existing.actual_date = actual_date
@@ -310,14 +345,17 @@ def discontinue(
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
     if participant.status not in (Status.ENROLLED, Status.RANDOMISED):
         raise WrongState(f"{participant.code} is {participant.status}")
-    errors = {}
+    errors: dict[str, str] = {}
     if on > timezone.localdate():
         errors["on"] = "a discontinuation cannot be dated in the future"
     elif on < (participant.enrolled_on or participant.screened_on):
         errors["on"] = "a discontinuation cannot be dated before enrolment"
-    reason = reason.strip()
+    elif problem := date_problem(on):
+        errors["on"] = problem
+    check_texts(errors, {"reason": (reason, REASON_TEXT), "category": (category, 40)})
+    reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
-        errors["reason"] = "a discontinuation needs its reason"
+        errors.setdefault("reason", "a discontinuation needs its reason")
     if category not in DiscontinuationReason.values:
         errors["category"] = f"choose one of {', '.join(DiscontinuationReason.values)}"
     if last_visit_id and last_visit_id not in participant.study.protocol.visit_ids:

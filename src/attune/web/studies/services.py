@@ -17,6 +17,13 @@ from attune.web.errors import InvalidInput, NotAllowed, WrongState
 from attune.web.studies.access import can_at_site, can_everywhere, require
 from attune.web.studies.models import Membership, Site, Study
 from attune.web.studies.roles import Capability, Role, combination_problem, reveals_arm
+from attune.web.validation import (
+    SHORT_TEXT,
+    check_texts,
+    site_code_problem,
+    study_code_problem,
+    text_problem,
+)
 
 
 @transaction.atomic
@@ -25,6 +32,15 @@ def create_study(
 ) -> Study:
     if not sites:
         raise InvalidInput({"sites": "a study needs at least one site"})
+    errors: dict[str, str] = {}
+    if problem := study_code_problem(code):
+        errors["code"] = problem
+    check_texts(errors, {"name": (name, SHORT_TEXT)})
+    for site_code, site_name in sites:
+        if problem := site_code_problem(site_code) or text_problem(site_name, SHORT_TEXT):
+            errors.setdefault("sites", problem)
+    if errors:
+        raise InvalidInput(errors)
     if Study.objects.filter(code=code).exists():
         raise InvalidInput({"code": f"a study with code {code!r} exists already"})
     source = protocol_source(protocol)

@@ -1,0 +1,237 @@
+"""Fuzzing every page that takes a POST: no form data, as any role, may cause a server error.
+
+The URL patterns of :mod:`attune.web.pages` and :mod:`attune.web.epro` are enumerated (a page added
+later is fuzzed without anyone remembering to), their paths point at a real study, participant,
+visit, form and link, and each receives form data drawn from every field name the pages read. The
+red team's inputs come first, as explicit examples for every page and action: NUL, ``abc`` where
+an integer is expected, empty fields, a huge text, the dates 9999-01-01 and 0001-01-01, codes with
+a slash or a space. Then hypothesis mixes them with text of its own, as each role in turn.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from attune.web.epro.services import issue_link
+from attune.web.forms.models import FormRecord
+from attune.web.participants import services as journey
+from attune.web.studies.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+#: the issue's inputs (the JSON ones, lone surrogates, are in tests/web/test_api_fuzz.py)
+NASTY = [
+    "",
+    "abc",
+    "\x00",
+    "a\x00b",
+    "9999-01-01",
+    "0001-01-01",
+    "9999-12-31T23:59",
+    "0001-01-01T00:00",
+    "S1/077",
+    "S1 099",
+    "9" * 30,
+    "-1",
+    "1e308",
+    "nan",
+    "x" * 300_000,
+]
+ACTIONS = [
+    "screening",
+    "enrol",
+    "randomise",
+    "visit",
+    "link",
+    "acknowledge",
+    "demographics",
+    "discontinue",
+    "save",
+    "sign",
+    "correct",
+    "adverse_event",
+    "update_adverse_event",
+    "deviation",
+    "remove",
+    "add",
+    "dose",
+    "vitals",
+    "supplemental",
+    "",
+]
+FIELDS = [
+    "code",
+    "site",
+    "screened_on",
+    "enrolled_on",
+    "actual_date",
+    "discontinued_on",
+    "visit_id",
+    "last_visit_id",
+    "category",
+    "reason",
+    "note",
+    "alert",
+    "age",
+    "sex",
+    "race",
+    "version",
+    "password",
+    "meaning",
+    "item_1",
+    "item_2",
+    "event",
+    "term",
+    "onset_date",
+    "resolved_date",
+    "severity",
+    "serious",
+    "kind",
+    "description",
+    "membership",
+    "username",
+    "role",
+    "amount",
+    "time",
+    "systolic",
+    "diastolic",
+    "pulse",
+    "temperature",
+    "f_age",
+    "f_caps5_total",
+    "f_qtc_ms",
+    "f_caps5_ptsd_diagnosis",
+]
+#: who opens each page in the explicit pass (hypothesis tries every role)
+OWNER = {
+    "pages:study": Role.COORDINATOR,
+    "pages:members": Role.ADMINISTRATOR,
+    "pages:participant": Role.COORDINATOR,
+    "pages:form": Role.RATER,
+    "pages:session": Role.THERAPIST,
+    "pages:events": Role.COORDINATOR,
+    "epro:form": None,  # the participant, with the link only
+}
+#: a page another change of the same issue moves to attune.web.validation (pages/members.py:
+#: ``membership=abc``); not yet on this branch
+PENDING: set[str] = set()
+
+
+def _patterns(resolver: URLResolver, namespace: str = "") -> list[tuple[str, URLPattern]]:
+    found: list[tuple[str, URLPattern]] = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            found.extend(_patterns(entry, inner))
+        elif entry.name:
+            found.append((f"{namespace}{entry.name}", entry))
+    return found
+
+
+def _post_pages() -> list[str]:
+    """Every named page of the two apps whose view handles a POST (the others only read)."""
+    names = [
+        name
+        for name, _ in _patterns(get_resolver())
+        if name.startswith(("pages:", "epro:")) and name != "pages:home"
+    ]
+    read_only = {"pages:audit", "pages:report", "epro:home"}
+    return [name for name in names if name not in read_only]
+
+
+PAGES = [
+    pytest.param(
+        page,
+        marks=pytest.mark.xfail(reason="integers parsed in the lead's change", strict=False),
+    )
+    if page in PENDING
+    else page
+    for page in _post_pages()
+]
+
+
+@pytest.fixture
+def world(users, enrolled):
+    """S1-001 randomised and at baseline today, with a live ePRO link and its PCL-5 open."""
+    coordinator, today = users[Role.COORDINATOR], timezone.localdate()
+    enrolled.enrolled_on = today - timedelta(days=40)
+    enrolled.save()
+    for visit, days_ago in (
+        ("screening", 38),
+        ("preparation_1", 17),
+        ("preparation_2", 10),
+        ("preparation_3", 3),
+    ):
+        journey.record_visit(coordinator, enrolled, visit, today - timedelta(days=days_ago))
+    journey.randomise(coordinator, enrolled)
+    _, token = issue_link(coordinator, enrolled)
+    Client().get(f"/p/{token}/")  # opens the participant's forms due now
+    form = FormRecord.objects.get(participant=enrolled, instrument="pcl5", visit_id="baseline")
+    paths = {
+        "pages:study": "/s/mapp-demo/",
+        "pages:members": "/s/mapp-demo/members/",
+        "pages:participant": "/s/mapp-demo/p/S1-001/",
+        "pages:form": "/s/mapp-demo/p/S1-001/forms/baseline/caps5/",
+        "pages:session": "/s/mapp-demo/p/S1-001/sessions/experimental_1/",
+        "pages:events": "/s/mapp-demo/p/S1-001/events/",
+        "epro:form": f"/p/{token}/forms/{form.pk}/",
+    }
+    clients = {}
+    for role, user in users.items():
+        clients[role] = Client()
+        clients[role].force_login(user)
+    clients[None] = Client()
+    return paths, clients
+
+
+def _check(response, page, data):
+    shown = {k: (v if len(v) < 40 else v[:20] + f"...({len(v)})") for k, v in data.items()}
+    assert response.status_code < 500, (page, shown, response.content[:800])
+
+
+def test_every_post_page_is_fuzzed():
+    """The enumeration found the pages it must (a new page joins by itself)."""
+    assert set(_post_pages()) == set(OWNER)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_the_red_teams_inputs_never_cause_a_server_error(page, world):
+    paths, clients = world
+    client = clients[OWNER[page]]
+    for action in ACTIONS:
+        for value in NASTY:
+            data = {"action": action, **dict.fromkeys(FIELDS, value)}
+            _check(client.post(paths[page], data), page, data)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_form_data_causes_a_server_error(page, world):
+    paths, clients = world
+    values = st.one_of(
+        st.sampled_from(NASTY),
+        st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=20),
+        st.from_regex(r"-?[0-9]{1,25}", fullmatch=True),
+        st.dates().map(lambda d: d.isoformat()),
+    )
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        role=st.sampled_from([*Role, None]),
+        action=st.sampled_from(ACTIONS),
+        fields=st.dictionaries(st.sampled_from(FIELDS), values, max_size=8),
+    )
+    def check(role, action, fields):
+        data = {"action": action, **fields}
+        _check(clients[role].post(paths[page], data), page, data)
+
+    check()
