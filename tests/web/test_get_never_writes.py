@@ -151,7 +151,7 @@ def test_opening_a_form_page_stores_nothing_and_the_first_save_stores_it_audited
     assert (form.version, form.answers.get("1")) == (2, 2)
     saved = AuditEvent.objects.get(action="save_draft", object_id=str(form.pk))
     assert saved.changes["item 1"] == [None, 2] and saved.actor == "rater"
-    # A garbled version is a stale save, not a server error.
+    # A garbled version is a field error, not a server error, and changes nothing.
     garbled = rater.post(url, {"version": "x", "action": "save", "item_1": "3"})
-    assert garbled.status_code == 200
+    assert garbled.status_code == 422
     assert FormRecord.objects.get(pk=form.pk).version == 2
