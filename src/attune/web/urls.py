@@ -14,3 +14,7 @@ urlpatterns = [
     path("p/", include("attune.web.epro.urls")),
     path("", include("attune.web.pages.urls")),
 ]
+
+# Every refusal (NotAllowed, or Django's PermissionDenied) on a page is rendered by one view; the
+# API renders its own as JSON.
+handler403 = "attune.web.pages.views.refused"

@@ -62,6 +62,12 @@ def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
     )
 
 
+def refused(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The one rendering of a refusal (Django's ``handler403``): the reason, as a page."""
+    message = str(exception) if exception is not None and str(exception) else "Not allowed."
+    return render(request, "pages/refused.html", {"message": message}, status=403)
+
+
 def _date(text: str, field: str) -> date:
     return parse_date(text, field)
 

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from attune.protocol.schedule import Schedule, ScheduleError, plan_schedule
 from attune.web.errors import NotAllowed
 from attune.web.participants.models import Allocation, Participant
-from attune.web.studies.access import User, can, visible_sites
+from attune.web.studies.access import User, access, can, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 from attune.web.validation import plausible
@@ -23,12 +23,8 @@ def participants_for(user: User, study: Study) -> QuerySet[Participant]:
 
 
 def get_participant(user: User, study: Study, code: str) -> Participant:
-    found = participants_for(user, study).filter(code=code).first()
-    if found is None:
-        # The same answer whether the participant does not exist or is at another site: a user
-        # cannot learn about other sites' participants by guessing codes.
-        raise NotAllowed(f"no participant {code} that you may see in {study.code}")
-    return found
+    """The participant ``code`` if the user sees its site (see :meth:`Access.participant`)."""
+    return access(user, study).participant(code)
 
 
 def arm_of(user: User, participant: Participant) -> str | None:

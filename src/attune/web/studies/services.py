@@ -14,7 +14,7 @@ from attune.protocol import get_protocol
 from attune.protocol.registry import protocol_source
 from attune.web.audit.chain import record
 from attune.web.errors import InvalidInput, NotAllowed, WrongState
-from attune.web.studies.access import can_at_site, can_everywhere, require
+from attune.web.studies.access import can_at_site, can_everywhere, forget_access, require
 from attune.web.studies.models import Membership, Site, Study
 from attune.web.studies.roles import Capability, Role, combination_problem, reveals_arm
 from attune.web.validation import (
@@ -187,6 +187,7 @@ def add_member(
             "site": [None, site.code if site else "all"],
         },
     )
+    forget_access()
     return membership
 
 
@@ -216,6 +217,7 @@ def remove_member(actor: User, membership: Membership, reason: str) -> None:
         changes={**_membership_changes(membership), "role": [membership.role, None]},
     )
     membership.delete()
+    forget_access()
 
 
 @transaction.atomic
@@ -255,4 +257,5 @@ def change_role(actor: User, membership: Membership, role: Role, reason: str) ->
         reason=reason,
         changes={**_membership_changes(membership), "role": [old.value, role.value]},
     )
+    forget_access()
     return membership
