@@ -22,6 +22,7 @@ from attune.web.adverse_events import services as adverse_events
 from attune.web.adverse_events.models import AdverseEvent
 from attune.web.deviations import services as deviations
 from attune.web.deviations.models import Deviation
+from attune.web.deviations.selectors import deviations_of
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms import services as forms
 from attune.web.forms.models import FormRecord
@@ -604,22 +605,21 @@ def _deviation_out(deviation: Deviation) -> dict[str, Any]:
     tags=["safety"],
 )
 def list_deviations(request: HttpRequest, study: str, code: str) -> list[dict[str, Any]]:
-    """Recorded deviations, then those derived from the schedule (``derived: true``)."""
+    """Recorded deviations, then those derived from the schedule (``derived: true``) that nobody
+    has recorded yet: the same list as the page and the export."""
     participant = _readable(request, study, code, Capability.READ_DEVIATIONS)
-    recorded = [_deviation_out(d) for d in Deviation.objects.filter(participant=participant)]
-    derived = [
+    return [
         {
-            "number": None,
+            "number": d.number,
             "visit_id": d.visit_id,
             "kind": d.kind,
             "description": d.description,
-            "derived": True,
-            "recorded_by": None,
-            "recorded_at": None,
+            "derived": d.derived,
+            "recorded_by": d.recorded_by,
+            "recorded_at": d.recorded_at,
         }
-        for d in deviations.derived_deviations(participant)
+        for d in deviations_of(participant)
     ]
-    return recorded + derived
 
 
 @api.post(

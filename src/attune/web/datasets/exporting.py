@@ -32,7 +32,7 @@ from attune.instruments import InvalidResponsesError, get_instrument, score
 from attune.web.adverse_events.models import AdverseEvent
 from attune.web.audit.chain import record
 from attune.web.deviations.models import Deviation
-from attune.web.deviations.services import derived_deviations
+from attune.web.deviations.selectors import deviations_of
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import NotAllowed
 from attune.web.forms.models import FormKind, FormRecord, FormStatus
@@ -443,30 +443,22 @@ class _Exporter:
             )
             if not self._left_out(d.participant, _shown(d.number), _deviation_problem(d))
         ]
+        by_person: dict[int, list[Deviation]] = {}
+        for d in stored:
+            by_person.setdefault(d.participant_id, []).append(d)
         rows = [
             {
-                "participant_id": d.participant.code,
-                "deviation_id": d.number,
+                "participant_id": p.code,
+                "deviation_id": d.number or f"{d.kind}.{d.visit_id}",
                 "visit_id": d.visit_id,
                 "kind": d.kind,
                 "description": d.description,
             }
-            for d in stored
+            for p in self.people
+            for d in deviations_of(
+                p, schedule=self.schedules[p.pk], recorded=by_person.get(p.pk, [])
+            )
         ]
-        known = {(d.participant_id, d.visit_id, d.kind) for d in stored}
-        for p in self.people:
-            for found in derived_deviations(p, self.schedules[p.pk]):
-                if (p.pk, found.visit_id, found.kind) in known:
-                    continue
-                rows.append(
-                    {
-                        "participant_id": p.code,
-                        "deviation_id": f"{found.kind}.{found.visit_id}",
-                        "visit_id": found.visit_id,
-                        "kind": found.kind,
-                        "description": found.description,
-                    }
-                )
         return _frame("deviations", rows, self.blinded)
 
 

@@ -17,8 +17,9 @@ from django.shortcuts import redirect, render
 
 from attune.web.adverse_events.models import AdverseEvent, Severity
 from attune.web.adverse_events.services import record_adverse_event, update_adverse_event
-from attune.web.deviations.models import Deviation, DeviationKind
-from attune.web.deviations.services import derived_deviations, record_deviation
+from attune.web.deviations.models import DeviationKind
+from attune.web.deviations.selectors import deviations_of
+from attune.web.deviations.services import record_deviation
 from attune.web.errors import Conflict, InvalidInput, NotAllowed
 from attune.web.pages.views import REFUSALS, _forbidden, _study, _user
 from attune.web.participants.models import Participant, Status
@@ -188,30 +189,18 @@ def events(request: HttpRequest, study: str, code: str) -> HttpResponse:
             )
     deviations: list[dict[str, Any]] = []
     if reads_deviations:
-        for recorded in Deviation.objects.filter(participant=person):
-            deviations.append(
-                {
-                    "number": recorded.number,
-                    "visit": labels.get(recorded.visit_id, recorded.visit_id),
-                    "kind": recorded.kind,
-                    "description": recorded.description,
-                    "recorded_by": recorded.recorded_by,
-                    "recorded_at": recorded.recorded_at,
-                    "derived": False,
-                }
-            )
-        for derived in derived_deviations(person):
-            deviations.append(
-                {
-                    "number": "",
-                    "visit": labels.get(derived.visit_id, derived.visit_id),
-                    "kind": derived.kind,
-                    "description": derived.description,
-                    "recorded_by": "",
-                    "recorded_at": None,
-                    "derived": True,
-                }
-            )
+        deviations = [
+            {
+                "number": d.number or "",
+                "visit": labels.get(d.visit_id, d.visit_id),
+                "kind": d.kind,
+                "description": d.description,
+                "recorded_by": d.recorded_by or "",
+                "recorded_at": d.recorded_at,
+                "derived": d.derived,
+            }
+            for d in deviations_of(person)
+        ]
     context = {
         "study": found,
         "participant": person,
