@@ -206,7 +206,7 @@ def enrol(actor: User, participant: Participant, enrolled_on: date) -> None:
         raise WrongState(f"{participant.code} is {participant.status}, not in screening")
     # Consent may be booked ahead; a date far from today is a typing error that breaks the schedule.
     check_date("enrolled_on", enrolled_on, ahead=PLANNING_HORIZON)
-    screening = getattr(participant, "screening", None)
+    screening = ScreeningRecord.objects.filter(participant=participant).first()  # never a stale copy
     if screening is None:
         raise WrongState(f"record {participant.code}'s screening before enrolling")
     if screening.verdict == "ineligible":
@@ -243,16 +243,8 @@ def randomise(actor: User, participant: Participant, strata: dict[str, str] | No
         pk=participant.study_id
     )  # one randomisation at a time
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
-    if participant.status != Status.ENROLLED:
-        raise WrongState(
-            f"{participant.code} is {participant.status}: only enrolled participants are randomised"
-        )
-    if getattr(getattr(participant, "screening", None), "verdict", None) != "eligible":
-        raise WrongState(
-            f"{participant.code}'s eligibility is not confirmed: every criterion must be met"
-        )
     today = timezone.localdate()
-    require_order(participant, RANDOMISATION, today, f"randomise {participant.code}")
+    _refuse_randomisation(participant, today)
     factors = [name for name in study.protocol.stratification if name != "site"]
     strata = dict(strata or {})
     missing = [name for name in factors if not str(strata.get(name, "")).strip()]
@@ -288,6 +280,26 @@ def randomise(actor: User, participant: Participant, strata: dict[str, str] | No
             "randomisation_number": [None, participant.randomisation_number],
         },
     )
+
+
+def check_randomisation(actor: User, participant: Participant) -> None:
+    """Raise the refusal :func:`randomise` would give now, writing nothing: the page asks for a
+    confirmation only when randomisation may go ahead."""
+    require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    _refuse_randomisation(participant, timezone.localdate())
+
+
+def _refuse_randomisation(participant: Participant, today: date) -> None:
+    if participant.status != Status.ENROLLED:
+        raise WrongState(
+            f"{participant.code} is {participant.status}: only enrolled participants are randomised"
+        )
+    screening = ScreeningRecord.objects.filter(participant=participant).first()
+    if getattr(screening, "verdict", None) != "eligible":
+        raise WrongState(
+            f"{participant.code}'s eligibility is not confirmed: every criterion must be met"
+        )
+    require_order(participant, RANDOMISATION, today, f"randomise {participant.code}")
 
 
 def _next_slot(study: Study, stratum: str) -> AllocationSlot:
