@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from attune.protocol.schedule import plan_schedule
 from attune.web.demo import ELIGIBLE as DEMO_ELIGIBLE
 from attune.web.forms import services as forms
 from attune.web.participants import services as journey
@@ -96,3 +97,34 @@ def randomise_in_order(users, participant, baseline_days_ago=14, strata=None):
 def randomised(users, enrolled):
     """``enrolled``, taken through baseline and randomised; experimental session 1 is due today."""
     return randomise_in_order(users, enrolled)
+
+
+def enrol_and_take_to_first_session(coordinator, rater, person, strata=None):
+    """Enrol an eligible participant of any protocol and hold, in the protocol's order, every visit
+    before its first experimental session, each on its target day, randomising as soon as the
+    protocol allows. Enrolment is dated so that the session's target day is today."""
+    protocol = person.study.protocol
+    today = timezone.localdate()
+    first = protocol.visits_of("experimental")[0]
+    ahead = plan_schedule(protocol, today, {}, as_of=today).visit(first.id).target - today
+    enrolled_on = today - ahead
+    journey.enrol(coordinator, person, enrolled_on)
+    person.refresh_from_db()
+    held = {}
+
+    def randomise():
+        for form in protocol.randomisation.requires.forms:
+            assert form.instrument == "caps5", "sign this instrument here too"
+            sign_caps5(rater, person, form.visit)
+        journey.randomise(coordinator, person, strata)
+        person.refresh_from_db()
+
+    for visit in protocol.visits[: protocol.visit_ids.index(first.id)]:
+        if visit.requires.randomised and person.status != "randomised":
+            randomise()
+        on = plan_schedule(protocol, enrolled_on, held, as_of=today).visit(visit.id).target
+        journey.record_visit(coordinator, person, visit.id, on)
+        held[visit.id] = on
+    if person.status != "randomised":
+        randomise()
+    return person

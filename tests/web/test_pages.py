@@ -55,11 +55,13 @@ def test_coordinator_screens_and_enrols_through_the_pages(users):
     client.post("/s/mapp-demo/p/S1-200/", {"action": "enrol", "enrolled_on": "2026-01-05"})
     person = Participant.objects.get(code="S1-200")
     early = client.post("/s/mapp-demo/p/S1-200/", {"action": "randomise"}).content.decode()
-    assert "Before randomisation: hold the Baseline assessment (T1) and randomisation and sign its" in (
-        early
+    assert (
+        "Before randomisation: hold the Baseline assessment (T1) and randomisation and sign its"
+        in (early)
     )  # said beside the button, and again when it is pressed:
-    assert "before you randomise S1-200: hold the Baseline assessment (T1) and randomisation and " in (
-        early
+    assert (
+        "before you randomise S1-200: hold the Baseline assessment (T1) and randomisation and "
+        in (early)
     )
     assert "Confirm randomisation" not in early
     hold_until_baseline(users[Role.COORDINATOR], person, timezone.localdate())

@@ -206,7 +206,9 @@ def enrol(actor: User, participant: Participant, enrolled_on: date) -> None:
         raise WrongState(f"{participant.code} is {participant.status}, not in screening")
     # Consent may be booked ahead; a date far from today is a typing error that breaks the schedule.
     check_date("enrolled_on", enrolled_on, ahead=PLANNING_HORIZON)
-    screening = ScreeningRecord.objects.filter(participant=participant).first()  # never a stale copy
+    screening = ScreeningRecord.objects.filter(
+        participant=participant
+    ).first()  # never a stale copy
     if screening is None:
         raise WrongState(f"record {participant.code}'s screening before enrolling")
     if screening.verdict == "ineligible":
