@@ -60,7 +60,7 @@ def test_coordinator_screens_and_enrols_through_the_pages(users):
         in (early)
     )  # said beside the button, and again when it is pressed:
     assert (
-        "before you randomise S1-200: hold the Baseline assessment (T1) and randomisation and "
+        "Before you randomise S1-200: hold the Baseline assessment (T1) and randomisation and "
         in (early)
     )
     assert "Confirm randomisation" not in early

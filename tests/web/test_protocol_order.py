@@ -52,7 +52,7 @@ def test_visits_are_held_in_the_protocols_order(users, enrolled):
     coordinator = users[Role.COORDINATOR]
     with pytest.raises(
         WrongState,
-        match=r"before you record the Baseline assessment \(T1\) and randomisation as held: "
+        match=r"Before you record the Baseline assessment \(T1\) and randomisation as held: "
         r"hold the Preparatory session 3 first",
     ):
         journey.record_visit(coordinator, enrolled, "baseline", TODAY)
@@ -77,7 +77,7 @@ def test_randomisation_needs_the_baseline_and_its_caps5_and_numbers_in_order(use
     first, second = people
     with pytest.raises(
         WrongState,
-        match=r"before you randomise S1-031: hold the Baseline assessment \(T1\) and randomisation "
+        match=r"Before you randomise S1-031: hold the Baseline assessment \(T1\) and randomisation "
         r"and sign its CAPS-5 first",
     ):
         journey.randomise(coordinator, first)
@@ -102,7 +102,7 @@ def test_an_experimental_session_opens_only_inside_its_window(users, enrolled):
     opens = TODAY + timedelta(days=5)
     with pytest.raises(
         WrongState,
-        match=f"before you dose Experimental session 1: wait for the Experimental session 1's "
+        match=f"Before you dose Experimental session 1: wait for the Experimental session 1's "
         f"window, which opens on {opens}",
     ):
         dose(therapist, person)

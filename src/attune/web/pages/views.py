@@ -297,6 +297,10 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         else [],
         "screening": getattr(person, "screening", None),
         "can_enrol": may_enrol,
+        # The visit form offers the next visit in the protocol's order (the first not held yet).
+        "next_visit": next((v.id for v in schedule.visits if v.actual is None), "")
+        if schedule
+        else "",
         "confirming": confirming,
         "needs": _needs(person) if may_enrol or confirming is not None else {},
         "can_override": can(user, found, Capability.OVERRIDE_PROTOCOL_ORDER, person.site)

@@ -64,4 +64,4 @@ def require_order(participant: Participant, step: str, on: date, doing: str) -> 
     """Refuse ``doing`` (e.g. "randomise S1-001") while the protocol asks for something first."""
     missing = missing_for(participant, step, on)
     if missing:
-        raise WrongState(f"before you {doing}: {explain(missing)}")
+        raise WrongState(f"Before you {doing}: {explain(missing)}")
