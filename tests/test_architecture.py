@@ -9,6 +9,7 @@ CORE = [
     "attune.instruments.csvfile",
     "attune.stats",
     "attune.protocol",
+    "attune.protocol.order",
     "attune.safety",
     "attune.dataset",
     "attune.synth",

@@ -4,11 +4,18 @@ import json
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from attune.web.participants.models import Allocation
+from attune.web.participants.models import Allocation, Participant
 from attune.web.studies.roles import Role
 
-from .conftest import ELIGIBLE, PASSWORD
+from .conftest import (
+    ELIGIBLE,
+    PASSWORD,
+    hold_until_baseline,
+    randomise_in_order,
+    sign_caps5,
+)
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/studies/mapp-demo"
@@ -79,6 +86,14 @@ def test_the_coordinator_journey_through_the_api(users):
         ).status_code
         == 200
     )
+    early = send(client, "post", f"{BASE}/participants/S1-060/randomise", {})
+    assert early.status_code == 409
+    assert "hold the Baseline assessment (T1) and randomisation and sign its CAPS-5 first" in (
+        early.content.decode()
+    )
+    person = Participant.objects.get(code="S1-060")
+    hold_until_baseline(users[Role.COORDINATOR], person, timezone.localdate())
+    sign_caps5(users[Role.RATER], person)
     randomised = send(client, "post", f"{BASE}/participants/S1-060/randomise", {})
     assert randomised.status_code == 200
     assert randomised.json() == {
@@ -87,6 +102,8 @@ def test_the_coordinator_journey_through_the_api(users):
         "status": "randomised",
         "screened_on": "2026-01-05",
         "enrolled_on": "2026-01-05",
+        "randomisation_number": 1,
+        "randomised_on": timezone.localdate().isoformat(),
     }
     detail = client.get(f"{BASE}/participants/S1-060").json()
     assert detail["eligibility"] == "eligible"
@@ -101,9 +118,7 @@ def test_the_coordinator_journey_through_the_api(users):
 
 
 def test_the_arm_endpoint_is_for_the_unblinded_statistician_only(users, enrolled):
-    from attune.web.participants.services import randomise
-
-    randomise(users[Role.COORDINATOR], enrolled)
+    randomise_in_order(users, enrolled)
     arm = Allocation.objects.get(participant=enrolled).arm
     url = f"{BASE}/participants/S1-001/allocation"
     assert client_for(users[Role.STATISTICIAN]).get(url).json() == {"arm": arm}

@@ -44,7 +44,7 @@ from attune.web.studies.models import Study
 from attune.web.studies.roles import Role, reveals_arm
 from attune.web.studies.services import add_member, create_study
 
-from .conftest import ELIGIBLE, PASSWORD
+from .conftest import ELIGIBLE, PASSWORD, enrol_and_take_to_first_session
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -119,10 +119,8 @@ class Setting:
         eligible = ELIGIBLE_BY_PROTOCOL.get(self.protocol.id)
         assert eligible is not None, f"add an eligible screening record for {self.protocol.id}"
         assert journey.record_screening(coordinator, person, eligible).verdict == "eligible"
-        journey.enrol(coordinator, person, today)
-        person.refresh_from_db()
         strata = {f: "no" for f in self.protocol.stratification if f != "site"}
-        journey.randomise(coordinator, person, strata)
+        enrol_and_take_to_first_session(coordinator, self.users[Role.RATER], person, strata)
         Allocation.objects.filter(participant=person).update(arm=arm)  # one participant per arm
         person.refresh_from_db()
         journey.record_visit(coordinator, person, self.visit, today, reason="leak check")

@@ -250,7 +250,7 @@ def test_forms_at_a_visit_without_a_date_are_withheld_and_named(study, users, en
     on the schedule: the export leaves it out and says so, instead of failing or dropping it."""
     from attune.web.forms import services as forms
 
-    from .conftest import PASSWORD
+    from .conftest import PASSWORD, hold_until_baseline
 
     rater = users[Role.RATER]
     caps = forms.open_instrument_form(rater, enrolled, "baseline", "caps5")
@@ -263,7 +263,7 @@ def test_forms_at_a_visit_without_a_date_are_withheld_and_named(study, users, en
     assert data.metadata["withheld"] == [
         "S1-001 baseline: signed caps5 left out, the visit's date is not recorded"
     ]
-    journey.record_visit(users[Role.COORDINATOR], enrolled, "baseline", timezone.localdate())
+    hold_until_baseline(users[Role.COORDINATOR], enrolled, timezone.localdate())
     again = write_export(users[Role.STATISTICIAN], study, tmp_path / "held")
     assert "withheld" not in again.metadata
     assert set(again.item_responses["instrument"].astype(str)) == {"caps5"}

@@ -11,10 +11,9 @@ from attune.web.dosing import services as dosing
 from attune.web.errors import InvalidInput, NotAllowed, WrongState
 from attune.web.forms import services as forms
 from attune.web.participants.models import Allocation
-from attune.web.participants.services import randomise
 from attune.web.studies.roles import Role
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, randomise_in_order
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now().replace(microsecond=0)
@@ -29,7 +28,7 @@ def at(minutes):
 def session(users, enrolled):
     """A randomised participant at experimental session 1, C-SSRS signed before dosing."""
     therapist = users[Role.THERAPIST]
-    randomise(users[Role.COORDINATOR], enrolled)
+    randomise_in_order(users, enrolled)
     screen = forms.open_instrument_form(therapist, enrolled, "experimental_1", "cssrs_screen")
     screen = forms.save_draft(
         therapist, screen, expected_version=screen.version, answers={"1": 0, "2": 0, "6": 0}
@@ -59,9 +58,8 @@ def normal(therapist, person, minutes):
 
 
 def test_the_initial_dose_follows_the_protocol(users, enrolled):
-    therapist, coordinator = users[Role.THERAPIST], users[Role.COORDINATOR]
-    randomise(coordinator, enrolled)
-    enrolled.refresh_from_db()
+    therapist = users[Role.THERAPIST]
+    randomise_in_order(users, enrolled)
     with pytest.raises(WrongState, match="sign the cssrs_screen of experimental_1 before dosing"):
         dosing.record_initial_dose(
             therapist, enrolled, "experimental_1", kit="K-0001", given_at=DOSED_AT, amount=80

@@ -12,7 +12,7 @@ from attune.web.participants.models import Allocation, AllocationSlot, Participa
 from attune.web.participants.selectors import arm_of, get_participant, participants_for, schedule_of
 from attune.web.studies.roles import Role
 
-from .conftest import ELIGIBLE
+from .conftest import ELIGIBLE, randomise_in_order
 
 pytestmark = pytest.mark.django_db
 
@@ -32,16 +32,16 @@ def test_screening_gives_a_verdict_with_reasons(users, site_one):
 def test_enrol_and_randomise(users, enrolled):
     coordinator = users[Role.COORDINATOR]
     assert enrolled.status == Status.ENROLLED
-    journey.randomise(coordinator, enrolled)
-    enrolled.refresh_from_db()
+    randomise_in_order(users, enrolled)
     assert enrolled.status == Status.RANDOMISED
+    assert enrolled.randomisation_number == 1
     assert Allocation.objects.get(participant=enrolled).arm in {"MDMA", "PBO"}
     with pytest.raises(WrongState):
         journey.randomise(coordinator, enrolled)  # only once
 
 
 def test_the_arm_never_reaches_the_audit_trail(users, enrolled):
-    journey.randomise(users[Role.COORDINATOR], enrolled)
+    randomise_in_order(users, enrolled)
     arm = Allocation.objects.get(participant=enrolled).arm
     for changes, reason in AuditEvent.objects.values_list("changes", "reason"):
         assert arm not in str(changes) and arm not in reason
@@ -52,33 +52,40 @@ def test_the_arm_never_reaches_the_audit_trail(users, enrolled):
 
 @pytest.mark.parametrize("role", [r for r in Role if r != Role.STATISTICIAN])
 def test_every_role_but_the_unblinded_statistician_is_blind_to_the_arm(users, enrolled, role):
-    journey.randomise(users[Role.COORDINATOR], enrolled)
+    randomise_in_order(users, enrolled)
     with pytest.raises(NotAllowed, match="blinded"):
         arm_of(users[role], enrolled)
 
 
 def test_the_unblinded_statistician_sees_the_arm(users, enrolled):
-    journey.randomise(users[Role.COORDINATOR], enrolled)
+    randomise_in_order(users, enrolled)
     assert (
         arm_of(users[Role.STATISTICIAN], enrolled)
         == Allocation.objects.get(participant=enrolled).arm
     )
 
 
-def test_randomisation_needs_confirmed_eligibility(users, site_one):
+def test_enrolment_needs_a_complete_verdict_and_randomisation_a_confirmed_one(users, site_one):
     coordinator = users[Role.COORDINATOR]
     person = journey.start_screening(coordinator, site_one, "S1-020", date(2026, 1, 5))
     partial = {key: value for key, value in ELIGIBLE.items() if key != "caps5_total"}
     assert journey.record_screening(coordinator, person, partial).verdict == "incomplete"
-    journey.enrol(
-        coordinator, person, date(2026, 1, 5)
-    )  # enrolment is allowed while baseline is pending
-    with pytest.raises(WrongState, match="eligibility is not confirmed"):
-        journey.randomise(coordinator, person)
+    with pytest.raises(
+        WrongState,
+        match=r"S1-020's screening is incomplete \(1 criteria not decided yet: CAPS-5 total "
+        r"severity of 35 or more\): complete it before enrolling",
+    ):
+        journey.enrol(coordinator, person, date(2026, 1, 5))
+    journey.record_screening(coordinator, person, {"caps5_total": 38})
+    journey.enrol(coordinator, person, date(2026, 1, 5))
+    person.refresh_from_db()
     with pytest.raises(InvalidInput, match="needs a reason"):
-        journey.record_screening(coordinator, person, {"age": 43})
-    journey.record_screening(coordinator, person, {"caps5_total": 38}, reason="baseline CAPS-5")
-    journey.randomise(coordinator, person)
+        journey.record_screening(coordinator, person, {"caps5_total": 30})
+    journey.record_screening(coordinator, person, {"caps5_total": 30}, reason="baseline CAPS-5")
+    with pytest.raises(WrongState, match="eligibility is not confirmed"):
+        randomise_in_order(users, person)
+    journey.record_screening(coordinator, person, {"caps5_total": 38}, reason="rescored")
+    journey.randomise(coordinator, person)  # the visits and the CAPS-5 are in place already
 
 
 def test_permuted_blocks_keep_the_arms_balanced(users, site_one):
@@ -90,7 +97,7 @@ def test_permuted_blocks_keep_the_arms_balanced(users, site_one):
         )
         journey.record_screening(coordinator, person, ELIGIBLE)
         journey.enrol(coordinator, person, date(2026, 1, 5))
-        journey.randomise(coordinator, person)
+        randomise_in_order(users, person)
         arms.append(Allocation.objects.get(participant=person).arm)
     # Blocks of 2 or 4 in a 1:1 ratio: after each complete block the arms are equal, and in between
     # they never differ by more than half the largest block.

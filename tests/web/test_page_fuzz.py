@@ -21,6 +21,8 @@ from attune.web.epro.services import issue_link
 from attune.web.participants import services as journey
 from attune.web.studies.roles import Role
 
+from .conftest import hold_until_baseline, sign_caps5
+
 pytestmark = pytest.mark.django_db
 
 #: the issue's inputs (the JSON ones, lone surrogates, are in tests/web/test_api_fuzz.py)
@@ -45,6 +47,7 @@ ACTIONS = [
     "screening",
     "enrol",
     "randomise",
+    "override",
     "visit",
     "link",
     "acknowledge",
@@ -65,6 +68,8 @@ ACTIONS = [
 ]
 FIELDS = [
     "code",
+    "step",
+    "confirm",
     "site",
     "screened_on",
     "enrolled_on",
@@ -160,13 +165,8 @@ def world(users, enrolled):
     coordinator, today = users[Role.COORDINATOR], timezone.localdate()
     enrolled.enrolled_on = today - timedelta(days=40)
     enrolled.save()
-    for visit, days_ago in (
-        ("screening", 38),
-        ("preparation_1", 17),
-        ("preparation_2", 10),
-        ("preparation_3", 3),
-    ):
-        journey.record_visit(coordinator, enrolled, visit, today - timedelta(days=days_ago))
+    hold_until_baseline(coordinator, enrolled, today)
+    sign_caps5(users[Role.RATER], enrolled)
     journey.randomise(coordinator, enrolled)
     _, token = issue_link(coordinator, enrolled)
     assert Client().get(f"/p/{token}/").status_code == 200  # the participant's forms due now

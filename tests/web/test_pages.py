@@ -4,13 +4,14 @@ import re
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from attune.web.forms.models import FormRecord
 from attune.web.participants.models import Allocation, Participant
 from attune.web.participants.services import randomise
 from attune.web.studies.roles import Role
 
-from .conftest import ELIGIBLE, PASSWORD
+from .conftest import ELIGIBLE, PASSWORD, hold_until_baseline, randomise_in_order, sign_caps5
 
 pytestmark = pytest.mark.django_db
 
@@ -52,9 +53,29 @@ def test_coordinator_screens_and_enrols_through_the_pages(users):
     fields["f_caps5_total"] = "40"
     client.post("/s/mapp-demo/p/S1-200/", {"action": "screening", **fields})
     client.post("/s/mapp-demo/p/S1-200/", {"action": "enrol", "enrolled_on": "2026-01-05"})
-    response = client.post("/s/mapp-demo/p/S1-200/", {"action": "randomise"}, follow=True)
+    person = Participant.objects.get(code="S1-200")
+    early = client.post("/s/mapp-demo/p/S1-200/", {"action": "randomise"}).content.decode()
+    assert (
+        "Before randomisation: hold the Baseline assessment (T1) and randomisation and sign its"
+        in (early)
+    )  # said beside the button, and again when it is pressed:
+    assert (
+        "Before you randomise S1-200: hold the Baseline assessment (T1) and randomisation and "
+        in (early)
+    )
+    assert "Confirm randomisation" not in early
+    hold_until_baseline(users[Role.COORDINATOR], person, timezone.localdate())
+    sign_caps5(users[Role.RATER], person)
+    asked = client.post("/s/mapp-demo/p/S1-200/", {"action": "randomise"}).content.decode()
+    assert "Randomise S1-200 now?" in asked and "Confirm randomisation" in asked
+    assert Participant.objects.get(code="S1-200").status == "enrolled"  # nothing written yet
+    response = client.post(
+        "/s/mapp-demo/p/S1-200/", {"action": "randomise", "confirm": "yes"}, follow=True
+    )
     text = response.content.decode()
-    assert "is randomised. The allocation is blinded." in text
+    today = timezone.localdate().isoformat()
+    assert f"S1-200 is randomised as number 1 on {today}. The allocation is blinded." in text
+    assert f"randomised as number 1 on {today}</span>" in text
     arm = Allocation.objects.get(participant__code="S1-200").arm
     assert f"arm <strong>{arm}" not in text
     assert Participant.objects.get(code="S1-200").status == "randomised"
@@ -73,14 +94,8 @@ def test_bad_input_is_a_message_not_a_server_error(users, enrolled):
 
 
 def test_the_rater_enters_a_caps5_and_never_sees_the_arm_or_notes(users, enrolled):
-    randomise(users[Role.COORDINATOR], enrolled)
-    arm = Allocation.objects.get(participant=enrolled).arm
+    hold_until_baseline(users[Role.COORDINATOR], enrolled, timezone.localdate())
     rater = browser(users[Role.RATER])
-    timeline = rater.get("/s/mapp-demo/p/S1-001/").content.decode()
-    assert arm not in timeline.replace(
-        "MDMA-assisted", ""
-    )  # the study name mentions MDMA; the arm never appears
-    assert "arm <strong>" not in timeline
     answers = {f"item_{n}": "3" for n in range(1, 21)} | {
         "item_22": "1",
         "item_23": "2",
@@ -105,6 +120,12 @@ def test_the_rater_enters_a_caps5_and_never_sees_the_arm_or_notes(users, enrolle
         "B1 Intrusive memories" in page.content.decode()
     )  # short labels only for the licensed CAPS-5
     assert rater.get("/s/mapp-demo/p/S1-001/forms/baseline/pcl5/").status_code == 403
+    randomise(users[Role.COORDINATOR], enrolled)  # the signed CAPS-5 allows it
+    arm = Allocation.objects.get(participant=enrolled).arm
+    for path in ("/s/mapp-demo/p/S1-001/", "/s/mapp-demo/p/S1-001/forms/baseline/caps5/"):
+        page = rater.get(path).content.decode()
+        assert arm not in page.replace("MDMA-assisted", "")  # the study name mentions MDMA
+        assert "arm <strong>" not in page
 
 
 def test_a_refused_answer_keeps_every_other_answer_on_the_page(users, enrolled):
@@ -120,7 +141,7 @@ def test_a_refused_answer_keeps_every_other_answer_on_the_page(users, enrolled):
 
 
 def test_the_statistician_sees_the_arm_on_the_timeline(users, enrolled):
-    randomise(users[Role.COORDINATOR], enrolled)
+    randomise_in_order(users, enrolled)
     arm = Allocation.objects.get(participant=enrolled).arm
     assert (
         f"arm <strong>{arm}</strong>"

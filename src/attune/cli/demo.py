@@ -54,9 +54,13 @@ def demo(host: str, port: int, reset: bool, no_serve: bool) -> None:
         ("statistician", "all sites: unblinded (sees the arm)"),
         ("monitor", "all sites: read-only"),
         ("administrator", "memberships, audit trail"),
+        (
+            "principal_investigator",
+            "site S01: the site's clinical work; overrides the protocol's order",
+        ),
     ):
-        click.echo(f"  {role:<14} {note}")
-    click.echo("  (coordinator2, therapist2, rater2 work at site S02)")
+        click.echo(f"  {role:<22} {note}")
+    click.echo("  (coordinator2, therapist2, rater2, principal_investigator2 work at site S02)")
     if link:
         click.echo(f"\nA participant's private questionnaire link: http://{host}:{port}{link}")
     if no_serve:

@@ -10,7 +10,15 @@ from collections.abc import Iterator, Mapping
 from itertools import pairwise
 
 from attune.instruments import list_instruments
-from attune.protocol.model import AllTests, AnyTest, FieldTest, Protocol, ScreeningField, Test
+from attune.protocol.model import (
+    AllTests,
+    AnyTest,
+    FieldTest,
+    Protocol,
+    Requires,
+    ScreeningField,
+    Test,
+)
 
 Problem = tuple[tuple[str | int, ...], str]
 ENROLMENT = "enrolment"
@@ -20,6 +28,7 @@ def check_protocol(protocol: Protocol) -> list[Problem]:
     return [
         *_check_arms(protocol),
         *_check_visits(protocol),
+        *_check_order(protocol),
         *_check_spacing(protocol),
         *_check_dosing(protocol),
         *_check_vitals(protocol),
@@ -79,6 +88,86 @@ def _check_visits(protocol: Protocol) -> Iterator[Problem]:
         yield ("visits",), f"only one visit can be the primary endpoint, not {primary}"
     if sum(v.randomise for v in protocol.visits) > 1:
         yield ("visits",), "randomisation can take place at one visit only"
+
+
+def _check_order(protocol: Protocol) -> Iterator[Problem]:
+    """The ``requires`` blocks: each names visits and forms that exist and come earlier.
+
+    A step may only require visits listed before it in the file (a visit's own forms are allowed:
+    the C-SSRS signed before the session is held), which also rules out cycles.
+    """
+    randomise_at = next(
+        (index for index, visit in enumerate(protocol.visits) if visit.randomise), None
+    )
+    for position, visit in enumerate(protocol.visits):
+        yield from _check_requires(
+            protocol, visit.requires, position, ("visits", position, "requires"), visit.id
+        )
+        if visit.requires.randomised and randomise_at is not None and position < randomise_at:
+            yield (
+                ("visits", position, "requires", "randomised"),
+                (
+                    f"{visit.id} comes before the randomisation visit "
+                    f"{protocol.visits[randomise_at].id!r}; it cannot require randomisation"
+                ),
+            )
+    where = ("randomisation", "requires")
+    rules = protocol.randomisation.requires
+    if rules.randomised:
+        yield (*where, "randomised"), "randomisation cannot require itself"
+    if randomise_at is None:
+        if rules.visits or rules.forms or rules.in_window:
+            yield (
+                where,
+                "no visit has 'randomise: true', so randomisation has no place to require things before",
+            )
+        return
+    yield from _check_requires(protocol, rules, randomise_at + 1, where, "randomisation")
+
+
+def _check_requires(
+    protocol: Protocol,
+    rules: Requires,
+    limit: int,
+    where: tuple[str | int, ...],
+    step: str,
+) -> Iterator[Problem]:
+    """Visits required must come before position ``limit``; forms at or before it."""
+    ids = protocol.visit_ids
+    for index, visit_id in enumerate(rules.visits):
+        if visit_id not in ids:
+            yield (*where, "visits", index), f"unknown visit {visit_id!r}"
+        elif visit_id == step:
+            yield (*where, "visits", index), f"{step} cannot require itself"
+        elif ids.index(visit_id) >= limit:
+            yield (
+                (*where, "visits", index),
+                (
+                    f"{visit_id!r} comes later in the file than {step}; a step can only require "
+                    "earlier visits (this also rules out cycles)"
+                ),
+            )
+    for index, form in enumerate(rules.forms):
+        at = (*where, "forms", index)
+        if form.visit not in ids:
+            yield (*at, "visit"), f"unknown visit {form.visit!r}"
+            continue
+        if ids.index(form.visit) > limit or (
+            ids.index(form.visit) == limit and step == "randomisation"
+        ):
+            yield (
+                (*at, "visit"),
+                f"{form.visit!r} comes later in the file than {step}; its forms cannot come first",
+            )
+        due = [d.instrument for d in protocol.visit(form.visit).instruments]
+        if form.instrument not in due:
+            yield (
+                (*at, "instrument"),
+                (
+                    f"{form.instrument!r} is not due at {form.visit} "
+                    f"(due there: {', '.join(due) or 'nothing'})"
+                ),
+            )
 
 
 def _check_spacing(protocol: Protocol) -> Iterator[Problem]:

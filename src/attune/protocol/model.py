@@ -58,6 +58,30 @@ class InstrumentDue(_Model):
     )
 
 
+class FormSigned(_Model):
+    """An instrument that must be signed at a visit, e.g. the baseline CAPS-5."""
+
+    visit: str
+    instrument: str
+
+
+class Requires(_Model):
+    """What must have happened before a step: the protocol's order as data.
+
+    ``visits`` must be held (on or before the day of the step), ``forms`` signed; ``randomised``
+    asks for the allocation first; ``in_window`` holds the step to its own visit window.
+    """
+
+    visits: list[str] = []
+    forms: list[FormSigned] = []
+    randomised: bool = False
+    in_window: bool = False
+
+
+class Randomisation(_Model):
+    requires: Requires = Requires()
+
+
 class Visit(_Model):
     id: str = Slug
     label: str
@@ -70,6 +94,9 @@ class Visit(_Model):
     instruments: list[InstrumentDue] = []
     primary_endpoint: bool = False
     randomise: bool = Field(default=False, description="Randomisation takes place at this visit.")
+    requires: Requires = Field(
+        default=Requires(), description="What must have happened before the visit is held."
+    )
 
 
 class MinutesRange(_Model):
@@ -203,6 +230,9 @@ class Protocol(_Model):
     arms: list[Arm] = Field(min_length=1)
     stratification: list[str] = []
     visits: list[Visit] = Field(min_length=1)
+    randomisation: Randomisation = Field(
+        default=Randomisation(), description="What must have happened before randomisation."
+    )
     spacing: list[Spacing] = []
     dosing: Dosing | None = None
     vitals: VitalsMonitoring | None = None

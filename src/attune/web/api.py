@@ -99,6 +99,9 @@ class ParticipantOut(Schema):
     status: str
     screened_on: date
     enrolled_on: date | None
+    #: the order of randomisation in the study and its date (never the arm)
+    randomisation_number: int | None = None
+    randomised_on: date | None = None
 
 
 class ScheduledVisitOut(Schema):
@@ -235,6 +238,8 @@ def _participant_out(participant: Participant) -> dict[str, Any]:
         "status": participant.status,
         "screened_on": participant.screened_on,
         "enrolled_on": participant.enrolled_on,
+        "randomisation_number": participant.randomisation_number,
+        "randomised_on": participant.randomised_on,
     }
 
 

@@ -31,7 +31,7 @@ from attune.web.studies.services import add_member
 
 STUDY_CODE = "mapp-demo"
 PASSWORD = "attune-demo-2026"
-SITE_STAFF = (Role.COORDINATOR, Role.THERAPIST, Role.RATER)
+SITE_STAFF = (Role.COORDINATOR, Role.THERAPIST, Role.RATER, Role.PRINCIPAL_INVESTIGATOR)
 
 ELIGIBLE = {
     "age": 41,
@@ -147,8 +147,8 @@ def seed_demo(participants_per_site: int = 6, seed: int = 1, randomised: int = 4
                     link_path = f"/p/{token}/"
                 continue
             journey.record_visit(coordinator, person, "baseline", enrolled_on + timedelta(days=38))
-            journey.randomise(coordinator, person)
             _baseline_forms(rater, therapist, coordinator, person, rng)
+            journey.randomise(coordinator, person)  # the protocol's order: baseline CAPS-5 signed
     return Demo(study=study, accounts=accounts, link=link_path)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from attune.web.participants.models import Participant
@@ -11,6 +12,7 @@ class DeviationKind(models.TextChoices):
     VISIT_OUT_OF_WINDOW = "visit_out_of_window"
     VISIT_MISSED = "visit_missed"
     DOSE_OUT_OF_WINDOW = "dose_out_of_window"
+    ORDER_OVERRIDE = "order_override"
     OTHER = "other"
 
 
@@ -35,3 +37,24 @@ class Deviation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant} deviation {self.number} ({self.kind})"
+
+
+class OrderOverride(models.Model):
+    """A principal investigator's decision to let one step go ahead out of the protocol's order.
+
+    ``step`` is a visit id (holding it, or dosing it) or ``randomisation``. The reason is the
+    deviation's description: the override and its deviation are one record, never one without the other.
+    """
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="order_overrides"
+    )
+    step = models.CharField(max_length=64)
+    deviation = models.OneToOneField(Deviation, on_delete=models.PROTECT)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "step"], name="order_override_once")
+        ]

@@ -12,16 +12,18 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from attune.protocol.order import explain
 from attune.protocol.schedule import Schedule
 from attune.web.audit.chain import record
-from attune.web.deviations.models import Deviation, DeviationKind
-from attune.web.errors import InvalidInput
+from attune.web.deviations.models import Deviation, DeviationKind, OrderOverride
+from attune.web.errors import InvalidInput, WrongState
 from attune.web.participants.models import Participant, Status
+from attune.web.participants.order import RANDOMISATION, missing_for
 from attune.web.participants.selectors import schedule_of
 from attune.web.participants.services import next_number
 from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
-from attune.web.validation import DESCRIPTION_TEXT, text_problem
+from attune.web.validation import DESCRIPTION_TEXT, REASON_TEXT, clean_text, text_problem
 
 
 @transaction.atomic
@@ -60,6 +62,67 @@ def record_deviation(
         reason=description.strip(),
     )
     return deviation
+
+
+@transaction.atomic
+def override_protocol_order(
+    actor: User, participant: Participant, *, step: str, reason: str
+) -> OrderOverride:
+    """Let ``step`` (a visit id, or ``randomisation``) go ahead although the protocol's order is not
+    met: a principal investigator's decision, with a reason, audited and recorded as a deviation.
+
+    Only the order rules of that one step are lifted. Eligibility, consent, the C-SSRS before dosing
+    and open critical alerts are checked as always when the step is taken.
+    """
+    require(actor, participant.study, Capability.OVERRIDE_PROTOCOL_ORDER, participant.site)
+    protocol = participant.study.protocol
+    reason = clean_text(
+        "reason", reason, REASON_TEXT, required="say why this step may go ahead out of order"
+    )
+    if step != RANDOMISATION and step not in protocol.visit_ids:
+        raise InvalidInput({"step": f"choose a visit of the protocol or {RANDOMISATION}"})
+    if participant.status in (Status.SCREEN_FAILED, Status.DISCONTINUED):
+        raise WrongState(f"{participant.code} is {participant.status}")
+    if OrderOverride.objects.filter(participant=participant, step=step).exists():
+        raise WrongState(f"{step} of {participant.code} may go ahead out of order already")
+    missing = missing_for(participant, step, timezone.localdate())
+    if not missing:
+        raise WrongState(
+            f"{step} of {participant.code} is in the protocol's order: no override needed"
+        )
+    visit_id = step if step != RANDOMISATION else _randomisation_visit(participant)
+    what = "randomisation" if step == RANDOMISATION else protocol.visit(step).label
+    description = (
+        f"{what} allowed out of the protocol's order (missing: {explain(missing)}): {reason}"
+    )
+    number = next_number(participant, Deviation, "D")
+    deviation = Deviation.objects.create(
+        participant=participant,
+        number=number,
+        visit_id=visit_id,
+        kind=DeviationKind.ORDER_OVERRIDE,
+        description=description,
+        recorded_by=actor.get_username(),
+    )
+    override = OrderOverride.objects.create(
+        participant=participant, step=step, deviation=deviation, granted_by=actor
+    )
+    record(
+        actor.get_username(),
+        "override_protocol_order",
+        model="deviations.orderoverride",
+        object_id=f"{participant.code}/{step}",
+        study=participant.study.code,
+        participant=participant,
+        changes={"step": [None, step], "deviation": [None, number]},
+        reason=reason,
+    )
+    return override
+
+
+def _randomisation_visit(participant: Participant) -> str:
+    protocol = participant.study.protocol
+    return next((visit.id for visit in protocol.visits if visit.randomise), protocol.visit_ids[0])
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import InvalidInput, WrongState
 from attune.web.forms.models import FormRecord, FormStatus
 from attune.web.participants.models import Allocation, Participant, Status
+from attune.web.participants.order import require_order
+from attune.web.participants.services import hold_dosed_visit
 from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
 from attune.web.validation import moment_problem
@@ -144,6 +146,12 @@ def record_initial_dose(
         raise WrongState(f"the initial dose of {visit_id} is recorded already")
     kit = _kit(kit)
     _plausible("given_at", given_at)
+    # The pre-dose gate. The protocol's order (its window, the preparatory sessions, baseline and
+    # randomisation) may be lifted by a principal investigator's override; consent (enrolled, not
+    # discontinued: the status checked above), the C-SSRS and open critical alerts never are.
+    label = protocol.visit(visit_id).label
+    day = timezone.localtime(given_at).date()
+    require_order(participant, visit_id, day, f"dose {label}")
     for due in protocol.visit(visit_id).instruments:
         if (
             due.timing == "before"
@@ -161,7 +169,7 @@ def record_initial_dose(
             f"{critical.count()} critical safety alert(s) are open for {participant.code}: "
             "they must be acknowledged before dosing"
         )
-    return _give(
+    dose = _give(
         actor,
         participant,
         visit_id,
@@ -171,6 +179,8 @@ def record_initial_dose(
         given_at,
         {"given_at": [None, given_at]},
     )
+    hold_dosed_visit(actor, participant, visit_id, day)  # the dose marks the session as held
+    return dose
 
 
 @transaction.atomic

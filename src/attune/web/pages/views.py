@@ -13,8 +13,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from attune.protocol.order import explain
 from attune.web.alerts.models import SafetyAlert
 from attune.web.alerts.services import acknowledge
+from attune.web.deviations.services import override_protocol_order
 from attune.web.epro.models import ParticipantLink
 from attune.web.epro.services import issue_link, live_links, revoke_link
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
@@ -32,6 +34,7 @@ from attune.web.participants.models import (
     Sex,
     Status,
 )
+from attune.web.participants.order import RANDOMISATION, missing_for
 from attune.web.participants.selectors import (
     arm_of,
     get_participant,
@@ -188,6 +191,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         return _forbidden(request, str(error))
     new_link = None
     refused = ""
+    confirming: dict[str, str] | None = None
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
@@ -205,11 +209,30 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
                 )
             elif action == "randomise":
                 factors = [f for f in found.protocol.stratification if f != "site"]
-                journey.randomise(
-                    user, person, {f: request.POST.get(f"s_{f}", "") for f in factors}
+                strata = {f: request.POST.get(f"s_{f}", "") for f in factors}
+                if request.POST.get("confirm") != "yes":
+                    # First the refusal, if any, then a confirmation step: nothing is written yet.
+                    journey.check_randomisation(user, person)
+                    confirming = strata
+                else:
+                    journey.randomise(user, person, strata)
+                    person.refresh_from_db()
+                    messages.success(
+                        request,
+                        f"{person.code} is randomised as number {person.randomisation_number} "
+                        f"on {person.randomised_on}. The allocation is blinded.",
+                    )
+            elif action == "override":
+                override_protocol_order(
+                    user,
+                    person,
+                    step=request.POST.get("step", ""),
+                    reason=request.POST.get("reason", ""),
                 )
                 messages.success(
-                    request, f"{person.code} is randomised. The allocation is blinded."
+                    request,
+                    "The step may go ahead out of the protocol's order; the override is recorded "
+                    "as a protocol deviation.",
                 )
             elif action == "visit":
                 journey.record_visit(
@@ -264,6 +287,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
     except NotAllowed:
         arm, shows_arm = None, False
     held = [v.id for v in schedule.visits if v.actual is not None] if schedule else []
+    may_enrol = can(user, found, Capability.SCREEN_AND_ENROL, person.site)
     reads_events = can(user, found, Capability.READ_ADVERSE_EVENTS, person.site)
     context = {
         "study": found,
@@ -278,7 +302,18 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         if can(user, found, Capability.SCREEN_AND_ENROL, person.site)
         else [],
         "screening": getattr(person, "screening", None),
-        "can_enrol": can(user, found, Capability.SCREEN_AND_ENROL, person.site),
+        "can_enrol": may_enrol,
+        # The visit form offers the next visit in the protocol's order (the first not held yet).
+        "next_visit": next((v.id for v in schedule.visits if v.actual is None), "")
+        if schedule
+        else "",
+        "confirming": confirming,
+        "needs": _needs(person) if may_enrol or confirming is not None else {},
+        "can_override": can(user, found, Capability.OVERRIDE_PROTOCOL_ORDER, person.site)
+        and person.status in (Status.SCREENING, Status.ENROLLED, Status.RANDOMISED),
+        "steps": [(RANDOMISATION, "Randomisation")]
+        + [(visit.id, visit.label) for visit in found.protocol.visits],
+        "override_form": _kept(request.POST, "override", refused, {"step": "", "reason": ""}),
         "can_record_visits": can(user, found, Capability.RECORD_VISITS, person.site),
         "can_issue_links": can(user, found, Capability.ISSUE_EPRO_LINKS, person.site),
         "links": live_links(person)
@@ -330,6 +365,21 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "reads_discontinuation_reason": reads_events,
     }
     return render(request, "pages/participant.html", context)
+
+
+def _needs(person: Participant) -> dict[str, str]:
+    """What the next step of the journey still needs, in words, shown beside its button so nobody
+    learns it from a refusal (the service refuses all the same)."""
+    today = timezone.localdate()
+    screening = getattr(person, "screening", None)
+    if person.status == Status.SCREENING:
+        if screening is None or screening.verdict == "incomplete":
+            return {"enrol": "a complete eligibility verdict: record every screening field first"}
+        return {}
+    if person.status == Status.ENROLLED:
+        missing = missing_for(person, RANDOMISATION, today)
+        return {"randomise": explain(missing)} if missing else {}
+    return {}
 
 
 def _link(person: Participant, pk: str) -> ParticipantLink:

@@ -65,11 +65,17 @@ class Participant(models.Model):
     strata = models.JSONField(
         default=dict, blank=True, help_text="Stratification factors besides site."
     )
+    # Not the arm: the order of randomisation in the study (1, 2, 3 ...), shown to everyone.
+    randomisation_number = models.PositiveIntegerField(null=True, blank=True)
+    randomised_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["study", "code"], name="participant_code_unique")
+            models.UniqueConstraint(fields=["study", "code"], name="participant_code_unique"),
+            models.UniqueConstraint(
+                fields=["study", "randomisation_number"], name="randomisation_number_unique"
+            ),
         ]
         ordering = ["code"]
 

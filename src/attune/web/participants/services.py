@@ -1,7 +1,8 @@
 """The participant journey as services: each checks the actor's role, changes the record, audits it.
 
 Screening -> eligibility verdict (from attune.protocol) -> enrolment -> randomisation -> visits ->
-completion or discontinuation. Randomisation is stratified by site and the protocol's other factors,
+completion or discontinuation, in the protocol's order: enrolment needs a complete verdict, and a
+visit or randomisation what the protocol file ``requires`` before it (see :mod:`.order`). Randomisation is stratified by site and the protocol's other factors,
 in permuted blocks drawn from a secret per-study seed, and is never revealed in the audit trail.
 """
 
@@ -35,6 +36,7 @@ from attune.web.participants.models import (
     Status,
     VisitRecord,
 )
+from attune.web.participants.order import RANDOMISATION, require_order
 from attune.web.studies.access import require
 from attune.web.studies.models import Site, Study
 from attune.web.studies.roles import Capability
@@ -197,37 +199,54 @@ def screen_fail(actor: User, participant: Participant, reason: str) -> None:
 
 @transaction.atomic
 def enrol(actor: User, participant: Participant, enrolled_on: date) -> None:
-    """Enrol after consent. Refused once any criterion has failed; unknowns are confirmed before randomisation."""
+    """Enrol on the day of consent (``enrolled_on`` is the consent date): only with a complete
+    eligibility verdict, every criterion met."""
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
     if participant.status != Status.SCREENING:
         raise WrongState(f"{participant.code} is {participant.status}, not in screening")
     # Consent may be booked ahead; a date far from today is a typing error that breaks the schedule.
     check_date("enrolled_on", enrolled_on, ahead=PLANNING_HORIZON)
-    verdict = getattr(getattr(participant, "screening", None), "verdict", None)
-    if verdict is None:
+    screening = ScreeningRecord.objects.filter(
+        participant=participant
+    ).first()  # never a stale copy
+    if screening is None:
         raise WrongState(f"record {participant.code}'s screening before enrolling")
-    if verdict == "ineligible":
+    if screening.verdict == "ineligible":
         raise WrongState(f"{participant.code} does not meet the eligibility criteria")
+    if screening.verdict != "eligible":
+        raise WrongState(
+            f"{participant.code}'s screening is incomplete{_undecided(participant, screening)}: "
+            "complete it before enrolling"
+        )
     participant.enrolled_on = enrolled_on
     _set_status(actor, participant, Status.ENROLLED, extra={"enrolled_on": [None, enrolled_on]})
 
 
+def _undecided(participant: Participant, screening: ScreeningRecord) -> str:
+    """ " (3 criteria not decided yet: Aged 18 or over, ...)", naming at most five."""
+    try:
+        unknown = evaluate_eligibility(participant.study.protocol, screening.data).unknown
+    except ScreeningRecordError:
+        return ""
+    if not unknown:
+        return ""
+    names = ", ".join(criterion.label for criterion in unknown[:5])
+    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    return f" ({len(unknown)} criteria not decided yet: {names}{more})"
+
+
 @transaction.atomic
 def randomise(actor: User, participant: Participant, strata: dict[str, str] | None = None) -> None:
-    """Allocate the next place in the participant's stratum. The arm is not returned or audited."""
+    """Allocate the next place in the participant's stratum, once the protocol's prerequisites are
+    met (``randomisation.requires``: the baseline visit held, its CAPS-5 signed). The participant
+    gets the study's next randomisation number; the arm is not returned or audited."""
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
     study = Study.objects.select_for_update().get(
         pk=participant.study_id
     )  # one randomisation at a time
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
-    if participant.status != Status.ENROLLED:
-        raise WrongState(
-            f"{participant.code} is {participant.status}: only enrolled participants are randomised"
-        )
-    if getattr(getattr(participant, "screening", None), "verdict", None) != "eligible":
-        raise WrongState(
-            f"{participant.code}'s eligibility is not confirmed: every criterion must be met"
-        )
+    today = timezone.localdate()
+    _refuse_randomisation(participant, today)
     factors = [name for name in study.protocol.stratification if name != "site"]
     strata = dict(strata or {})
     missing = [name for name in factors if not str(strata.get(name, "")).strip()]
@@ -249,13 +268,40 @@ def randomise(actor: User, participant: Participant, strata: dict[str, str] | No
         participant=participant, arm=slot.arm, stratum=stratum, randomised_at=timezone.now()
     )
     participant.strata = {name: strata[name] for name in factors}
-    participant.save(update_fields=["strata"])
+    taken = Participant.objects.filter(study=study).aggregate(models.Max("randomisation_number"))
+    participant.randomisation_number = 1 + (taken["randomisation_number__max"] or 0)
+    participant.randomised_on = today
+    participant.save(update_fields=["strata", "randomisation_number", "randomised_on"])
     _set_status(
         actor,
         participant,
         Status.RANDOMISED,
-        extra={"allocation": [None, "(blinded)"], "stratum": [None, stratum]},
+        extra={
+            "allocation": [None, "(blinded)"],
+            "stratum": [None, stratum],
+            "randomisation_number": [None, participant.randomisation_number],
+        },
     )
+
+
+def check_randomisation(actor: User, participant: Participant) -> None:
+    """Raise the refusal :func:`randomise` would give now, writing nothing: the page asks for a
+    confirmation only when randomisation may go ahead."""
+    require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    _refuse_randomisation(participant, timezone.localdate())
+
+
+def _refuse_randomisation(participant: Participant, today: date) -> None:
+    if participant.status != Status.ENROLLED:
+        raise WrongState(
+            f"{participant.code} is {participant.status}: only enrolled participants are randomised"
+        )
+    screening = ScreeningRecord.objects.filter(participant=participant).first()
+    if getattr(screening, "verdict", None) != "eligible":
+        raise WrongState(
+            f"{participant.code}'s eligibility is not confirmed: every criterion must be met"
+        )
+    require_order(participant, RANDOMISATION, today, f"randomise {participant.code}")
 
 
 def _next_slot(study: Study, stratum: str) -> AllocationSlot:
@@ -314,6 +360,8 @@ def record_visit(
         raise InvalidInput({"actual_date": "a visit cannot be recorded in the future"})
     check_date("actual_date", actual_date)
     reason = clean_text("reason", reason, REASON_TEXT)
+    label = participant.study.protocol.visit(visit_id).label
+    require_order(participant, visit_id, actual_date, f"record the {label} as held")
     existing = VisitRecord.objects.filter(participant=participant, visit_id=visit_id).first()
     if existing is not None:
         if not reason:
@@ -325,11 +373,23 @@ def record_visit(
             actor, "correct_visit", participant, {f"visit {visit_id}": [old, actual_date]}, reason
         )
         return existing
+    return _hold(actor, participant, visit_id, actual_date)
+
+
+def _hold(actor: User, participant: Participant, visit_id: str, actual_date: date) -> VisitRecord:
     visit = VisitRecord.objects.create(
         participant=participant, visit_id=visit_id, actual_date=actual_date, recorded_by=actor
     )
     _audit(actor, "record_visit", participant, {f"visit {visit_id}": [None, actual_date]})
     return visit
+
+
+def hold_dosed_visit(actor: User, participant: Participant, visit_id: str, on: date) -> None:
+    """The visit of a session whose initial dose was just recorded is held that day (audited as a
+    recorded visit); a visit already recorded keeps its date. The dose was checked for the
+    protocol's order already, inside the same transaction."""
+    if not VisitRecord.objects.filter(participant=participant, visit_id=visit_id).exists():
+        _hold(actor, participant, visit_id, on)
 
 
 @transaction.atomic

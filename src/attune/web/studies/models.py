@@ -67,7 +67,7 @@ class Membership(models.Model):
     )
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
     site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True)
-    role = models.CharField(max_length=20, choices=[(role.value, role.value) for role in Role])
+    role = models.CharField(max_length=32, choices=[(role.value, role.value) for role in Role])
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

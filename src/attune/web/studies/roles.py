@@ -19,6 +19,7 @@ class Role(StrEnum):
     STATISTICIAN = "statistician"
     MONITOR = "monitor"
     ADMINISTRATOR = "administrator"
+    PRINCIPAL_INVESTIGATOR = "principal_investigator"
 
 
 class Capability(StrEnum):
@@ -45,6 +46,7 @@ class Capability(StrEnum):
     EXPORT_UNBLINDED = "export_unblinded"
     READ_AUDIT = "read_audit"
     MANAGE_MEMBERS = "manage_members"
+    OVERRIDE_PROTOCOL_ORDER = "override_protocol_order"
 
 
 C = Capability
@@ -113,6 +115,30 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
         }
     ),
     Role.ADMINISTRATOR: frozenset({C.MANAGE_MEMBERS, C.READ_AUDIT}),
+    # Responsible for the site's participants: does what the coordinator and the therapists do
+    # (a physician may dose), reads the clinical record and the audit trail, and alone may let a
+    # step go ahead out of the protocol's order, with a reason that becomes a deviation. Blinded:
+    # a PI never sees the arm, and never rates outcomes (the clinical course unblinds a rater).
+    Role.PRINCIPAL_INVESTIGATOR: frozenset(
+        {
+            C.SCREEN_AND_ENROL,
+            C.RECORD_VISITS,
+            C.READ_PARTICIPANT_FORMS,
+            C.ENTER_PARTICIPANT_FORMS,
+            C.READ_THERAPIST_FORMS,
+            C.WRITE_THERAPIST_FORMS,
+            C.READ_THERAPY_NOTES,
+            C.ISSUE_EPRO_LINKS,
+            C.ACKNOWLEDGE_ALERTS,
+            C.ADMINISTER_DOSES,
+            C.RECORD_ADVERSE_EVENTS,
+            C.READ_ADVERSE_EVENTS,
+            C.RECORD_DEVIATIONS,
+            C.READ_DEVIATIONS,
+            C.READ_AUDIT,
+            C.OVERRIDE_PROTOCOL_ORDER,
+        }
+    ),
 }
 
 
