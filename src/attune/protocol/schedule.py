@@ -88,6 +88,7 @@ def plan_schedule(
     *,
     as_of: date | None = None,
     ended_on: date | None = None,
+    screen_failed: bool = False,
     arm: str | None = None,
     doses: Sequence[DoseRecord] = (),
 ) -> Schedule:
@@ -96,6 +97,11 @@ def plan_schedule(
     ``as_of`` (default today) decides what is overdue or missed. After ``ended_on`` (discontinuation
     or end of participation) the remaining visits are not applicable rather than missed. ``arm`` is
     needed only to check doses against arm-specific rules.
+
+    A screen failure (``screen_failed``) never entered the treatment phase: their schedule ends at
+    the last visit they held (none if they held none). Nothing after it is planned, so nothing is
+    due, missed or a deviation for them: without this every visit of every screen failure would be
+    missed once its window closed, on the worklist, the participant page, the API and the export.
     """
     actual = dict(actual or {})
     unknown = sorted(set(actual) - set(protocol.visit_ids))
@@ -156,6 +162,11 @@ def plan_schedule(
                 )
     deviations.extend(_spacing_deviations(protocol, actual))
     deviations.extend(check_doses(protocol, doses, arm=arm))
+    if screen_failed:
+        held = [i for i, planned_visit in enumerate(planned) if planned_visit.actual is not None]
+        planned = planned[: held[-1] + 1] if held else []
+        kept = {planned_visit.id for planned_visit in planned}
+        deviations = [d for d in deviations if d.visit_id in kept]
     return Schedule(planned, deviations)
 
 

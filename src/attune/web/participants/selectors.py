@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 
 from django.db.models import QuerySet
 
+from attune.protocol import Protocol
 from attune.protocol.schedule import Schedule, ScheduleError, plan_schedule
 from attune.web.errors import NotAllowed
-from attune.web.participants.models import Allocation, Participant
+from attune.web.participants.models import (
+    Allocation,
+    Discontinuation,
+    Participant,
+    Status,
+    VisitRecord,
+)
 from attune.web.studies.access import User, can, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
@@ -58,6 +67,45 @@ def planned_schedule(
         return None, None
     actual = {visit.visit_id: visit.actual_date for visit in participant.visits.all()}
     ended = getattr(getattr(participant, "discontinuation", None), "on", None)
+    return plan_for(participant, participant.study.protocol, actual, ended, as_of)
+
+
+def planned_schedules(
+    study: Study, participants: Iterable[Participant], as_of: date
+) -> dict[int, tuple[Schedule | None, str | None]]:
+    """:func:`planned_schedule` of many participants of ``study`` in three queries, not three each:
+    what the study page needs to count what is due across a site of hundreds."""
+    people = [p for p in participants if p.enrolled_on is not None]
+    actual: dict[int, dict[str, date]] = defaultdict(dict)
+    for pk, visit_id, day in VisitRecord.objects.filter(participant__in=people).values_list(
+        "participant_id", "visit_id", "actual_date"
+    ):
+        actual[pk][visit_id] = day
+    ended = dict(
+        Discontinuation.objects.filter(participant__in=people).values_list("participant_id", "on")
+    )
+    protocol = study.protocol
+    return {
+        p.pk: plan_for(p, protocol, actual[p.pk], ended.get(p.pk), as_of) for p in people
+    }
+
+
+def plan_for(
+    participant: Participant,
+    protocol: Protocol,
+    actual: dict[str, date],
+    ended: date | None,
+    as_of: date | None,
+) -> tuple[Schedule | None, str | None]:
+    """The schedule from dates already read: one rule for the pages, the API and the export.
+
+    A screen failure's schedule ends at their last visit held, and a participant withdrawn whose
+    withdrawal date is missing (an old row) ends at theirs: neither has visits due or missed.
+    """
+    if participant.enrolled_on is None:
+        return None, None
+    if ended is None and participant.status == Status.DISCONTINUED:
+        ended = max(actual.values(), default=participant.enrolled_on)
     recorded = {"enrolment": participant.enrolled_on, **actual, "discontinuation": ended}
     odd = [
         f"{name} {day.isoformat()}"
@@ -71,11 +119,12 @@ def planned_schedule(
         )
     try:
         schedule = plan_schedule(
-            participant.study.protocol,
+            protocol,
             participant.enrolled_on,
             actual,
             as_of=as_of,
             ended_on=ended,
+            screen_failed=participant.status == Status.SCREEN_FAILED,
         )
     except (OverflowError, ScheduleError) as error:
         return None, (
