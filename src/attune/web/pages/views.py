@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from attune.web.alerts.models import SafetyAlert
-from attune.web.alerts.services import acknowledge
+from attune.web.alerts.services import acknowledge, open_alerts
 from attune.web.epro.models import ParticipantLink
 from attune.web.epro.services import issue_link, live_links, revoke_link
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
@@ -23,7 +23,7 @@ from attune.web.forms.models import Completer, FormStatus
 from attune.web.forms.rendering import questions, submitted_answers
 from attune.web.forms.selectors import forms_of
 from attune.web.pages.sparkline import trajectories
-from attune.web.pages.worklist import worklist
+from attune.web.pages.worklist import KINDS, listed, read_filters, worklist
 from attune.web.participants import services as journey
 from attune.web.participants.models import (
     DiscontinuationReason,
@@ -35,7 +35,6 @@ from attune.web.participants.models import (
 from attune.web.participants.selectors import (
     arm_of,
     get_participant,
-    participants_for,
     planned_schedule,
 )
 from attune.web.studies.access import can, studies_of, visible_sites
@@ -45,6 +44,8 @@ from attune.web.studies.selectors import unblinded_members
 from attune.web.validation import parse_date, parse_int
 
 REFUSALS = (NotAllowed, InvalidInput, WrongState, Conflict)
+#: open alerts listed on the study page; the rest are on the participants' pages
+ALERTS_SHOWN = 10
 
 
 def _user(request: HttpRequest) -> User:
@@ -76,10 +77,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def study(request: HttpRequest, study: str) -> HttpResponse:
+    """The coordinator's home: what needs doing (counts linking to the filtered list), and the
+    participants as one searchable, filtered, paged table. A GET only reads."""
     found = _study(request, study)
     if found is None:
         return _forbidden(request, f"You do not work in study {study}.")
     user = _user(request)
+    sites = list(visible_sites(user, found))
+    screen_form = {"code": "", "site": "", "screened_on": timezone.localdate().isoformat()}
     if request.method == "POST":
         try:
             site = found.sites.filter(code=request.POST.get("site", "")).first()
@@ -94,11 +99,24 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
             return redirect("pages:participant", found.code, person.code)
         except REFUSALS as error:
             messages.error(request, str(error))
+            screen_form = {key: str(request.POST.get(key, ""))[:40] for key in screen_form}
+    filters, filter_errors = read_filters(request.GET, found, sites)
+    today = timezone.localdate()
+    work = worklist(user, found, today)
+    alerts = list(open_alerts(user, found).order_by("-raised_at")[: ALERTS_SHOWN + 1])
     context = {
         "study": found,
-        "work": worklist(user, found, timezone.localdate()),
-        "participants": participants_for(user, found),
-        "sites": visible_sites(user, found),
+        "work": work,
+        "kinds": [(kind, label, work.counts[kind]) for kind, label in KINDS.items()],
+        "filters": filters,
+        "filter_errors": filter_errors,
+        "page": listed(work, filters),
+        "visits": found.protocol.visits,
+        "statuses": Status.values,
+        "alerts": alerts[:ALERTS_SHOWN],
+        "more_alerts": len(alerts) > ALERTS_SHOWN,
+        "sites": sites,
+        "screen_form": screen_form,
         "can_screen": can(user, found, Capability.SCREEN_AND_ENROL),
         "can_manage_members": can(user, found, Capability.MANAGE_MEMBERS),
         "unblinded_members": unblinded_members(found),
@@ -109,7 +127,7 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
             if can(user, found, Capability.EXPORT_BLINDED)
             else None
         ),
-        "today": timezone.localdate(),
+        "today": today,
     }
     return render(request, "pages/study.html", context)
 

@@ -1,90 +1,274 @@
-"""What a coordinator needs to act on this week, computed from schedules, forms and alerts."""
+"""What a coordinator needs to act on, for a site of hundreds: counts that link to a filtered,
+paged list rather than one row per visit of every participant.
+
+The old study page listed every missed visit of everyone (824 rows, 33,205 px in the demo), most
+of them visits of screen failures that were never going to happen. Here each participant gets a
+short list of open :class:`Item` s (a visit due this week, a visit whose window closed without
+it, forms not signed at a visit held, a schedule that cannot be planned), and the page shows how
+many participants have each kind, a filter to list them, and one page of the list at a time.
+
+Everything is read in a fixed number of queries, whatever the number of participants: the
+participants once, their visits, discontinuations, allocations (which participants are
+randomised, never the arm) and signed forms once each; schedules are planned in Python.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
-from attune.web.alerts.services import open_alerts
-from attune.web.forms.models import FormRecord, FormStatus
-from attune.web.participants.models import Participant
-from attune.web.participants.selectors import participants_for, planned_schedule
-from attune.web.studies.access import User, visible_sites
-from attune.web.studies.models import Study
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import QueryDict
+
+from attune.protocol.schedule import PlannedVisit
+from attune.web.errors import InvalidInput
+from attune.web.forms.models import FormKind, FormRecord, FormStatus
+from attune.web.participants.models import Allocation, Participant, Status
+from attune.web.participants.selectors import participants_for, planned_schedules
+from attune.web.studies.access import User
+from attune.web.studies.models import Site, Study
+from attune.web.validation import CODE_LENGTH, clean_text, parse_int
+
+#: participants whose visits are still to come: the only ones with visits due or overdue
+ACTIVE = (Status.ENROLLED, Status.RANDOMISED)
+#: the kinds of open item, as the ``due`` filter names them, with their labels on the page
+KINDS = {
+    "week": "Visit due in the next 7 days",
+    "overdue": "Visit window closed, visit not recorded",
+    "unsigned": "Forms not yet signed at a visit held",
+    "unplannable": "Schedule cannot be planned",
+}
+PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
-class WorkItem:
-    participant: Participant
+class Item:
+    """One thing to do about one participant (``visit`` is empty for a schedule problem)."""
+
+    kind: str
     visit: str
     label: str
     detail: str
 
 
 @dataclass(frozen=True)
+class SiteCounts:
+    code: str
+    screened: int
+    #: consented and enrolled, screen failures excluded
+    enrolled: int
+    randomised: int
+
+
+@dataclass
 class Worklist:
-    due_this_week: list[WorkItem]
-    out_of_window: list[WorkItem]
-    forms_missing: list[WorkItem]
-    #: enrolled participants whose recorded dates cannot be planned (old rows): named, not fatal
-    unplannable: list[WorkItem]
-    alerts: list[object]
+    people: list[Participant]
+    items: dict[int, list[Item]]
+    #: the next visit to hold, for active participants
+    next_visit: dict[int, PlannedVisit]
+    #: participants with at least one open item of each kind
+    counts: dict[str, int]
     status_counts: dict[str, int]
-    enrolment_by_site: dict[str, int]
+    sites: list[SiteCounts]
+    randomised: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The list's filters, read from the query string: each checked against what exists."""
+
+    q: str = ""
+    site: str = ""
+    status: str = ""
+    visit: str = ""
+    due: str = ""
+    page: int = 1
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.site or self.status or self.visit or self.due)
+
+    def query(self, **changes: str) -> str:
+        """The query string of these filters with ``changes`` (the page number left out)."""
+        values = {
+            "q": self.q,
+            "site": self.site,
+            "status": self.status,
+            "visit": self.visit,
+            "due": self.due,
+        } | changes
+        return urlencode({k: v for k, v in values.items() if v})
+
+
+def read_filters(
+    params: QueryDict, study: Study, sites: list[Site]
+) -> tuple[Filters, dict[str, str]]:
+    """The filters a GET asks for, and a message for each one refused (then left out).
+
+    A filter is never an error page: a code too long, a site the user does not work at, a visit
+    the protocol does not have are named on the page and the rest of the list still shows.
+    """
+    get = params.get
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    page = 1
+    try:
+        values["q"] = clean_text("q", get("q", ""), CODE_LENGTH)
+    except InvalidInput as error:
+        errors.update(error.errors)
+    choices = {
+        "site": {site.code for site in sites},
+        "status": set(Status.values),
+        "visit": set(study.protocol.visit_ids),
+        "due": set(KINDS),
+    }
+    for name, allowed in choices.items():
+        raw = get(name, "")
+        if raw in ("", None):
+            continue
+        if raw in allowed:
+            values[name] = raw
+        else:
+            errors[name] = f"no {name} {str(raw)[:40]!r} to filter by"
+    raw_page = get("page", "")
+    if raw_page:
+        try:
+            page = parse_int(
+                raw_page, "page", minimum=1, maximum=1_000_000, message="no such page"
+            )
+        except InvalidInput as error:
+            errors.update(error.errors)
+    return Filters(**values, page=page), errors
 
 
 def worklist(user: User, study: Study, today: date) -> Worklist:
-    week_end = today + timedelta(days=7)
-    due, late, missing, unplannable = [], [], [], []
-    participants = list(participants_for(user, study).prefetch_related("visits"))
+    """Open items of every participant the user may see, with the study's counts."""
+    visible: QuerySet[Participant] = participants_for(user, study)
+    people = list(visible.order_by("code"))
+    schedules = planned_schedules(study, people, today, among=visible)
     signed = {
-        (form.participant_id, form.visit_id, form.instrument)
-        for form in FormRecord.objects.filter(
-            participant__in=participants, status=FormStatus.SIGNED
-        )
+        (pk, visit, instrument)
+        for pk, visit, instrument in FormRecord.objects.filter(
+            participant__in=visible, kind=FormKind.INSTRUMENT, status=FormStatus.SIGNED
+        ).values_list("participant_id", "visit_id", "instrument")
     }
-    for participant in participants:
-        schedule, problem = planned_schedule(participant, as_of=today)
+    randomised = set(
+        Allocation.objects.filter(participant__in=visible).values_list("participant_id", flat=True)
+    )
+    week_end = today + timedelta(days=7)
+    items: dict[int, list[Item]] = defaultdict(list)
+    next_visit: dict[int, PlannedVisit] = {}
+    for person in people:
+        schedule, problem = schedules.get(person.pk, (None, None))
         if problem is not None:
-            unplannable.append(WorkItem(participant, "", "", problem))
+            items[person.pk].append(Item("unplannable", "", "", problem))
         if schedule is None:
             continue
+        active = person.status in ACTIVE
         held = {planned.id for planned in schedule.visits if planned.actual is not None}
         for planned in schedule.visits:
+            label = planned.visit.label
+            if active and planned.status in ("due", "upcoming") and person.pk not in next_visit:
+                next_visit[person.pk] = planned
             # Only sessions whose anchor has happened are actionable this week.
             anchor_happened = planned.visit.anchor == "enrolment" or planned.visit.anchor in held
             if (
-                anchor_happened
+                active
+                and anchor_happened
                 and planned.status in ("due", "upcoming")
                 and planned.earliest <= week_end
                 and planned.latest >= today
             ):
                 window = f"window {planned.earliest:%Y-%m-%d} to {planned.latest:%Y-%m-%d}"
-                due.append(WorkItem(participant, planned.id, planned.visit.label, window))
-            if planned.status in ("done_out_of_window", "missed"):
-                status = planned.status.replace("_", " ")
-                late.append(WorkItem(participant, planned.id, planned.visit.label, status))
+                items[person.pk].append(Item("week", planned.id, label, window))
+            if active and planned.status == "missed":
+                closed = f"window closed {planned.latest:%Y-%m-%d}"
+                items[person.pk].append(Item("overdue", planned.id, label, closed))
             if planned.actual is not None:
                 unsigned = [
-                    due_form.instrument
-                    for due_form in planned.visit.instruments
-                    if (participant.pk, planned.id, due_form.instrument) not in signed
+                    due.instrument
+                    for due in planned.visit.instruments
+                    if (person.pk, planned.id, due.instrument) not in signed
                 ]
                 if unsigned:
-                    missing.append(
-                        WorkItem(participant, planned.id, planned.visit.label, ", ".join(unsigned))
+                    items[person.pk].append(
+                        Item("unsigned", planned.id, label, ", ".join(unsigned))
                     )
-    counts = Counter(p.status for p in participants)
-    by_site = Counter(p.site.code for p in participants if p.enrolled_on is not None)
+    counts = {
+        kind: sum(1 for found in items.values() if any(item.kind == kind for item in found))
+        for kind in KINDS
+    }
     return Worklist(
-        due_this_week=sorted(due, key=lambda item: (item.participant.code, item.visit)),
-        out_of_window=late,
-        forms_missing=missing,
-        unplannable=unplannable,
-        alerts=list(open_alerts(user, study)),
-        status_counts=dict(sorted(counts.items())),
-        enrolment_by_site={
-            site.code: by_site.get(site.code, 0) for site in visible_sites(user, study)
-        },
+        people=people,
+        items=dict(items),
+        next_visit=next_visit,
+        counts=counts,
+        status_counts=dict(sorted(Counter(p.status for p in people).items())),
+        sites=_site_counts(people, randomised),
+        randomised=randomised,
     )
+
+
+def _site_counts(people: list[Participant], randomised: set[int]) -> list[SiteCounts]:
+    """Screened, enrolled and randomised by site. A screen failure is screened, never enrolled
+    (an imported one carries an enrolment date: it still does not count)."""
+    by_site: dict[str, list[Participant]] = defaultdict(list)
+    for person in people:
+        by_site[person.site.code].append(person)
+    return [
+        SiteCounts(
+            code=code,
+            screened=len(group),
+            enrolled=sum(
+                1
+                for p in group
+                if p.enrolled_on is not None
+                and p.status not in (Status.SCREENING, Status.SCREEN_FAILED)
+            ),
+            randomised=sum(1 for p in group if p.pk in randomised),
+        )
+        for code, group in sorted(by_site.items())
+    ]
+
+
+@dataclass(frozen=True)
+class Row:
+    participant: Participant
+    items: list[Item]
+    next_visit: PlannedVisit | None
+
+
+def listed(work: Worklist, filters: Filters) -> Page[Row]:
+    """One page of the participants that match ``filters``, each with the items that matched.
+
+    With ``due`` and/or ``visit``, a participant is listed when one of their open items is of that
+    kind and at that visit (``visit`` alone also matches the participant's next visit).
+    """
+    query = filters.q.casefold()
+    rows: list[Row] = []
+    for person in work.people:
+        if query and query not in person.code.casefold():
+            continue
+        if filters.site and person.site.code != filters.site:
+            continue
+        if filters.status and person.status != filters.status:
+            continue
+        found = work.items.get(person.pk, [])
+        upcoming = work.next_visit.get(person.pk)
+        if filters.due or filters.visit:
+            found = [
+                item
+                for item in found
+                if (not filters.due or item.kind == filters.due)
+                and (not filters.visit or item.visit == filters.visit)
+            ]
+            next_matches = (
+                not filters.due and upcoming is not None and upcoming.id == filters.visit
+            )
+            if not found and not next_matches:
+                continue
+        rows.append(Row(person, found, upcoming))
+    return Paginator(rows, PAGE_SIZE).get_page(filters.page)

@@ -71,18 +71,26 @@ def planned_schedule(
 
 
 def planned_schedules(
-    study: Study, participants: Iterable[Participant], as_of: date
+    study: Study,
+    participants: Iterable[Participant],
+    as_of: date,
+    among: QuerySet[Participant] | None = None,
 ) -> dict[int, tuple[Schedule | None, str | None]]:
-    """:func:`planned_schedule` of many participants of ``study`` in three queries, not three each:
-    what the study page needs to count what is due across a site of hundreds."""
+    """:func:`planned_schedule` of many participants of ``study`` in two queries, not three each:
+    what the study page needs to count what is due across a site of hundreds.
+
+    ``among`` is a query that selects (at least) ``participants``: the dates are read with it as
+    a subquery rather than with thousands of ids in the statement.
+    """
     people = [p for p in participants if p.enrolled_on is not None]
+    scope: QuerySet[Participant] | list[Participant] = among if among is not None else people
     actual: dict[int, dict[str, date]] = defaultdict(dict)
-    for pk, visit_id, day in VisitRecord.objects.filter(participant__in=people).values_list(
+    for pk, visit_id, day in VisitRecord.objects.filter(participant__in=scope).values_list(
         "participant_id", "visit_id", "actual_date"
     ):
         actual[pk][visit_id] = day
     ended = dict(
-        Discontinuation.objects.filter(participant__in=people).values_list("participant_id", "on")
+        Discontinuation.objects.filter(participant__in=scope).values_list("participant_id", "on")
     )
     protocol = study.protocol
     return {
