@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from attune.web.alerts.models import SafetyAlert
-from attune.web.alerts.services import acknowledge, open_alerts
+from attune.web.alerts.services import acknowledge
 from attune.web.epro.models import ParticipantLink
 from attune.web.epro.services import issue_link, live_links, revoke_link
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
@@ -22,6 +22,7 @@ from attune.web.forms import services as forms
 from attune.web.forms.models import Completer, FormStatus
 from attune.web.forms.rendering import questions, submitted_answers
 from attune.web.forms.selectors import forms_of
+from attune.web.pages.roles import open_alerts_seen, roles_for
 from attune.web.pages.sparkline import trajectories
 from attune.web.pages.worklist import KINDS, listed, read_filters, worklist
 from attune.web.participants import services as journey
@@ -37,7 +38,7 @@ from attune.web.participants.selectors import (
     get_participant,
     planned_schedule,
 )
-from attune.web.studies.access import can, studies_of, visible_sites
+from attune.web.studies.access import can, studies_of
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 from attune.web.studies.selectors import unblinded_members
@@ -83,7 +84,8 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
     if found is None:
         return _forbidden(request, f"You do not work in study {study}.")
     user = _user(request)
-    sites = list(visible_sites(user, found))
+    roles = roles_for(user, found)
+    sites = roles.visible_sites()
     screen_form = {"code": "", "site": "", "screened_on": timezone.localdate().isoformat()}
     if request.method == "POST":
         try:
@@ -102,8 +104,8 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
             screen_form = {key: str(request.POST.get(key, ""))[:40] for key in screen_form}
     filters, filter_errors = read_filters(request.GET, found, sites)
     today = timezone.localdate()
-    work = worklist(user, found, today)
-    alerts = list(open_alerts(user, found).order_by("-raised_at")[: ALERTS_SHOWN + 1])
+    work = worklist(user, found, today, sites)
+    alerts = list(open_alerts_seen(roles).order_by("-raised_at")[: ALERTS_SHOWN + 1])
     context = {
         "study": found,
         "work": work,
@@ -117,14 +119,14 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
         "more_alerts": len(alerts) > ALERTS_SHOWN,
         "sites": sites,
         "screen_form": screen_form,
-        "can_screen": can(user, found, Capability.SCREEN_AND_ENROL),
-        "can_manage_members": can(user, found, Capability.MANAGE_MEMBERS),
+        "can_screen": roles.can(Capability.SCREEN_AND_ENROL),
+        "can_manage_members": roles.can(Capability.MANAGE_MEMBERS),
         "unblinded_members": unblinded_members(found),
         "report": (
             "unblinded"
-            if can(user, found, Capability.EXPORT_UNBLINDED)
+            if roles.can(Capability.EXPORT_UNBLINDED)
             else "blinded"
-            if can(user, found, Capability.EXPORT_BLINDED)
+            if roles.can(Capability.EXPORT_BLINDED)
             else None
         ),
         "today": today,

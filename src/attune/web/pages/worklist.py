@@ -136,17 +136,16 @@ def read_filters(
     raw_page = get("page", "")
     if raw_page:
         try:
-            page = parse_int(
-                raw_page, "page", minimum=1, maximum=1_000_000, message="no such page"
-            )
+            page = parse_int(raw_page, "page", minimum=1, maximum=1_000_000, message="no such page")
         except InvalidInput as error:
             errors.update(error.errors)
     return Filters(**values, page=page), errors
 
 
-def worklist(user: User, study: Study, today: date) -> Worklist:
-    """Open items of every participant the user may see, with the study's counts."""
-    visible: QuerySet[Participant] = participants_for(user, study)
+def worklist(user: User, study: Study, today: date, sites: list[Site] | None = None) -> Worklist:
+    """Open items of every participant the user may see, with the study's counts (``sites``: the
+    sites the user may see, when the caller has read them already)."""
+    visible: QuerySet[Participant] = participants_for(user, study, sites)
     people = list(visible.order_by("code"))
     schedules = planned_schedules(study, people, today, among=visible)
     signed = {
@@ -265,9 +264,7 @@ def listed(work: Worklist, filters: Filters) -> Page[Row]:
                 if (not filters.due or item.kind == filters.due)
                 and (not filters.visit or item.visit == filters.visit)
             ]
-            next_matches = (
-                not filters.due and upcoming is not None and upcoming.id == filters.visit
-            )
+            next_matches = not filters.due and upcoming is not None and upcoming.id == filters.visit
             if not found and not next_matches:
                 continue
         rows.append(Row(person, found, upcoming))

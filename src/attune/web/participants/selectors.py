@@ -19,16 +19,20 @@ from attune.web.participants.models import (
     VisitRecord,
 )
 from attune.web.studies.access import User, can, visible_sites
-from attune.web.studies.models import Study
+from attune.web.studies.models import Site, Study
 from attune.web.studies.roles import Capability
 from attune.web.validation import plausible
 
 
-def participants_for(user: User, study: Study) -> QuerySet[Participant]:
-    """The participants of the sites the user works at; no arm in sight."""
-    return Participant.objects.filter(
-        study=study, site__in=visible_sites(user, study)
-    ).select_related("site")
+def participants_for(
+    user: User, study: Study, sites: Iterable[Site] | None = None
+) -> QuerySet[Participant]:
+    """The participants of the sites the user works at; no arm in sight.
+
+    ``sites`` are those sites when the caller has read them already (see ``pages.roles``).
+    """
+    where = list(sites) if sites is not None else visible_sites(user, study)
+    return Participant.objects.filter(study=study, site__in=where).select_related("site")
 
 
 def get_participant(user: User, study: Study, code: str) -> Participant:
@@ -93,9 +97,7 @@ def planned_schedules(
         Discontinuation.objects.filter(participant__in=scope).values_list("participant_id", "on")
     )
     protocol = study.protocol
-    return {
-        p.pk: plan_for(p, protocol, actual[p.pk], ended.get(p.pk), as_of) for p in people
-    }
+    return {p.pk: plan_for(p, protocol, actual[p.pk], ended.get(p.pk), as_of) for p in people}
 
 
 def plan_for(
