@@ -14,12 +14,13 @@ from django.test import Client
 from django.utils import timezone
 
 from attune.web.datasets.exporting import write_export
+from attune.web.forms import services as forms
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant, Status
 from attune.web.studies.roles import Role
 from attune.web.studies.services import add_member
 
-from .conftest import ELIGIBLE
+from .conftest import ELIGIBLE, PASSWORD
 
 pytestmark = pytest.mark.django_db
 PAGE = "/s/mapp-demo/"
@@ -255,3 +256,52 @@ def test_the_study_page_reads_in_a_bounded_number_of_queries(
     with django_assert_max_num_queries(20):
         big = client.get(f"{PAGE}?due=unsigned")
     assert len(listed_codes(big.content.decode())) == 50
+
+
+def grid_states(html: str) -> dict[tuple[str, str], str]:
+    """(visit, instrument) -> state of each linked cell of the participant's form grid."""
+    grid = html.split('id="form-status-grid"', 1)[1].split("</table>", 1)[0]
+    return {
+        (visit, instrument): state
+        for visit, instrument, state in re.findall(
+            r'href="/s/mapp-demo/p/S1-001/forms/(\w+)/(\w+)/"[^>]*data-state="(\w+)"', grid
+        )
+    }
+
+
+def test_the_form_status_grid_shows_each_state_to_those_who_may_read(users, enrolled):
+    coordinator, therapist = users[Role.COORDINATOR], users[Role.THERAPIST]
+    journey.record_visit(coordinator, enrolled, "screening", enrolled.enrolled_on)
+    pcl5 = forms.open_instrument_form(coordinator, enrolled, "screening", "pcl5")
+    every_item = {str(n): 1 for n in range(1, 21)}  # the PCL-5 has 20 items
+    forms.save_draft(coordinator, pcl5, expected_version=pcl5.version, answers=every_item)
+    phq9 = forms.open_instrument_form(coordinator, enrolled, "screening", "phq9")
+    forms.save_draft(coordinator, phq9, expected_version=phq9.version, answers={"1": 0})
+    cssrs = forms.open_instrument_form(therapist, enrolled, "screening", "cssrs_screen")
+    cssrs = forms.save_draft(
+        therapist, cssrs, expected_version=cssrs.version, answers={"1": 0, "2": 0, "6": 0}
+    )
+    forms.sign(therapist, cssrs, expected_version=cssrs.version, password=PASSWORD, meaning="ok")
+
+    page = browser(coordinator).get("/s/mapp-demo/p/S1-001/").content.decode()
+    states = grid_states(page)
+    assert states[("screening", "pcl5")] == "complete"
+    assert states[("screening", "phq9")] == "draft"
+    assert states[("baseline", "pcl5")] == "not_started"
+    assert ("screening", "cssrs_screen") not in states  # the therapist's form: not for coordinators
+    therapists = browser(therapist).get("/s/mapp-demo/p/S1-001/").content.decode()
+    assert grid_states(therapists)[("screening", "cssrs_screen")] == "signed"
+    assert ("preparation_1", "pcl5") not in states  # nothing is due there
+    for label in ("Not started", "Draft", "Complete, not signed", "Signed", "Queried", "Locked"):
+        assert label in page.split('id="form-status-legend"', 1)[1].split("</p>", 1)[0]
+    # a rater reads rater forms only: the CAPS-5 cell, not the progress of the others
+    rater = grid_states(browser(users[Role.RATER]).get("/s/mapp-demo/p/S1-001/").content.decode())
+    assert {instrument for _, instrument in rater} == {"caps5"}
+    assert rater[("baseline", "caps5")] == "not_started"
+
+
+def test_a_screen_failures_grid_has_the_screening_visit_only(users, site_of_many):
+    page = browser(users[Role.COORDINATOR]).get(f"{PAGE}p/S1-F01/").content.decode()
+    grid = page.split('id="form-status-grid"', 1)[1].split("</table>", 1)[0]
+    assert "Screening" in grid
+    assert "Baseline" not in grid

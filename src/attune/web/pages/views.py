@@ -3,6 +3,7 @@ messages on the page (never a server error), and input is kept when it is refuse
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -22,8 +23,9 @@ from attune.web.forms import services as forms
 from attune.web.forms.models import Completer, FormStatus
 from attune.web.forms.rendering import questions, submitted_answers
 from attune.web.forms.selectors import forms_of
-from attune.web.pages.roles import open_alerts_seen, roles_for
+from attune.web.pages.roles import StudyRoles, open_alerts_seen, roles_for
 from attune.web.pages.sparkline import trajectories
+from attune.web.pages.status_grid import STATES, status_grid
 from attune.web.pages.worklist import KINDS, listed, read_filters, worklist
 from attune.web.participants import services as journey
 from attune.web.participants.models import (
@@ -279,6 +281,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         arm, shows_arm = None, False
     held = [v.id for v in schedule.visits if v.actual is not None] if schedule else []
     reads_events = can(user, found, Capability.READ_ADVERSE_EVENTS, person.site)
+    roles = roles_for(user, found)
     context = {
         "study": found,
         "participant": person,
@@ -307,7 +310,8 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "shows_arm": shows_arm,
         "arm": arm,
         "new_link": new_link,
-        "openable": _openable(user, found, person),
+        "grid": status_grid(person, schedule, visible_forms, _reader(roles, person)),
+        "grid_states": STATES.items(),
         "trajectories": trajectories(visible_forms, found.protocol.visit_ids),
         "today": timezone.localdate(),
         "links_events": reads_events or can(user, found, Capability.READ_DEVIATIONS, person.site),
@@ -355,14 +359,9 @@ def _link(person: Participant, pk: str) -> ParticipantLink:
     return link
 
 
-def _openable(user: User, found: Study, person: Participant) -> list[tuple[str, str, str]]:
-    """(visit, instrument, completed by) the user may open at this participant's visits."""
-    items: list[tuple[str, str, str]] = []
-    for visit in found.protocol.visits:
-        for due in visit.instruments:
-            if can(user, found, forms.WRITE[Completer(due.by)], person.site):
-                items.append((visit.id, due.instrument, due.by))
-    return items
+def _reader(roles: StudyRoles, person: Participant) -> Callable[[Completer], bool]:
+    """Whether the user may read the forms ``by`` completes, at the participant's site."""
+    return lambda by: roles.can(forms.READ[by], person.site)
 
 
 @login_required
