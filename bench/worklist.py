@@ -2,7 +2,7 @@
 bench/results/worklist.md.
 
     .venv/bin/python bench/worklist.py [--database postgres://postgres@127.0.0.1:5432/attune_bench_worklist]
-        [--randomised 480] [--per-site 120] [--requests 40] [--before REV] [--keep]
+        [--randomised 725] [--per-site 120] [--requests 40] [--before REV] [--keep]
 
 Target (issue 11): with 2,000 screened participants, the page is under 5,000 px tall and answers
 in under 300 ms, on PostgreSQL.
@@ -53,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("phase", nargs="?", default="run", choices=["run", "_seed", "_measure"])
     parser.add_argument("--database", default=DEFAULT_DATABASE)
-    parser.add_argument("--randomised", type=int, default=480)
+    parser.add_argument("--randomised", type=int, default=725)
     parser.add_argument("--per-site", type=int, default=120)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument(
