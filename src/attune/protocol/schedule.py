@@ -104,17 +104,17 @@ def plan_schedule(
     missed once its window closed, on the worklist, the participant page, the API and the export.
     """
     actual = dict(actual or {})
-    unknown = sorted(set(actual) - set(protocol.visit_ids))
-    if unknown:
-        raise ScheduleError(
-            f"unknown visit ids {unknown}; {protocol.id} has: {', '.join(protocol.visit_ids)}"
-        )
+    check_visit_ids(protocol, actual)
+    visits = protocol.visits
+    if screen_failed:  # plan nothing after the last visit held (see above)
+        held = [i for i, visit in enumerate(visits) if visit.id in actual]
+        visits = visits[: held[-1] + 1] if held else []
     today = as_of or date.today()
     targets: dict[str, date] = {}
     statuses: dict[str, Status] = {}
     planned: list[PlannedVisit] = []
     deviations: list[Deviation] = []
-    for visit in protocol.visits:
+    for visit in visits:
         if visit.anchor == ENROLMENT:
             anchor_day = enrolled_on
         elif visit.anchor in actual:
@@ -162,12 +162,17 @@ def plan_schedule(
                 )
     deviations.extend(_spacing_deviations(protocol, actual))
     deviations.extend(check_doses(protocol, doses, arm=arm))
-    if screen_failed:
-        held = [i for i, planned_visit in enumerate(planned) if planned_visit.actual is not None]
-        planned = planned[: held[-1] + 1] if held else []
-        kept = {planned_visit.id for planned_visit in planned}
-        deviations = [d for d in deviations if d.visit_id in kept]
     return Schedule(planned, deviations)
+
+
+def check_visit_ids(protocol: Protocol, actual: Mapping[str, date]) -> None:
+    """:class:`ScheduleError` when a date is recorded for a visit the protocol does not have: the
+    one way planning fails besides impossible dates, checked cheaply when nothing else is needed."""
+    unknown = sorted(set(actual) - set(protocol.visit_ids))
+    if unknown:
+        raise ScheduleError(
+            f"unknown visit ids {unknown}; {protocol.id} has: {', '.join(protocol.visit_ids)}"
+        )
 
 
 def _status(

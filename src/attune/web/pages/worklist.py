@@ -23,7 +23,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from attune.protocol.schedule import PlannedVisit
+from attune.protocol.schedule import PlannedVisit, Schedule
 from attune.web.errors import InvalidInput
 from attune.web.forms.models import FormKind, FormRecord, FormStatus
 from attune.web.participants.models import Allocation, Participant, Status
@@ -147,7 +147,7 @@ def worklist(user: User, study: Study, today: date, sites: list[Site] | None = N
     sites the user may see, when the caller has read them already)."""
     visible: QuerySet[Participant] = participants_for(user, study, sites)
     people = list(visible.order_by("code"))
-    schedules = planned_schedules(study, people, today, among=visible)
+    plans = planned_schedules(study, people, today, among=visible, statuses=ACTIVE)
     signed = {
         (pk, visit, instrument)
         for pk, visit, instrument in FormRecord.objects.filter(
@@ -157,45 +157,33 @@ def worklist(user: User, study: Study, today: date, sites: list[Site] | None = N
     randomised = set(
         Allocation.objects.filter(participant__in=visible).values_list("participant_id", flat=True)
     )
-    week_end = today + timedelta(days=7)
+    protocol = study.protocol
     items: dict[int, list[Item]] = defaultdict(list)
     next_visit: dict[int, PlannedVisit] = {}
     for person in people:
-        schedule, problem = schedules.get(person.pk, (None, None))
-        if problem is not None:
-            items[person.pk].append(Item("unplannable", "", "", problem))
-        if schedule is None:
+        plan = plans.get(person.pk)
+        if plan is None:  # not enrolled: nothing planned
             continue
-        active = person.status in ACTIVE
-        held = {planned.id for planned in schedule.visits if planned.actual is not None}
-        for planned in schedule.visits:
-            label = planned.visit.label
-            if active and planned.status in ("due", "upcoming") and person.pk not in next_visit:
-                next_visit[person.pk] = planned
-            # Only sessions whose anchor has happened are actionable this week.
-            anchor_happened = planned.visit.anchor == "enrolment" or planned.visit.anchor in held
-            if (
-                active
-                and anchor_happened
-                and planned.status in ("due", "upcoming")
-                and planned.earliest <= week_end
-                and planned.latest >= today
-            ):
-                window = f"window {planned.earliest:%Y-%m-%d} to {planned.latest:%Y-%m-%d}"
-                items[person.pk].append(Item("week", planned.id, label, window))
-            if active and planned.status == "missed":
-                closed = f"window closed {planned.latest:%Y-%m-%d}"
-                items[person.pk].append(Item("overdue", planned.id, label, closed))
-            if planned.actual is not None:
-                unsigned = [
-                    due.instrument
-                    for due in planned.visit.instruments
-                    if (person.pk, planned.id, due.instrument) not in signed
-                ]
-                if unsigned:
-                    items[person.pk].append(
-                        Item("unsigned", planned.id, label, ", ".join(unsigned))
-                    )
+        if plan.problem is not None:
+            items[person.pk].append(Item("unplannable", "", "", plan.problem))
+            continue
+        if plan.schedule is not None:
+            items[person.pk] += _due(plan.schedule, today)
+            upcoming = [p for p in plan.schedule.visits if p.status in ("due", "upcoming")]
+            if upcoming:
+                next_visit[person.pk] = upcoming[0]
+        for visit in protocol.visits:  # forms not signed at the visits held, in protocol order
+            if visit.id not in plan.held:
+                continue
+            unsigned = [
+                due.instrument
+                for due in visit.instruments
+                if (person.pk, visit.id, due.instrument) not in signed
+            ]
+            if unsigned:
+                items[person.pk].append(
+                    Item("unsigned", visit.id, visit.label, ", ".join(unsigned))
+                )
     counts = {
         kind: sum(1 for found in items.values() if any(item.kind == kind for item in found))
         for kind in KINDS
@@ -209,6 +197,29 @@ def worklist(user: User, study: Study, today: date, sites: list[Site] | None = N
         sites=_site_counts(people, randomised),
         randomised=randomised,
     )
+
+
+def _due(schedule: Schedule, today: date) -> list[Item]:
+    """Visits due in the next 7 days and visits whose window closed without them."""
+    week_end = today + timedelta(days=7)
+    held = {planned.id for planned in schedule.visits if planned.actual is not None}
+    found = []
+    for planned in schedule.visits:
+        label = planned.visit.label
+        # Only sessions whose anchor has happened are actionable this week.
+        anchor_happened = planned.visit.anchor == "enrolment" or planned.visit.anchor in held
+        if (
+            anchor_happened
+            and planned.status in ("due", "upcoming")
+            and planned.earliest <= week_end
+            and planned.latest >= today
+        ):
+            window = f"window {planned.earliest:%Y-%m-%d} to {planned.latest:%Y-%m-%d}"
+            found.append(Item("week", planned.id, label, window))
+        if planned.status == "missed":
+            closed = f"window closed {planned.latest:%Y-%m-%d}"
+            found.append(Item("overdue", planned.id, label, closed))
+    return found
 
 
 def _site_counts(people: list[Participant], randomised: set[int]) -> list[SiteCounts]:

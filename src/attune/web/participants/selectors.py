@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import QuerySet
 
 from attune.protocol import Protocol
-from attune.protocol.schedule import Schedule, ScheduleError, plan_schedule
+from attune.protocol.schedule import Schedule, ScheduleError, check_visit_ids, plan_schedule
 from attune.web.errors import NotAllowed
 from attune.web.participants.models import (
     Allocation,
@@ -74,17 +75,31 @@ def planned_schedule(
     return plan_for(participant, participant.study.protocol, actual, ended, as_of)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What :func:`planned_schedules` read and planned for one participant."""
+
+    #: None before enrolment, when it cannot be planned, or when it was not asked for
+    schedule: Schedule | None
+    problem: str | None
+    #: the visits held: visit id -> date
+    held: dict[str, date]
+
+
 def planned_schedules(
     study: Study,
     participants: Iterable[Participant],
     as_of: date,
     among: QuerySet[Participant] | None = None,
-) -> dict[int, tuple[Schedule | None, str | None]]:
+    statuses: Collection[str] | None = None,
+) -> dict[int, Plan]:
     """:func:`planned_schedule` of many participants of ``study`` in two queries, not three each:
     what the study page needs to count what is due across a site of hundreds.
 
     ``among`` is a query that selects (at least) ``participants``: the dates are read with it as
-    a subquery rather than with thousands of ids in the statement.
+    a subquery rather than with thousands of ids in the statement. With ``statuses``, only the
+    schedules of participants in those statuses are planned (planning is most of the time spent
+    for thousands of people); the others' problems are still found, and their visits held given.
     """
     people = [p for p in participants if p.enrolled_on is not None]
     scope: QuerySet[Participant] | list[Participant] = among if among is not None else people
@@ -97,7 +112,14 @@ def planned_schedules(
         Discontinuation.objects.filter(participant__in=scope).values_list("participant_id", "on")
     )
     protocol = study.protocol
-    return {p.pk: plan_for(p, protocol, actual[p.pk], ended.get(p.pk), as_of) for p in people}
+    found: dict[int, Plan] = {}
+    for p in people:
+        held, end = actual[p.pk], ended.get(p.pk)
+        if statuses is None or p.status in statuses:
+            found[p.pk] = Plan(*plan_for(p, protocol, held, end, as_of), held)
+        else:
+            found[p.pk] = Plan(None, schedule_problem(p, protocol, held, end), held)
+    return found
 
 
 def plan_for(
@@ -116,17 +138,9 @@ def plan_for(
         return None, None
     if ended is None and participant.status == Status.DISCONTINUED:
         ended = max(actual.values(), default=participant.enrolled_on)
-    recorded = {"enrolment": participant.enrolled_on, **actual, "discontinuation": ended}
-    odd = [
-        f"{name} {day.isoformat()}"
-        for name, day in recorded.items()
-        if day is not None and not plausible(day)
-    ]
-    if odd:
-        return None, (
-            f"the schedule of {participant.code} cannot be planned: the recorded dates "
-            f"{', '.join(odd)} are not plausible; a data manager must correct them"
-        )
+    problem = schedule_problem(participant, protocol, actual, ended)
+    if problem is not None:
+        return None, problem
     try:
         schedule = plan_schedule(
             protocol,
@@ -137,8 +151,41 @@ def plan_for(
             screen_failed=participant.status == Status.SCREEN_FAILED,
         )
     except (OverflowError, ScheduleError) as error:
-        return None, (
-            f"the schedule of {participant.code} cannot be planned from its recorded dates "
-            f"(enrolled {participant.enrolled_on.isoformat()}: {error}); a data manager must correct them"
-        )
+        return None, _unplannable(participant, error)
     return schedule, None
+
+
+def schedule_problem(
+    participant: Participant,
+    protocol: Protocol,
+    actual: dict[str, date],
+    ended: date | None,
+) -> str | None:
+    """Why the participant's schedule cannot be planned, found without planning it (the study
+    page plans only the schedules of people with visits to come, and checks everyone's)."""
+    if participant.enrolled_on is None:
+        return None
+    recorded = {"enrolment": participant.enrolled_on, **actual, "discontinuation": ended}
+    odd = [
+        f"{name} {day.isoformat()}"
+        for name, day in recorded.items()
+        if day is not None and not plausible(day)
+    ]
+    if odd:
+        return (
+            f"the schedule of {participant.code} cannot be planned: the recorded dates "
+            f"{', '.join(odd)} are not plausible; a data manager must correct them"
+        )
+    try:
+        check_visit_ids(protocol, actual)
+    except ScheduleError as error:
+        return _unplannable(participant, error)
+    return None
+
+
+def _unplannable(participant: Participant, error: Exception) -> str:
+    assert participant.enrolled_on is not None
+    return (
+        f"the schedule of {participant.code} cannot be planned from its recorded dates "
+        f"(enrolled {participant.enrolled_on.isoformat()}: {error}); a data manager must correct them"
+    )
