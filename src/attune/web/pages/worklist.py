@@ -7,9 +7,12 @@ short list of open :class:`Item` s (a visit due this week, a visit whose window 
 it, forms not signed at a visit held, a schedule that cannot be planned), and the page shows how
 many participants have each kind, a filter to list them, and one page of the list at a time.
 
-Everything is read in a fixed number of queries, whatever the number of participants: the
-participants once, their visits, discontinuations, allocations (which participants are
-randomised, never the arm) and signed forms once each; schedules are planned in Python.
+Everything is read in a fixed number of queries, whatever the number of participants, and the
+work grows with the people who still have visits to come, not with everyone ever screened: the
+participants once; the schedules of enrolled and randomised participants only (planned in
+Python from their visits); the database finds the schedules that cannot be planned and the
+visits held with fewer signed forms than the protocol lists; allocations say who is randomised
+(never the arm). With 2,000 screened participants see bench/worklist.py.
 """
 
 from __future__ import annotations
@@ -20,15 +23,30 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 
 from attune.protocol.schedule import PlannedVisit, Schedule
 from attune.web.errors import InvalidInput
 from attune.web.forms.models import FormKind, FormRecord, FormStatus
-from attune.web.participants.models import Allocation, Participant, Status
-from attune.web.participants.selectors import participants_for, planned_schedules
-from attune.web.studies.access import User
+from attune.web.participants.models import Allocation, Participant, Status, VisitRecord
+from attune.web.participants.selectors import (
+    participants_for,
+    planned_schedules,
+    schedule_problems,
+)
+from attune.web.studies.access import User, visible_sites
 from attune.web.studies.models import Site, Study
 from attune.web.validation import CODE_LENGTH, clean_text, parse_int
 
@@ -145,58 +163,117 @@ def read_filters(
 def worklist(user: User, study: Study, today: date, sites: list[Site] | None = None) -> Worklist:
     """Open items of every participant the user may see, with the study's counts (``sites``: the
     sites the user may see, when the caller has read them already)."""
+    if sites is None:
+        sites = list(visible_sites(user, study))
     visible: QuerySet[Participant] = participants_for(user, study, sites)
-    people = list(visible.order_by("code"))
-    plans = planned_schedules(study, people, today, among=visible, statuses=ACTIVE)
-    signed = {
-        (pk, visit, instrument)
-        for pk, visit, instrument in FormRecord.objects.filter(
-            participant__in=visible, kind=FormKind.INSTRUMENT, status=FormStatus.SIGNED
-        ).values_list("participant_id", "visit_id", "instrument")
-    }
+    site_of = {site.pk: site for site in sites}
+    people = list(
+        visible.select_related(None)
+        .only("id", "study_id", "site_id", "code", "status", "screened_on", "enrolled_on")
+        .order_by("code")
+    )
+    for person in people:
+        person.site = site_of[person.site_id]  # one Site object per site, not per participant
+    problems = schedule_problems(study, visible)
+    plans = planned_schedules(
+        study,
+        [p for p in people if p.status in ACTIVE and p.pk not in problems],
+        today,
+        among=visible.filter(status__in=ACTIVE),
+    )
+    unsigned = _unsigned(study, visible)
     randomised = set(
         Allocation.objects.filter(participant__in=visible).values_list("participant_id", flat=True)
     )
-    protocol = study.protocol
     items: dict[int, list[Item]] = defaultdict(list)
     next_visit: dict[int, PlannedVisit] = {}
     for person in people:
+        if person.pk in problems:
+            items[person.pk].append(Item("unplannable", "", "", problems[person.pk]))
+            continue
         plan = plans.get(person.pk)
-        if plan is None:  # not enrolled: nothing planned
-            continue
-        if plan.problem is not None:
-            items[person.pk].append(Item("unplannable", "", "", plan.problem))
-            continue
-        if plan.schedule is not None:
+        if plan is not None and plan.schedule is not None:
             items[person.pk] += _due(plan.schedule, today)
             upcoming = [p for p in plan.schedule.visits if p.status in ("due", "upcoming")]
             if upcoming:
                 next_visit[person.pk] = upcoming[0]
-        for visit in protocol.visits:  # forms not signed at the visits held, in protocol order
-            if visit.id not in plan.held:
-                continue
-            unsigned = [
-                due.instrument
-                for due in visit.instruments
-                if (person.pk, visit.id, due.instrument) not in signed
-            ]
-            if unsigned:
-                items[person.pk].append(
-                    Item("unsigned", visit.id, visit.label, ", ".join(unsigned))
-                )
+        items[person.pk] += unsigned.get(person.pk, [])
     counts = {
         kind: sum(1 for found in items.values() if any(item.kind == kind for item in found))
         for kind in KINDS
     }
     return Worklist(
         people=people,
-        items=dict(items),
+        items={pk: found for pk, found in items.items() if found},
         next_visit=next_visit,
         counts=counts,
         status_counts=dict(sorted(Counter(p.status for p in people).items())),
         sites=_site_counts(people, randomised),
         randomised=randomised,
     )
+
+
+def _unsigned(study: Study, visible: QuerySet[Participant]) -> dict[int, list[Item]]:
+    """Forms not signed at the visits held, by participant, in protocol order.
+
+    The database compares, for each visit held, the instrument forms signed there with the number
+    the protocol lists, and returns only the visits that fall short; the names of the missing forms
+    are then read for those participants alone.
+    """
+    protocol = study.protocol
+    due_at = {
+        visit.id: sorted({due.instrument for due in visit.instruments})
+        for visit in protocol.visits
+        if visit.instruments
+    }
+    if not due_at:
+        return {}
+    signed_here = (
+        FormRecord.objects.filter(
+            participant=OuterRef("participant_id"),
+            visit_id=OuterRef("visit_id"),
+            kind=FormKind.INSTRUMENT,
+            status=FormStatus.SIGNED,
+        )
+        .filter(instrument__in=sorted({name for names in due_at.values() for name in names}))
+        .order_by()
+        .values("participant")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    required = Case(
+        *(When(visit_id=v, then=Value(len(names))) for v, names in due_at.items()),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    short = list(
+        VisitRecord.objects.filter(participant__in=visible, visit_id__in=list(due_at))
+        .annotate(
+            signed=Coalesce(Subquery(signed_here, output_field=IntegerField()), Value(0)),
+            required=required,
+        )
+        .filter(signed__lt=F("required"))
+        .values_list("participant_id", "visit_id")
+    )
+    if not short:
+        return {}
+    pks = {pk for pk, _ in short}
+    signed = set(
+        FormRecord.objects.filter(
+            participant_id__in=pks, kind=FormKind.INSTRUMENT, status=FormStatus.SIGNED
+        ).values_list("participant_id", "visit_id", "instrument")
+    )
+    order = {visit_id: i for i, visit_id in enumerate(protocol.visit_ids)}
+    found: dict[int, list[Item]] = defaultdict(list)
+    for pk, visit_id in sorted(short, key=lambda pair: (pair[0], order[pair[1]])):
+        visit = protocol.visit(visit_id)
+        missing = [
+            due.instrument
+            for due in visit.instruments
+            if (pk, visit_id, due.instrument) not in signed
+        ]
+        found[pk].append(Item("unsigned", visit_id, visit.label, ", ".join(missing)))
+    return found
 
 
 def _due(schedule: Schedule, today: date) -> list[Item]:

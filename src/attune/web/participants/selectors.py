@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from attune.protocol import Protocol
 from attune.protocol.schedule import Schedule, ScheduleError, check_visit_ids, plan_schedule
@@ -22,7 +23,7 @@ from attune.web.participants.models import (
 from attune.web.studies.access import User, can, visible_sites
 from attune.web.studies.models import Site, Study
 from attune.web.studies.roles import Capability
-from attune.web.validation import plausible
+from attune.web.validation import EARLIEST_DATE, PLANNING_HORIZON, plausible
 
 
 def participants_for(
@@ -122,6 +123,37 @@ def planned_schedules(
     return found
 
 
+def schedule_problems(study: Study, among: QuerySet[Participant]) -> dict[int, str]:
+    """:func:`schedule_problem` of every participant ``among`` whose schedule cannot be planned.
+
+    The database picks the suspects (a date outside the plausible range, a visit the protocol does
+    not have: usually none), so thousands of participants' dates are not read to find none; each
+    suspect's message then comes from :func:`schedule_problem`, the rule the pages use.
+    """
+    today = timezone.localdate()
+    plausible_range = (EARLIEST_DATE, today + PLANNING_HORIZON)
+    enrolled = among.filter(enrolled_on__isnull=False)
+    suspects = set(
+        enrolled.exclude(enrolled_on__range=plausible_range).values_list("pk", flat=True)
+    )
+    visits = VisitRecord.objects.filter(participant__in=enrolled)
+    suspects |= set(
+        visits.exclude(actual_date__range=plausible_range, visit_id__in=study.protocol.visit_ids)
+        .values_list("participant_id", flat=True)
+        .distinct()
+    )
+    suspects |= set(
+        Discontinuation.objects.filter(participant__in=enrolled)
+        .exclude(on__range=plausible_range)
+        .values_list("participant_id", flat=True)
+    )
+    if not suspects:
+        return {}
+    people = enrolled.filter(pk__in=suspects)
+    plans = planned_schedules(study, people, today, among=people, statuses=())
+    return {pk: plan.problem for pk, plan in plans.items() if plan.problem is not None}
+
+
 def plan_for(
     participant: Participant,
     protocol: Protocol,
@@ -166,10 +198,11 @@ def schedule_problem(
     if participant.enrolled_on is None:
         return None
     recorded = {"enrolment": participant.enrolled_on, **actual, "discontinuation": ended}
+    today = timezone.localdate()
     odd = [
         f"{name} {day.isoformat()}"
         for name, day in recorded.items()
-        if day is not None and not plausible(day)
+        if day is not None and not plausible(day, today=today)
     ]
     if odd:
         return (
