@@ -57,7 +57,7 @@ KINDS = {
     "week": "Visit due in the next 7 days",
     "overdue": "Visit window closed, visit not recorded",
     "unsigned": "Forms not yet signed at a visit held",
-    "unplannable": "Schedule cannot be planned",
+    "unplannable": "Schedules that cannot be planned",
 }
 PAGE_SIZE = 50
 
