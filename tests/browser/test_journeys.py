@@ -24,6 +24,7 @@ ELIGIBLE = {
 def test_a_coordinator_screens_and_enrols_a_participant(demo_server, page):
     login(page, demo_server, "coordinator")
     screenshot(page, "study-overview")
+    page.click("summary:has-text('Screen a new participant')")
     page.fill("#code", "S1-900")
     page.click("text=Start screening")
     page.wait_for_url(re.compile(r".*/p/S1-900/$"))

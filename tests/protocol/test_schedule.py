@@ -82,6 +82,19 @@ def test_nothing_is_missed_after_participation_ended():
     assert kinds(schedule) == []
 
 
+def test_a_screen_failure_has_nothing_scheduled_after_the_last_visit_held():
+    # Failed after screening: a year later nothing is due or missed, and no deviation is invented.
+    schedule = plan_schedule(
+        MAPP, ENROLLED, {"screening": ENROLLED}, as_of=date(2027, 1, 1), screen_failed=True
+    )
+    assert [(v.id, v.status) for v in schedule.visits] == [("screening", "done")]
+    assert kinds(schedule) == []
+    # Nothing held at all: no visit; without the flag every visit would be missed.
+    assert plan_schedule(MAPP, ENROLLED, as_of=date(2027, 1, 1), screen_failed=True).visits == []
+    unflagged = plan_schedule(MAPP, ENROLLED, as_of=date(2027, 1, 1))
+    assert unflagged.visit("screening").status == "missed"
+
+
 def test_experimental_sessions_closer_or_further_than_the_spacing_rule():
     base = ON_TIME | {"experimental_1": date(2026, 2, 26)}
     too_close = plan_schedule(

@@ -54,6 +54,8 @@ def staff_urls(study: Study, people: list[Participant], with_forms: set[str]) ->
         "/login/",
         "/account/two-factor/",
         f"{base}/",
+        f"{base}/?q={people[0].code}&status=randomised&due=week&page=2",
+        f"{base}/?due=unsigned&visit=baseline",
         f"{base}/audit/",
         f"{base}/audit/?participant={people[0].code}",
         f"{base}/report/",

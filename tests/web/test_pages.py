@@ -151,7 +151,7 @@ def test_the_statistician_sees_the_arm_on_the_timeline(users, enrolled):
 
 def test_the_worklist_shows_what_is_due(users, enrolled):
     page = browser(users[Role.COORDINATOR]).get("/s/mapp-demo/").content.decode()
-    assert "Due this week" in page
+    assert "Visit due in the next 7 days" in page
     assert "Participants by status" in page
     assert "S1-001" in page
 
@@ -170,11 +170,13 @@ def test_the_worklist_lists_actionable_visits_and_groups_unsigned_forms(users, e
     enrolled.save()
     record_visit(coordinator, enrolled, "screening", today - timedelta(days=20))
     work = worklist(coordinator, enrolled.study, today)
+    items = work.items[enrolled.pk]
     # Preparation 1 (screening + 21 days, window -7/+28) is open; preparation 2 waits for it.
-    assert [item.visit for item in work.due_this_week] == ["preparation_1"]
-    assert [(item.visit, item.detail) for item in work.forms_missing] == [
+    assert [item.visit for item in items if item.kind == "week"] == ["preparation_1"]
+    assert [(item.visit, item.detail) for item in items if item.kind == "unsigned"] == [
         ("screening", "pcl5, phq9, cssrs_screen")
     ]
+    assert work.counts == {"week": 1, "overdue": 0, "unsigned": 1, "unplannable": 0}
 
 
 def test_a_correction_with_its_reason_shows_in_the_audit_trail(users, enrolled):

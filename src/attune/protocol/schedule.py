@@ -88,6 +88,7 @@ def plan_schedule(
     *,
     as_of: date | None = None,
     ended_on: date | None = None,
+    screen_failed: bool = False,
     arm: str | None = None,
     doses: Sequence[DoseRecord] = (),
 ) -> Schedule:
@@ -96,19 +97,24 @@ def plan_schedule(
     ``as_of`` (default today) decides what is overdue or missed. After ``ended_on`` (discontinuation
     or end of participation) the remaining visits are not applicable rather than missed. ``arm`` is
     needed only to check doses against arm-specific rules.
+
+    A screen failure (``screen_failed``) never entered the treatment phase: their schedule ends at
+    the last visit they held (none if they held none). Nothing after it is planned, so nothing is
+    due, missed or a deviation for them: without this every visit of every screen failure would be
+    missed once its window closed, on the worklist, the participant page, the API and the export.
     """
     actual = dict(actual or {})
-    unknown = sorted(set(actual) - set(protocol.visit_ids))
-    if unknown:
-        raise ScheduleError(
-            f"unknown visit ids {unknown}; {protocol.id} has: {', '.join(protocol.visit_ids)}"
-        )
+    check_visit_ids(protocol, actual)
+    visits = protocol.visits
+    if screen_failed:  # plan nothing after the last visit held (see above)
+        held = [i for i, visit in enumerate(visits) if visit.id in actual]
+        visits = visits[: held[-1] + 1] if held else []
     today = as_of or date.today()
     targets: dict[str, date] = {}
     statuses: dict[str, Status] = {}
     planned: list[PlannedVisit] = []
     deviations: list[Deviation] = []
-    for visit in protocol.visits:
+    for visit in visits:
         if visit.anchor == ENROLMENT:
             anchor_day = enrolled_on
         elif visit.anchor in actual:
@@ -157,6 +163,16 @@ def plan_schedule(
     deviations.extend(_spacing_deviations(protocol, actual))
     deviations.extend(check_doses(protocol, doses, arm=arm))
     return Schedule(planned, deviations)
+
+
+def check_visit_ids(protocol: Protocol, actual: Mapping[str, date]) -> None:
+    """:class:`ScheduleError` when a date is recorded for a visit the protocol does not have: the
+    one way planning fails besides impossible dates, checked cheaply when nothing else is needed."""
+    unknown = sorted(set(actual) - set(protocol.visit_ids))
+    if unknown:
+        raise ScheduleError(
+            f"unknown visit ids {unknown}; {protocol.id} has: {', '.join(protocol.visit_ids)}"
+        )
 
 
 def _status(

@@ -290,11 +290,8 @@ class _Exporter:
             schedule = self.schedules[p.pk]
             if schedule is None:
                 continue
-            planned_visits = schedule.visits
-            if p.status == Status.SCREEN_FAILED:  # their schedule ends where they failed
-                held = [i for i, v in enumerate(planned_visits) if v.actual is not None]
-                planned_visits = planned_visits[: held[-1] + 1] if held else []
-            for planned in planned_visits:
+            # a screen failure's schedule ends where they failed (see plan_schedule)
+            for planned in schedule.visits:
                 status = VISIT_STATUS[planned.status]
                 rows.append(
                     {

@@ -3,6 +3,7 @@ messages on the page (never a server error), and input is kept when it is refuse
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -24,8 +25,10 @@ from attune.web.forms import services as forms
 from attune.web.forms.models import Completer, FormStatus
 from attune.web.forms.rendering import questions, submitted_answers
 from attune.web.forms.selectors import forms_of
+from attune.web.pages.roles import StudyRoles, open_alerts_seen, roles_for
 from attune.web.pages.sparkline import trajectories
-from attune.web.pages.worklist import worklist
+from attune.web.pages.status_grid import STATES, status_grid
+from attune.web.pages.worklist import KINDS, listed, read_filters, worklist
 from attune.web.participants import services as journey
 from attune.web.participants.models import (
     DiscontinuationReason,
@@ -38,16 +41,17 @@ from attune.web.participants.order import RANDOMISATION, missing_for
 from attune.web.participants.selectors import (
     arm_of,
     get_participant,
-    participants_for,
     planned_schedule,
 )
-from attune.web.studies.access import can, studies_of, visible_sites
+from attune.web.studies.access import can, studies_of
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 from attune.web.studies.selectors import unblinded_members
 from attune.web.validation import parse_date, parse_int
 
 REFUSALS = (NotAllowed, InvalidInput, WrongState, Conflict)
+#: open alerts listed on the study page; the rest are on the participants' pages
+ALERTS_SHOWN = 10
 
 
 def _user(request: HttpRequest) -> User:
@@ -85,10 +89,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def study(request: HttpRequest, study: str) -> HttpResponse:
+    """The coordinator's home: what needs doing (counts linking to the filtered list), and the
+    participants as one searchable, filtered, paged table. A GET only reads."""
     found = _study(request, study)
     if found is None:
         return _forbidden(request, f"You do not work in study {study}.")
     user = _user(request)
+    roles = roles_for(user, found)
+    sites = roles.visible_sites()
+    screen_form = {"code": "", "site": "", "screened_on": timezone.localdate().isoformat()}
     if request.method == "POST":
         try:
             site = found.sites.filter(code=request.POST.get("site", "")).first()
@@ -103,22 +112,35 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
             return redirect("pages:participant", found.code, person.code)
         except REFUSALS as error:
             messages.error(request, str(error))
+            screen_form = {key: str(request.POST.get(key, ""))[:40] for key in screen_form}
+    filters, filter_errors = read_filters(request.GET, found, sites)
+    today = timezone.localdate()
+    work = worklist(user, found, today, sites)
+    alerts = list(open_alerts_seen(roles).order_by("-raised_at")[: ALERTS_SHOWN + 1])
     context = {
         "study": found,
-        "work": worklist(user, found, timezone.localdate()),
-        "participants": participants_for(user, found),
-        "sites": visible_sites(user, found),
-        "can_screen": can(user, found, Capability.SCREEN_AND_ENROL),
-        "can_manage_members": can(user, found, Capability.MANAGE_MEMBERS),
+        "work": work,
+        "kinds": [(kind, label, work.counts[kind]) for kind, label in KINDS.items()],
+        "filters": filters,
+        "filter_errors": filter_errors,
+        "page": listed(work, filters),
+        "visits": found.protocol.visits,
+        "statuses": Status.values,
+        "alerts": alerts[:ALERTS_SHOWN],
+        "more_alerts": len(alerts) > ALERTS_SHOWN,
+        "sites": sites,
+        "screen_form": screen_form,
+        "can_screen": roles.can(Capability.SCREEN_AND_ENROL),
+        "can_manage_members": roles.can(Capability.MANAGE_MEMBERS),
         "unblinded_members": unblinded_members(found),
         "report": (
             "unblinded"
-            if can(user, found, Capability.EXPORT_UNBLINDED)
+            if roles.can(Capability.EXPORT_UNBLINDED)
             else "blinded"
-            if can(user, found, Capability.EXPORT_BLINDED)
+            if roles.can(Capability.EXPORT_BLINDED)
             else None
         ),
-        "today": timezone.localdate(),
+        "today": today,
     }
     return render(request, "pages/study.html", context)
 
@@ -289,6 +311,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
     held = [v.id for v in schedule.visits if v.actual is not None] if schedule else []
     may_enrol = can(user, found, Capability.SCREEN_AND_ENROL, person.site)
     reads_events = can(user, found, Capability.READ_ADVERSE_EVENTS, person.site)
+    roles = roles_for(user, found)
     context = {
         "study": found,
         "participant": person,
@@ -328,7 +351,8 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "shows_arm": shows_arm,
         "arm": arm,
         "new_link": new_link,
-        "openable": _openable(user, found, person),
+        "grid": status_grid(person, schedule, visible_forms, _reader(roles, person)),
+        "grid_states": STATES.items(),
         "trajectories": trajectories(visible_forms, found.protocol.visit_ids),
         "today": timezone.localdate(),
         "links_events": reads_events or can(user, found, Capability.READ_DEVIATIONS, person.site),
@@ -391,14 +415,9 @@ def _link(person: Participant, pk: str) -> ParticipantLink:
     return link
 
 
-def _openable(user: User, found: Study, person: Participant) -> list[tuple[str, str, str]]:
-    """(visit, instrument, completed by) the user may open at this participant's visits."""
-    items: list[tuple[str, str, str]] = []
-    for visit in found.protocol.visits:
-        for due in visit.instruments:
-            if can(user, found, forms.WRITE[Completer(due.by)], person.site):
-                items.append((visit.id, due.instrument, due.by))
-    return items
+def _reader(roles: StudyRoles, person: Participant) -> Callable[[Completer], bool]:
+    """Whether the user may read the forms ``by`` completes, at the participant's site."""
+    return lambda by: roles.can(forms.READ[by], person.site)
 
 
 @login_required
