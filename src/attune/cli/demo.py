@@ -61,5 +61,8 @@ def demo(host: str, port: int, reset: bool, no_serve: bool) -> None:
         click.echo(f"\nA participant's private questionnaire link: http://{host}:{port}{link}")
     if no_serve:
         return
+    from attune.cli.web import background_worker
+
     click.echo(f"\nServing on http://{host}:{port}/ (Ctrl+C stops it)")
-    call_command("runserver", f"{host}:{port}", use_reloader=False)
+    with background_worker():  # builds the exports and reports people ask for
+        call_command("runserver", f"{host}:{port}", use_reloader=False)
