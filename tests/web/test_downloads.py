@@ -19,6 +19,7 @@ from django.test import Client
 from attune.web.audit.chain import record
 from attune.web.audit.models import AuditEvent
 from attune.web.downloads.models import DownloadJob, JobKind, JobStatus
+from attune.web.downloads.storage import job_folder
 from attune.web.downloads.tasks import build_download
 from attune.web.errors import NotAllowed
 from attune.web.participants import services as journey
@@ -324,3 +325,20 @@ def test_the_audit_page_filters_as_the_csv_does(users, two_sites):
     assert 'formaction="/s/mapp-demo/audit/csv/"' in html
     refused = client.get(f"/s/{study.code}/audit/", {"since": "tomorrow"})
     assert refused.status_code == 422 and "enter a date as YYYY-MM-DD" in refused.content.decode()
+
+
+def test_a_new_export_replaces_the_files_of_the_last_one(users, two_sites):
+    study, manager = two_sites, users[Role.DATA_MANAGER]
+    ask(manager, study, "export")
+    first = DownloadJob.objects.get()
+    folder = job_folder(first)
+    assert (folder / first.files[0]).is_file()
+    ask(manager, study, "export")
+    first.refresh_from_db()
+    assert first.files == [] and not folder.exists()
+    assert (
+        "Replaced by a newer one"
+        in client_of(manager).get(f"/s/{study.code}/downloads/{first.pk}/").content.decode()
+    )
+    latest = DownloadJob.objects.exclude(pk=first.pk).get()
+    assert (job_folder(latest) / latest.files[0]).is_file()

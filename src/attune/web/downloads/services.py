@@ -14,6 +14,7 @@ from attune.web.audit.chain import record
 from attune.web.datasets.exporting import may_export
 from attune.web.downloads.models import DownloadJob, JobKind, JobStatus
 from attune.web.downloads.selectors import site_codes
+from attune.web.downloads.storage import remove_files
 from attune.web.errors import InvalidInput, NotAllowed
 from attune.web.studies.models import Study
 
@@ -55,6 +56,7 @@ def request_job(user: User, study: Study, kind: str, *, blinded: bool | None = N
             study=study.code,
             changes={"kind": [None, kind], "blinded": [None, blinded]},
         )
+    _replace_older(job)
     # Enqueued once the job is committed: a database worker may pick the task up at once. (The
     # immediate backend of the tests runs it here, in this request.)
     from attune.web.downloads.tasks import build_download
@@ -69,6 +71,23 @@ def request_job(user: User, study: Study, kind: str, *, blinded: bool | None = N
     DownloadJob.objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
     job.refresh_from_db()
     return job
+
+
+def _replace_older(job: DownloadJob) -> None:
+    """The files of the requester's earlier finished jobs of the same kind (and blinding) go: the
+    data folder keeps one of each per person, not every export ever made."""
+    older = DownloadJob.objects.filter(
+        study=job.study,
+        requested_by=job.requested_by,
+        kind=job.kind,
+        blinded=job.blinded,
+        status__in=[JobStatus.DONE, JobStatus.FAILED],
+    ).exclude(pk=job.pk)
+    for old in older:
+        remove_files(old)
+    older.exclude(files=[]).update(
+        files=[], stage="Replaced by a newer one: its files were removed"
+    )
 
 
 def record_download(user: User, job: DownloadJob, name: str) -> None:

@@ -44,6 +44,24 @@ def _blinded_choice(value: str) -> bool | None:
     return None if value == "" else value == "1"
 
 
+def _described(job: DownloadJob) -> list[dict[str, Any]]:
+    """The job's files as the page lists them: what each is, and how big."""
+    listed = []
+    for name in job.files:
+        path = stored_file(job, name)
+        if name.endswith("-figures.zip"):
+            what = "the figures, PNG and SVG (zip)"
+        elif name.endswith(".zip"):
+            what = "every table as CSV, with dataset.json (zip)"
+        elif name.endswith(".html"):
+            what = "the report; opens in the browser, prints to PDF"
+        else:
+            what = "the report as an A4 PDF"
+        size = path.stat().st_size if path is not None else 0
+        listed.append({"name": name, "what": what, "size": size})
+    return listed
+
+
 def _job_rows(jobs: list[DownloadJob]) -> list[dict[str, Any]]:
     return [
         {"job": job, "files": job.files if job.status == JobStatus.DONE else []} for job in jobs
@@ -101,6 +119,7 @@ def job(request: HttpRequest, study: str, job: uuid.UUID) -> HttpResponse:
         "job": chosen,
         "refresh": None if chosen.finished else REFRESH_SECONDS,
         "refusal": download_refusal(user, chosen) if chosen.status == JobStatus.DONE else None,
+        "files": _described(chosen) if chosen.status == JobStatus.DONE else [],
         "waiting": (timezone.now() - chosen.requested_at).total_seconds(),
     }
     return render(request, "pages/download_job.html", context)
