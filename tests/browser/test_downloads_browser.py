@@ -56,10 +56,16 @@ def test_a_data_manager_downloads_the_export_and_the_report(demo_server, page):
     page.click("#request-report")
     page.wait_for_url(re.compile(r".*/downloads/[0-9a-f-]{36}/$"))
     job_url = page.url
-    try:  # the worker is building it: the progress bar and the stage it is at
-        page.wait_for_selector("#job[data-status=running]", timeout=BUILD_TIMEOUT)
-        screenshot(page, "downloads-progress")
-    except PlaywrightTimeout:  # built between two refreshes of the page: nothing to show
+    try:  # the worker is analysing: the progress bar and the stage it is at
+        page.wait_for_function(
+            "() => { const bar = document.querySelector('#job-progress');"
+            " return !bar || bar.value >= 20; }",
+            timeout=BUILD_TIMEOUT,
+            polling=250,
+        )
+        if page.locator("#job[data-status=running]").count():
+            screenshot(page, "downloads-progress")
+    except PlaywrightTimeout:  # the page was between two refreshes: nothing to show
         pass
     page.wait_for_selector("#job[data-status=done]", timeout=BUILD_TIMEOUT)
     files = page.locator("#files a")

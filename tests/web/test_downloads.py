@@ -143,6 +143,8 @@ def test_roles_without_exports_get_403_everywhere(users, two_sites, role):
         f"/api/studies/{study.code}/downloads", {"kind": "export"}, content_type="application/json"
     )
     assert api.status_code == 403
+    for url in ("", f"/{job.pk}", f"/{job.pk}/files/{job.files[0]}"):
+        assert client.get(f"/api/studies/{study.code}/downloads{url}").status_code == 403, url
     assert DownloadJob.objects.count() == 1
     assert b"downloads-link" not in client.get(f"/s/{study.code}/").content
 

@@ -2,7 +2,8 @@
 
 Creates the demo study in its own SQLite database (``.attune/demo`` unless ``ATTUNE_DATA_DIR`` says
 otherwise), with one account per role and participants at every stage of the protocol, prints the
-logins, and serves the platform on localhost.
+logins, and serves the platform on localhost with a background worker (exports and reports are
+built by it: see ``attune worker``).
 """
 
 from __future__ import annotations

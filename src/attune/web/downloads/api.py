@@ -19,6 +19,7 @@ from ninja.errors import HttpError
 from ninja.responses import Status
 from pydantic import StrictBool
 
+from attune.web.datasets.exporting import may_export
 from attune.web.downloads.models import DownloadJob, JobStatus
 from attune.web.downloads.selectors import download_refusal, job_of, jobs_of
 from attune.web.downloads.services import record_download, request_job
@@ -63,9 +64,13 @@ def _staff(request: HttpRequest) -> User:
 
 
 def _study(request: HttpRequest, code: str) -> Study:
+    """The study, if the user works in it with a role that exports (else 403, as on the pages)."""
     study = studies_of(request.user).filter(code=code).first()
     if study is None:
         raise NotAllowed(f"no study {code} that you work in")
+    user = _staff(request)
+    if not (may_export(user, study, blinded=True) or may_export(user, study, blinded=False)):
+        raise NotAllowed(f"your role in {code} does not allow exports or the report")
     return study
 
 
