@@ -128,7 +128,11 @@ def _report(job: DownloadJob, folder: Path, progress: Progress) -> tuple[list[st
     def section_done(message: str) -> None:
         done[0] += 1
         percent = 20 + 60 * min(done[0], len(SECTIONS)) // len(SECTIONS)
-        progress(percent, f"Analysing: {message.rsplit(':', 1)[0]}")
+        title = message.rsplit(":", 1)[0]
+        progress(
+            percent,
+            f"Analysing: {min(done[0], len(SECTIONS))} of {len(SECTIONS)} sections done ({title})",
+        )
 
     progress(20, "Analysing")
     built = build_report(
