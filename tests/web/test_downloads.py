@@ -15,6 +15,7 @@ from datetime import date
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
 from attune.web.audit.chain import record
 from attune.web.audit.models import AuditEvent
@@ -285,7 +286,7 @@ def test_the_audit_trail_downloads_as_csv_filtered(users, two_sites):
     )
     assert rows_of(client.get(url, {"until": "2001-01-01"})) == []
     today = rows_of(
-        client.get(url, {"since": date.today().isoformat(), "action": "status_enrolled"})
+        client.get(url, {"since": timezone.localdate().isoformat(), "action": "status_enrolled"})
     )
     assert len(today) == 2
     assert client.get(url, {"since": "2026-13-01"}).status_code == 422
@@ -293,7 +294,7 @@ def test_the_audit_trail_downloads_as_csv_filtered(users, two_sites):
     downloads = AuditEvent.objects.filter(action="download_audit_trail", actor="data_manager")
     assert downloads.count() == 4  # the refused filters downloaded nothing
     assert downloads.last().changes == {
-        "filter": [None, {"since": date.today().isoformat(), "action": "status_enrolled"}]
+        "filter": [None, {"since": timezone.localdate().isoformat(), "action": "status_enrolled"}]
     }
 
 
