@@ -10,7 +10,7 @@ import io
 import json
 import re
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -201,6 +201,16 @@ def test_a_job_that_fails_says_why_on_its_page(users, two_sites):
     )
     queued = client_of(manager).get(f"/s/{study.code}/downloads/{job.pk}/").content.decode()
     assert '<meta http-equiv="refresh" content="2">' in queued and "<progress" in queued
+    assert "no background worker seems to be running" not in queued
+    DownloadJob.objects.filter(pk=job.pk).update(requested_at=timezone.now() - timedelta(minutes=2))
+    late = client_of(manager).get(f"/s/{study.code}/downloads/{job.pk}/").content.decode()
+    assert "no background worker seems to be running" in late
+    DownloadJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, started_at=timezone.now() - timedelta(minutes=31)
+    )
+    lost = client_of(manager).get(f"/s/{study.code}/downloads/{job.pk}/").content.decode()
+    assert 'id="job-stalled"' in lost
+    DownloadJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
     Membership.objects.filter(user=manager).update(role=Role.MONITOR)
     with pytest.raises(NotAllowed):
         build_download.call(str(job.pk))

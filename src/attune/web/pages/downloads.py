@@ -10,6 +10,7 @@ audited. The audit trail's CSV is made in the request, as it streams: it is the 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -35,6 +36,8 @@ from attune.web.validation import CODE_LENGTH, clean_text, parse_date
 CONTENT_TYPES = {".zip": "application/zip", ".pdf": "application/pdf", ".html": "text/html"}
 #: seconds between two looks of the job page at a job that is not finished
 REFRESH_SECONDS = 2
+#: a build running longer than this has most likely lost its worker
+STALLED_AFTER = timedelta(minutes=30)
 
 
 def _blinded_choice(value: str) -> bool | None:
@@ -121,6 +124,10 @@ def job(request: HttpRequest, study: str, job: uuid.UUID) -> HttpResponse:
         "refusal": download_refusal(user, chosen) if chosen.status == JobStatus.DONE else None,
         "files": _described(chosen) if chosen.status == JobStatus.DONE else [],
         "waiting": (timezone.now() - chosen.requested_at).total_seconds(),
+        # a worker stopped mid-build (killed, the machine restarted) leaves its job running
+        "stalled": chosen.status == JobStatus.RUNNING
+        and chosen.started_at is not None
+        and timezone.now() - chosen.started_at > STALLED_AFTER,
     }
     return render(request, "pages/download_job.html", context)
 
