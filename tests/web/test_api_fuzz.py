@@ -139,6 +139,7 @@ VALID = {
     "AdverseEventChange": {"term": "Migraine", "reason": "typo"},
     "ProtocolDeviationIn": {"visit_id": "baseline", "kind": "other", "description": "late"},
     "DemographicsIn": {"age": 40, "sex": "female", "race": "white", "reason": "typo"},
+    "DownloadIn": {"kind": "export", "blinded": None},
     "DiscontinuationIn": {
         "on": "2026-02-01",
         "reason": "moved",

@@ -15,6 +15,7 @@ from django.test import Client
 from attune.web.adverse_events.models import AdverseEvent
 from attune.web.datasets.exporting import write_export
 from attune.web.deviations.models import Deviation
+from attune.web.downloads.models import DownloadJob
 from attune.web.participants.models import Participant, Status, VisitRecord
 from attune.web.studies.roles import Role
 
@@ -154,9 +155,13 @@ def test_the_export_leaves_bad_rows_out_and_names_each(bad_rows, users, tmp_path
 
 
 def test_the_report_answers_and_names_what_it_left_out(bad_rows, users):
-    report = client_for(users[Role.STATISTICIAN]).get(f"{STUDY}/report/")
+    client = client_for(users[Role.STATISTICIAN])
+    asked = client.post(f"{STUDY}/downloads/", {"action": "report"})
+    job = DownloadJob.objects.get(requested_by=users[Role.STATISTICIAN])
+    assert asked.status_code == 302 and job.status == "done", job.error
+    report = client.get(f"{STUDY}/downloads/{job.pk}/{job.files[0]}")
     assert report.status_code == 200
-    html = report.content.decode()
+    html = b"".join(report.streaming_content).decode()
     assert "Not in this report: S1/077" in html
     assert "Not in this report: S1-001 AE1" in html
 

@@ -18,8 +18,10 @@ The unblinded statistician's view is searched the same way and must find the arm
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import re
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from attune.web.datasets.exporting import write_export
 from attune.web.deviations.services import record_deviation
 from attune.web.dosing import services as dosing
 from attune.web.dosing.models import Dose
+from attune.web.downloads.models import DownloadJob
 from attune.web.errors import InvalidInput, WrongState
 from attune.web.forms import services as forms
 from attune.web.participants import services as journey
@@ -299,8 +302,14 @@ def test_study_pages_audit_trail_and_blinded_export_name_no_arm(setting, tmp_pat
     s = setting.study.code
     for role in BLINDED_ROLES:
         client = setting.client(role)
-        for url in (f"/s/{s}/", f"/s/{s}/audit/", f"/api/studies/{s}/participants"):
-            text = client.get(url).content.decode()
+        for url in (
+            f"/s/{s}/",
+            f"/s/{s}/audit/",
+            f"/s/{s}/audit/csv/",
+            f"/s/{s}/downloads/",
+            f"/api/studies/{s}/participants",
+        ):
+            text = _body(client.get(url)).decode()
             assert not _found(patterns, text), (role, url, _found(patterns, text))
     trail = json.dumps(
         [
@@ -319,6 +328,49 @@ def test_study_pages_audit_trail_and_blinded_export_name_no_arm(setting, tmp_pat
     write_export(setting.users[Role.STATISTICIAN], setting.study, tmp_path / "unblinded")
     unblinded = "".join(p.read_text() for p in (tmp_path / "unblinded").iterdir())
     assert _found(patterns, unblinded)
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def _downloads(setting: Setting, role: Role, actions=("export", "report")) -> dict[str, str]:
+    """Every readable file of the export and the report ``role`` downloads (zip members too; the
+    PNG images and the PDF, whose text is compressed, are drawn from the same report as the HTML
+    and the SVG figures searched here)."""
+    client = setting.client(role)
+    texts: dict[str, str] = {}
+    for action in actions:
+        asked = client.post(f"/s/{setting.study.code}/downloads/", {"action": action})
+        assert asked.status_code == 302, (role, action)
+        job = DownloadJob.objects.filter(requested_by=setting.users[role]).first()
+        assert job is not None and job.status == "done", (role, action, job and job.error)
+        for name in job.files:
+            body = _body(client.get(f"{asked['Location']}{name}"))
+            if name.endswith(".zip"):
+                archive = zipfile.ZipFile(io.BytesIO(body))
+                for member in archive.namelist():
+                    if member.endswith((".csv", ".json", ".svg", ".html")):
+                        texts[member] = archive.read(member).decode()
+            elif name.endswith(".html"):
+                texts[name] = body.decode()
+            elif name.endswith(".pdf"):
+                assert body.startswith(b"%PDF")
+    return texts
+
+
+@pytest.mark.slow
+def test_a_blinded_roles_downloads_name_no_arm(setting):
+    """The export zip and the report (HTML, figures) a data manager downloads in the browser."""
+    patterns = setting.forbidden()
+    texts = _downloads(setting, Role.DATA_MANAGER)
+    assert any(name.endswith("participants.csv") for name in texts)
+    assert any(name.endswith(".svg") for name in texts)  # the figures a small study has
+    for name, text in texts.items():
+        assert not _found(patterns, text), (name, _found(patterns, text))
+    # The same search finds the arm in the unblinded statistician's export.
+    unblinded = _downloads(setting, Role.STATISTICIAN, actions=("export",))
+    assert _found(patterns, "".join(unblinded.values()))
 
 
 def test_the_search_finds_an_arm_where_it_is_shown(setting):

@@ -6,23 +6,34 @@ monitor or the statistician merely opened it. Left out of the count: sessions, l
 (django-axes), and the audit events of the logins themselves; ``last_login`` and a link's
 ``last_used_at`` change values, not row counts. Viewing the outcomes report is audited on purpose
 (who saw which, possibly unblinded, output belongs in the trail: the page audits the export it
-reads and the viewing), so those access events are left out too.
+reads and the viewing), and so is every download (a file of an export or report, the audit trail as
+CSV), so those access events are left out too.
 """
 
 import re
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 
 from attune.web.demo import seed_demo
+from attune.web.downloads.models import DownloadJob
+from attune.web.downloads.services import request_job
 from attune.web.participants.models import Participant
 from attune.web.studies.models import Study
 
 pytestmark = pytest.mark.django_db
 NOT_COUNTED = {"django_session", "axes_accessattempt", "axes_accesslog", "axes_accessfailurelog"}
-ACCESS_EVENTS = ("login", "login_failed", "view_report", "export_dataset")
+ACCESS_EVENTS = (
+    "login",
+    "login_failed",
+    "view_report",
+    "export_dataset",
+    "download_file",
+    "download_audit_trail",
+)
 
 
 def row_counts() -> dict[str, int]:
@@ -46,10 +57,19 @@ def row_counts() -> dict[str, int]:
     return dict(zip(tables, values, strict=True))
 
 
-def staff_urls(study: Study, people: list[Participant], with_forms: set[str]) -> list[str]:
+def staff_urls(
+    study: Study, people: list[Participant], with_forms: set[str], job: DownloadJob
+) -> list[str]:
     base = f"/s/{study.code}"
     api = f"/api/studies/{study.code}"
     urls = [
+        f"{base}/downloads/",
+        f"{base}/downloads/{job.pk}/",
+        f"{base}/downloads/{job.pk}/{job.files[0]}",
+        f"{base}/audit/csv/?participant={people[0].code}&action=status_enrolled",
+        f"{api}/downloads",
+        f"{api}/downloads/{job.pk}",
+        f"{api}/downloads/{job.pk}/files/{job.files[0]}",
         "/",
         "/login/",
         "/account/two-factor/",
@@ -86,7 +106,9 @@ def test_no_get_by_any_role_changes_any_table():
     # and one of the imported trial's participants.
     chosen = ["S1-001", "S1-002", "S1-003", "S1-004", "S2-004", imported[0]]
     people = [live[code] for code in chosen]
-    urls = staff_urls(study, people, with_forms={"S1-003", "S1-004", "S2-004"})
+    # an export made before the walk (asking for one is a POST), for its pages and its file
+    job = request_job(User.objects.get(username="data_manager"), study, "export")
+    urls = staff_urls(study, people, with_forms={"S1-003", "S1-004", "S2-004"}, job=job)
     before = row_counts()
     changed: list[str] = []
     answered: dict[str, set[int]] = {}

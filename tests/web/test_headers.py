@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 from attune.web.studies.roles import Role
 
 from .test_epro import at_baseline, link  # noqa: F401  (fixtures)
-from .test_report_page import trial_study  # noqa: F401  (fixture)
+from .test_report_page import build, trial_study  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,8 @@ def assert_safe(response, *, cached_ok=False):
     if not cached_ok:
         assert "no-store" in response["Cache-Control"], response.get("Cache-Control")
     if response.get("Content-Type", "").startswith("text/html"):
-        assert inline_scripts(response.content.decode()) == []
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert inline_scripts(body.decode()) == []
 
 
 def test_staff_pages_api_and_error_pages(users, enrolled):
@@ -89,11 +90,19 @@ def test_the_participants_pages(link):  # noqa: F811
         assert_safe(response)
 
 
-def test_the_report_page(trial_study):  # noqa: F811
+def test_the_report_and_downloads_pages(trial_study):  # noqa: F811
     study, users = trial_study
-    response = staff(users[Role.STATISTICIAN]).get(f"/s/{study.code}/report/")
-    assert response.status_code == 200
-    assert_safe(response)
+    statistician = users[Role.STATISTICIAN]
+    job = build(statistician, study)
+    client = staff(statistician)
+    for url in (f"/s/{study.code}/downloads/", f"/s/{study.code}/downloads/{job.pk}/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert_safe(response)
+    for name in job.files:  # the report (shown in the browser), its PDF and figures
+        response = client.get(f"/s/{study.code}/downloads/{job.pk}/{name}")
+        assert response.status_code == 200
+        assert_safe(response)
 
 
 @override_settings(SECURE_HSTS_SECONDS=31536000, SECURE_HSTS_INCLUDE_SUBDOMAINS=True)

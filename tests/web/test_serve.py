@@ -19,14 +19,32 @@ from attune.cli import web
 from attune.cli.main import cli
 
 
+class FakeWorker:
+    """A worker process that records being stopped."""
+
+    def __init__(self, made: list[tuple[Any, ...]]) -> None:
+        self.made = made
+        made.append(("worker started",))
+
+    def poll(self) -> None:
+        return None
+
+    def terminate(self) -> None:
+        self.made.append(("worker stopped",))
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
-    """Management commands and gunicorn runs, recorded instead of run."""
+    """Management commands, gunicorn runs and background workers, recorded instead of run."""
     made: list[tuple[Any, ...]] = []
     monkeypatch.setattr(
         "django.core.management.call_command", lambda *args, **kwargs: made.append(args)
     )
     monkeypatch.setattr(web, "run_gunicorn", lambda *args: made.append(("gunicorn", *args)))
+    monkeypatch.setattr(web, "start_worker", lambda: FakeWorker(made))
     # setenv records the variable for restoring (delenv of a missing one would not): serve sets it.
     monkeypatch.setenv("ATTUNE_SERVE_STATIC", "0")
     return made
@@ -35,7 +53,12 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
 def test_serve_runs_the_development_server_by_default(calls):
     result = CliRunner().invoke(cli, ["serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
-    assert calls == [("migrate",), ("runserver", "127.0.0.1:8123")]
+    assert calls == [
+        ("migrate",),
+        ("worker started",),
+        ("runserver", "127.0.0.1:8123"),
+        ("worker stopped",),
+    ]
     assert os.environ["ATTUNE_SERVE_STATIC"] == "0"  # WhiteNoise stays out
 
 
@@ -47,10 +70,42 @@ def test_serve_production_migrates_collects_static_files_and_runs_gunicorn(calls
     assert calls == [
         ("migrate",),
         ("collectstatic",),
+        ("worker started",),
         ("gunicorn", "127.0.0.1:8124", 3, 2, False),
+        ("worker stopped",),
     ]
     assert os.environ["ATTUNE_SERVE_STATIC"] == "1"
     assert "3 worker(s) x 2 thread(s)" in result.output
+
+
+def test_serve_without_a_worker(calls):
+    """Where `attune worker` runs on its own (systemd), the server starts none."""
+    result = CliRunner().invoke(cli, ["serve", "--production", "--no-worker", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert ("worker started",) not in calls and calls[-1][0] == "gunicorn"
+
+
+def test_the_worker_is_stopped_when_the_server_stops_or_fails(calls, monkeypatch):
+    def crash(*args: Any) -> None:
+        raise SystemExit(3)  # as after SIGTERM, or a server that cannot bind its port
+
+    monkeypatch.setattr(web, "run_gunicorn", crash)
+    result = CliRunner().invoke(cli, ["serve", "--production", "--workers", "1"])
+    assert result.exit_code == 3
+    assert calls[-2:] == [("worker started",), ("worker stopped",)]
+
+
+@pytest.mark.django_db
+def test_the_demo_serves_with_a_worker(calls, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTUNE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr("attune.web.demo.seed_demo", lambda: type("Made", (), {"link": None})())
+    result = CliRunner().invoke(cli, ["demo", "--port", "8125"])
+    assert result.exit_code == 0, result.output
+    assert calls[-3:] == [
+        ("worker started",),
+        ("runserver", "127.0.0.1:8125"),
+        ("worker stopped",),
+    ]
 
 
 def test_production_options_need_production(calls):

@@ -2,7 +2,8 @@
 
 Creates the demo study in its own SQLite database (``.attune/demo`` unless ``ATTUNE_DATA_DIR`` says
 otherwise), with one account per role and participants at every stage of the protocol, prints the
-logins, and serves the platform on localhost.
+logins, and serves the platform on localhost with a background worker (exports and reports are
+built by it: see ``attune worker``).
 """
 
 from __future__ import annotations
@@ -65,5 +66,8 @@ def demo(host: str, port: int, reset: bool, no_serve: bool) -> None:
         click.echo(f"\nA participant's private questionnaire link: http://{host}:{port}{link}")
     if no_serve:
         return
+    from attune.cli.web import background_worker
+
     click.echo(f"\nServing on http://{host}:{port}/ (Ctrl+C stops it)")
-    call_command("runserver", f"{host}:{port}", use_reloader=False)
+    with background_worker():  # builds the exports and reports people ask for
+        call_command("runserver", f"{host}:{port}", use_reloader=False)

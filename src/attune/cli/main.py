@@ -19,7 +19,7 @@ from attune.cli.report import report
 from attune.cli.study import study
 from attune.cli.synth import synth
 from attune.cli.tidy import export, import_
-from attune.cli.web import audit, manage, serve
+from attune.cli.web import audit, manage, serve, worker
 
 
 @click.group(invoke_without_command=True)
@@ -42,6 +42,7 @@ cli.add_command(synth)
 cli.add_command(report)
 cli.add_command(study)
 cli.add_command(serve)
+cli.add_command(worker)
 cli.add_command(manage)
 cli.add_command(audit)
 cli.add_command(export)

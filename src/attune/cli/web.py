@@ -1,10 +1,16 @@
-"""``attune serve``, ``attune manage`` and ``attune audit verify|checkpoint``: the web platform from the command line."""
+"""``attune serve``, ``attune worker``, ``attune manage`` and ``attune audit verify|checkpoint``: the
+web platform from the command line."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -25,6 +31,76 @@ def manage(args: tuple[str, ...]) -> None:
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["attune manage", *args])
+
+
+@click.command()
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1, max=60),
+    default=1.0,
+    show_default=True,
+    help="Seconds between looks at the queue when it is empty.",
+)
+@click.option("--batch", is_flag=True, help="Run what is queued, then stop (for cron and tests).")
+def worker(interval: float, batch: bool) -> None:
+    """Run the background worker: it builds the exports and reports people ask for.
+
+    ``attune serve`` and ``attune demo`` start one themselves; run more (or run it under systemd
+    beside ``attune serve --production --no-worker``) on a busy server. It needs the same
+    database and the same data folder (ATTUNE_DATA_DIR) as the web server. Ctrl+C or SIGTERM
+    stops it after the job it is building.
+    """
+    setup_django()
+    from django.core.management import call_command
+
+    call_command(
+        "db_worker", interval=interval, batch=batch, reload=False, startup_delay=False, verbosity=1
+    )
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the worker gets SIGTERM if the server that started it dies without stopping it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def start_worker() -> subprocess.Popen[bytes]:
+    """An ``attune worker`` process beside the server, with the server's environment."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "attune", "worker"],
+        env=os.environ.copy(),
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)  # so that the ``finally`` below runs and the worker is stopped too
+
+
+@contextmanager
+def background_worker(enabled: bool = True) -> Iterator[None]:
+    """Run one worker while the server runs; stop it (gracefully, then for good) when it stops,
+    by Ctrl+C or by SIGTERM."""
+    if not enabled:
+        yield
+        return
+    process = start_worker()
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def default_workers() -> int:
@@ -57,10 +133,23 @@ def default_workers() -> int:
 @click.option(
     "--access-log", is_flag=True, help="Log every request to standard output (with --production)."
 )
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Do not start a background worker (when `attune worker` runs on its own, e.g. under "
+    "systemd).",
+)
 def serve(
-    host: str, port: int, production: bool, workers: int | None, threads: int, access_log: bool
+    host: str,
+    port: int,
+    production: bool,
+    workers: int | None,
+    threads: int,
+    access_log: bool,
+    no_worker: bool,
 ) -> None:
-    """Apply database migrations, then serve the web platform.
+    """Apply database migrations, then serve the web platform, with a background worker for the
+    exports and reports (see `attune worker`).
 
     Without --production this is Django's development server (one process, for a laptop and the
     demo). With --production the static files are collected and gunicorn serves the platform.
@@ -76,7 +165,8 @@ def serve(
     call_command("migrate", interactive=False, verbosity=0)
     if not production:
         click.echo(f"Attune is serving on http://{host}:{port}/ (Ctrl+C stops it)")
-        call_command("runserver", f"{host}:{port}", use_reloader=False)
+        with background_worker(not no_worker):
+            call_command("runserver", f"{host}:{port}", use_reloader=False)
         return
     call_command("collectstatic", interactive=False, verbosity=0)
     # The workers are forked from this process: none may inherit its database connection.
@@ -86,7 +176,8 @@ def serve(
         f"Attune is serving on http://{host}:{port}/ with gunicorn: {workers} worker(s) x "
         f"{threads} thread(s) (Ctrl+C stops it)"
     )
-    run_gunicorn(f"{host}:{port}", workers, threads, access_log)
+    with background_worker(not no_worker):
+        run_gunicorn(f"{host}:{port}", workers, threads, access_log)
 
 
 def gunicorn_options(bind: str, workers: int, threads: int, access_log: bool) -> dict[str, Any]:

@@ -7,6 +7,8 @@
 - ``ATTUNE_ALLOWED_HOSTS``: comma separated (default ``localhost,127.0.0.1``).
 - ``ATTUNE_SECURE``: ``1`` behind HTTPS (production), to send cookies for HTTPS only and HSTS
   (with ``includeSubDomains``).
+- ``ATTUNE_DATA_DIR`` also holds the files of exports and reports made for download
+  (``downloads/``): the web server and ``attune worker`` must share it.
 - ``ATTUNE_SERVE_STATIC``: ``1`` to serve the collected static files with WhiteNoise (set by
   ``attune serve --production``).
 """
@@ -59,7 +61,10 @@ INSTALLED_APPS = [
     "attune.web.dosing",
     "attune.web.adverse_events",
     "attune.web.deviations",
+    "attune.web.downloads",
     "attune.web.pages",
+    "django_tasks",
+    "django_tasks_db",  # the task queue's table: exports and reports built by `attune worker`
 ]
 
 MIDDLEWARE = [
@@ -79,6 +84,11 @@ MIDDLEWARE = [
     # last, so every response above still gets its headers: a NUL or lone surrogate is a 400
     "attune.web.middleware.RefuseUnreadableInput",
 ]
+
+# Background tasks (django-tasks): the exports and reports people download are built by a worker
+# process (`attune worker`, which `attune serve` and `attune demo` start), queued in the database,
+# so the same setup works on the embedded SQLite and on PostgreSQL.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 ROOT_URLCONF = "attune.web.urls"
 WSGI_APPLICATION = "attune.web.wsgi.application"

@@ -18,3 +18,6 @@ from attune.web.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Throttling needs a request object on every authenticate(); its own test switches it back on.
 AXES_ENABLED = False
+# Background tasks run at once, inside the request that queues them (one test runs the database
+# backend with a real `attune worker` process: tests/web/test_downloads_worker.py).
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

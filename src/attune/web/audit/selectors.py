@@ -12,6 +12,7 @@ cannot see gives exactly what a code that does not exist gives: no events, no hi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as StaffUser
@@ -65,3 +66,45 @@ def events_for(
     if participant:
         events = events.filter(participant=participant)
     return events.order_by("-sequence")
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What a reader narrows the trail to (the page and its CSV download share it)."""
+
+    participant: str = ""
+    since: date | None = None
+    until: date | None = None
+    action: str = ""
+
+    def as_query(self) -> dict[str, str]:
+        """The filter as the page's query parameters (to repeat it in a link)."""
+        return {
+            key: value
+            for key, value in (
+                ("participant", self.participant),
+                ("since", self.since.isoformat() if self.since else ""),
+                ("until", self.until.isoformat() if self.until else ""),
+                ("action", self.action),
+            )
+            if value
+        }
+
+
+def filtered_events(
+    user: StaffUser | AnonymousUser, study: Study, chosen: AuditFilter
+) -> QuerySet[AuditEvent]:
+    """:func:`events_for`, narrowed to a participant, a range of days (UTC) and an action."""
+    events = events_for(user, study, chosen.participant)
+    if chosen.since is not None:
+        events = events.filter(at__date__gte=chosen.since)
+    if chosen.until is not None:
+        events = events.filter(at__date__lte=chosen.until)
+    if chosen.action:
+        events = events.filter(action=chosen.action)
+    return events
+
+
+def actions_of(user: StaffUser | AnonymousUser, study: Study) -> list[str]:
+    """The actions found in the part of the trail the user reads (the filter's choices)."""
+    return sorted(set(events_for(user, study).order_by().values_list("action", flat=True)))

@@ -1,13 +1,21 @@
 from django.urls import path
 
-from attune.web.pages import events, members, report, session, views
+from attune.web.pages import downloads, events, members, session, views
 
 app_name = "pages"
 urlpatterns = [
     path("", views.home, name="home"),
     path("s/<slug:study>/", views.study, name="study"),
     path("s/<slug:study>/audit/", views.audit_trail, name="audit"),
-    path("s/<slug:study>/report/", report.report, name="report"),
+    path("s/<slug:study>/audit/csv/", downloads.audit_csv, name="audit_csv"),
+    path("s/<slug:study>/report/", downloads.report, name="report"),
+    path("s/<slug:study>/downloads/", downloads.downloads, name="downloads"),
+    path("s/<slug:study>/downloads/<uuid:job>/", downloads.job, name="download_job"),
+    path(
+        "s/<slug:study>/downloads/<uuid:job>/<str:name>",
+        downloads.job_file,
+        name="download_file",
+    ),
     path("s/<slug:study>/members/", members.members, name="members"),
     path("s/<slug:study>/p/<str:code>/", views.participant, name="participant"),
     path(

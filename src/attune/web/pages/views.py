@@ -505,14 +505,18 @@ def audit_trail(request: HttpRequest, study: str) -> HttpResponse:
     events of their sites, with or without ``?participant=``.
     """
     from attune.web.audit.checkpoints import verify_trail
-    from attune.web.audit.selectors import audit_scope, events_for
+    from attune.web.audit.selectors import AuditFilter, actions_of, audit_scope, filtered_events
+    from attune.web.pages.downloads import audit_filter
 
     found = _study(request, study)
     user = _user(request)
     if found is None or not can(user, found, Capability.READ_AUDIT):
         return _forbidden(request, "Your role does not allow reading the audit trail.")
-    participant_code = request.GET.get("participant", "").strip()
-    events = events_for(user, found, participant_code)
+    try:  # the same filter as the CSV download (pages/downloads.py)
+        chosen, refused = audit_filter(request.GET), ""
+    except InvalidInput as error:
+        chosen, refused = AuditFilter(), str(error)
+    events = filtered_events(user, found, chosen)
     rows = [
         (event, [(field, _change_text(change)) for field, change in event.changes.items()])
         for event in events[:500]
@@ -523,9 +527,12 @@ def audit_trail(request: HttpRequest, study: str) -> HttpResponse:
         "chain": verify_trail(),
         # The size of the whole trail says how busy the other sites are: all-site readers only.
         "all_sites": audit_scope(user, found).all_sites,
-        "participant_code": participant_code,
+        "participant_code": chosen.participant,
+        "chosen": chosen,
+        "actions": actions_of(user, found),
+        "refused": refused,
     }
-    return render(request, "pages/audit.html", context)
+    return render(request, "pages/audit.html", context, status=422 if refused else 200)
 
 
 def _change_text(change: object) -> str:
