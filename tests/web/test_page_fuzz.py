@@ -139,7 +139,7 @@ def _post_pages() -> list[str]:
         for name, _ in _patterns(get_resolver())
         if name.startswith(("pages:", "epro:")) and name != "pages:home"
     ]
-    read_only = {"pages:audit", "pages:report", "epro:home"}
+    read_only = {"pages:audit", "pages:report", "pages:session_live", "epro:home"}
     return [name for name in names if name not in read_only]
 
 
