@@ -81,4 +81,4 @@ def test_a_session_through_the_page(users, session):  # noqa: F811
     # the open alert (and missed readings) block the supplemental dose; entered two hours late, the
     # session is shown as of its last entry
     assert "The supplemental dose may not be given at" in text
-    assert '<td class="num error">171.0</td>' in text
+    assert '<td class="num error">171</td>' in text

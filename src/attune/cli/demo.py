@@ -62,4 +62,5 @@ def demo(host: str, port: int, reset: bool, no_serve: bool) -> None:
     if no_serve:
         return
     click.echo(f"\nServing on http://{host}:{port}/ (Ctrl+C stops it)")
-    call_command("runserver", f"{host}:{port}", use_reloader=False)
+    # The development server serves the static files (htmx, the session page's script) itself.
+    call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True)

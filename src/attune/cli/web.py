@@ -76,7 +76,8 @@ def serve(
     call_command("migrate", interactive=False, verbosity=0)
     if not production:
         click.echo(f"Attune is serving on http://{host}:{port}/ (Ctrl+C stops it)")
-        call_command("runserver", f"{host}:{port}", use_reloader=False)
+        # The development server serves the static files itself (without DEBUG it needs asking).
+        call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True)
         return
     call_command("collectstatic", interactive=False, verbosity=0)
     # The workers are forked from this process: none may inherit its database connection.

@@ -190,7 +190,7 @@ def _before_forms(found: Study, person: Participant, visit: str) -> list[dict[st
     )
     return [
         {
-            "name": get_instrument(due.instrument).name,
+            "name": get_instrument(due.instrument).abbreviation,
             "url": reverse("pages:form", args=[found.code, person.code, visit, due.instrument]),
             "signed": due.instrument in signed,
         }
@@ -259,6 +259,7 @@ def _context(
             schedule=schedule,
             now_min=state.minutes,
             window=(window.window_start_min, window.window_end_min) if window else None,
+            now_label="now" if not state.late_entry else "as of",
         )
         if initial is not None
         else None,

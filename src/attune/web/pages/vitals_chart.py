@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from attune.safety import VitalThresholds
 
 WIDTH = 680
-LEFT, RIGHT = 44, 120  # room for the axis and for the limits' labels
+LEFT, RIGHT = 44, 170  # room for the axis and for the limits' labels
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ def vitals_chart(
     schedule: Sequence[float],
     now_min: float | None,
     window: tuple[float, float] | None,
+    now_label: str = "now",
 ) -> SafeString:
     """Two panels (blood pressure and pulse; temperature) over minutes since the initial dose."""
     times = (
@@ -67,7 +68,10 @@ def vitals_chart(
     start = min([-30.0, *times])
     end = max([240.0, *times])
     return mark_safe(
-        "".join(_panel(panel, points, thresholds, start, end, now_min, window) for panel in PANELS)
+        "".join(
+            _panel(panel, points, thresholds, start, end, now_min, window, now_label)
+            for panel in PANELS
+        )
     )
 
 
@@ -79,6 +83,7 @@ def _panel(
     end: float,
     now_min: float | None,
     window: tuple[float, float] | None,
+    now_label: str,
 ) -> SafeString:
     top, bottom = 18, panel.height - 20
     inner = WIDTH - LEFT - RIGHT
@@ -119,11 +124,12 @@ def _panel(
     parts.append(
         format_html(
             '<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="#1d2a33"/>'
-            '<text x="{0}" y="{3}" font-size="10" fill="#1d2a33"> dose</text>',
+            '<text x="{3}" y="{4}" font-size="10" fill="#1d2a33">dose</text>',
             x(0),
             top,
             bottom,
-            top - 4,
+            f"{float(x(0)) + 3:.1f}",
+            top + 10,
         )
     )
     if now_min is not None:
@@ -131,16 +137,22 @@ def _panel(
             format_html(
                 '<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="#1d2a33" stroke-dasharray="2 3"/>'
                 '<text x="{0}" y="{3}" font-size="10" fill="#1d2a33" text-anchor="middle">'
-                "now</text>",
+                "{4}</text>",
                 x(now_min),
                 top,
                 bottom,
-                top - 4,
+                bottom - 4,
+                now_label,
             )
         )
+    labels: list[float] = []  # where limit labels went, so equal limits do not overprint
     for vital, label, unit, colour in panel.series:
         if thresholds is not None:
             limit = thresholds.maximum(vital)  # type: ignore[arg-type]
+            at = float(y(limit)) + 3
+            while any(abs(at - other) < 11 for other in labels):
+                at += 11
+            labels.append(at)
             parts.append(
                 format_html(
                     '<line x1="{0}" x2="{1}" y1="{2}" y2="{2}" stroke="{3}" stroke-dasharray="6 4"/>'
@@ -150,7 +162,7 @@ def _panel(
                     y(limit),
                     colour,
                     LEFT + inner + 4,
-                    float(y(limit)) + 3,
+                    f"{at:.1f}",
                     label,
                     f"{limit:g}",
                     unit,
