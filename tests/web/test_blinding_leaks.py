@@ -213,6 +213,10 @@ class Setting:
             f"/s/{s}/audit/?participant={c}",
             *(f"/s/{s}/p/{c}/sessions/{v.id}/" for v in self.protocol.visits_of("experimental")),
             *(
+                f"/s/{s}/p/{c}/sessions/{v.id}/live/"
+                for v in self.protocol.visits_of("experimental")
+            ),
+            *(
                 f"/s/{s}/p/{c}/forms/{self.visit}/{due.instrument}/"
                 for due in self.protocol.visit(self.visit).instruments
             ),

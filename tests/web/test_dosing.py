@@ -144,12 +144,14 @@ def test_vitals_raise_stored_alerts_once(users, session):
         pulse=88,
         temperature=37.0,
     )
-    assert [(a.kind, a.severity) for a in raised if a.kind == "above_threshold"] == [
-        ("above_threshold", "critical")
-    ]
-    assert "experimental_1" in raised[0].message
+    # One event for the reading, listing every rule it broke (threshold, rise over the baseline).
+    assert [(a.kind, a.severity) for a in raised] == [("vitals_reading", "critical")]
+    assert raised[0].message.startswith(
+        "Experimental session 1: Blood pressure 172/95 mmHg at 60 min"
+    )
+    assert "systolic above 160 mmHg" in raised[0].message
     normal(therapist, session, 90)
-    assert SafetyAlert.objects.filter(participant=session, kind="above_threshold").count() == 1
+    assert SafetyAlert.objects.filter(participant=session, kind="vitals_reading").count() == 1
     with pytest.raises(InvalidInput, match="systolic"):
         dosing.record_vitals(
             therapist, session, "experimental_1", at(95), systolic=400, diastolic=80
@@ -204,7 +206,7 @@ def test_an_open_vitals_alert_blocks_the_supplemental_dose_until_acknowledged(us
         temperature=37.0,
     )
     normal(therapist, session, 90)
-    with pytest.raises(WrongState, match="may not be given now"):
+    with pytest.raises(WrongState, match="may not be given at the time entered"):
         dosing.record_supplemental_dose(
             therapist, session, "experimental_1", kit="K-0001", given_at=at(100), amount=40
         )

@@ -88,7 +88,7 @@ def staff_urls(
         urls += [f"{page}/", f"{page}/events/"]
         for visit in study.protocol.visits:
             if "dyad" in visit.attendees:
-                urls.append(f"{page}/sessions/{visit.id}/")
+                urls += [f"{page}/sessions/{visit.id}/", f"{page}/sessions/{visit.id}/live/"]
             if person.code in with_forms:
                 urls += [f"{page}/forms/{visit.id}/{due.instrument}/" for due in visit.instruments]
         one = f"{api}/participants/{person.code}"

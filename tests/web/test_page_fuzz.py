@@ -154,6 +154,7 @@ def _post_pages() -> list[str]:
         "pages:report",
         "pages:download_job",
         "pages:download_file",
+        "pages:session_live",
         "epro:home",
     }
     return [name for name in names if name not in read_only]

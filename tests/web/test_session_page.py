@@ -78,5 +78,7 @@ def test_a_session_through_the_page(users, session):  # noqa: F811
     )
     text = high.content.decode()
     assert "new alert(s)" in text
-    assert "not now" in text  # the open alert (and missed readings) block the supplemental dose
-    assert '<td class="num error">171.0</td>' in text
+    # the open alert (and missed readings) block the supplemental dose; entered two hours late, the
+    # session is shown as of its last entry
+    assert "The supplemental dose may not be given at" in text
+    assert '<td class="num error">171</td>' in text

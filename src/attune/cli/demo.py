@@ -69,5 +69,6 @@ def demo(host: str, port: int, reset: bool, no_serve: bool) -> None:
     from attune.cli.web import background_worker
 
     click.echo(f"\nServing on http://{host}:{port}/ (Ctrl+C stops it)")
+    # The development server serves the static files (htmx, the session page's script) itself.
     with background_worker():  # builds the exports and reports people ask for
-        call_command("runserver", f"{host}:{port}", use_reloader=False)
+        call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True)

@@ -165,8 +165,9 @@ def serve(
     call_command("migrate", interactive=False, verbosity=0)
     if not production:
         click.echo(f"Attune is serving on http://{host}:{port}/ (Ctrl+C stops it)")
+        # The development server serves the static files itself (without DEBUG it needs asking).
         with background_worker(not no_worker):
-            call_command("runserver", f"{host}:{port}", use_reloader=False)
+            call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True)
         return
     call_command("collectstatic", interactive=False, verbosity=0)
     # The workers are forked from this process: none may inherit its database connection.

@@ -7,6 +7,8 @@ platform. Rules and defaults are documented in ``docs/safety.md``.
 
 - Vital signs: :func:`check_vitals` (one reading), :func:`check_session` (thresholds, trends,
   baseline, missed readings), settings in :class:`VitalThresholds`.
+- A session at one moment: :func:`session_status` (one alert event per reading, the decision, the
+  next reading and the window, computed once), :func:`reading_events`.
 - Supplemental dose: :func:`may_give_supplemental_dose` returns a decision with every reason against.
 - Suicidality: :func:`check_suicidality` on :class:`attune.instruments.ScoreResult`.
 - Alerts stay active until :func:`acknowledge` d (who, when, note).
@@ -35,7 +37,8 @@ from attune.safety.errors import (
     UnsupportedScreenError,
 )
 from attune.safety.readings import PLAUSIBLE_RANGES, VITALS, Vital, VitalsReading
-from attune.safety.schedule import check_missed_readings, reading_schedule
+from attune.safety.schedule import check_missed_readings, reading_schedule, unmet_readings
+from attune.safety.session import SessionStatus, reading_events, reading_key, session_status
 from attune.safety.settings import SuicidalitySettings, SupplementalDoseSettings, VitalThresholds
 from attune.safety.suicidality import SCREENS, check_suicidality
 from attune.safety.vitals import check_session, check_trends, check_vitals
@@ -53,6 +56,7 @@ __all__ = [
     "DoseBlock",
     "ImplausibleReadingError",
     "SafetyInputError",
+    "SessionStatus",
     "Severity",
     "SuicidalitySettings",
     "SupplementalDoseDecision",
@@ -70,5 +74,9 @@ __all__ = [
     "check_trends",
     "check_vitals",
     "may_give_supplemental_dose",
+    "reading_events",
+    "reading_key",
     "reading_schedule",
+    "session_status",
+    "unmet_readings",
 ]

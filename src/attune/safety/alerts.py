@@ -32,12 +32,20 @@ AlertKind = Literal[
     "suicidality",
     "incomplete_screen",
     "serious_adverse_event",
+    "vitals_reading",
 ]
 
 ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
 
 VITALS_KINDS: frozenset[str] = frozenset(
-    {"above_threshold", "rise_in_window", "rise_over_baseline", "no_baseline", "missed_reading"}
+    {
+        "above_threshold",
+        "rise_in_window",
+        "rise_over_baseline",
+        "no_baseline",
+        "missed_reading",
+        "vitals_reading",
+    }
 )
 """Kinds of alert raised from vital signs."""
 
@@ -90,6 +98,8 @@ class Alert:
     threshold: float | None = None
     form_id: str | None = None
     acknowledgement: Acknowledgement | None = None
+    rules: tuple[str, ...] = ()
+    """For a ``vitals_reading`` event: each rule the reading broke, in words with units."""
 
     def __post_init__(self) -> None:
         if self.kind not in ALERT_KINDS:
@@ -149,6 +159,15 @@ def active_alerts(alerts: Iterable[Alert]) -> tuple[Alert, ...]:
     """The alerts nobody has acknowledged yet, most severe first (stable within a severity)."""
     active = [alert for alert in alerts if alert.active]
     return tuple(sorted(active, key=lambda alert: -SEVERITY_RANK[alert.severity]))
+
+
+def format_minutes(minutes: float) -> str:
+    """A session time for people: whole minutes (``120 min``, never ``120.367 min``); before the
+    dose, ``15 min before the dose``."""
+    whole = round(minutes)
+    if whole < 0:
+        return f"{-whole} min before the dose"
+    return f"{whole} min"
 
 
 def format_number(value: float | None) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from attune.safety.alerts import Alert, active_alerts, format_number
+from attune.safety.alerts import Alert, active_alerts, format_minutes, format_number
 from attune.safety.errors import SafetyInputError
 from attune.safety.readings import finite_number
 from attune.safety.settings import SupplementalDoseSettings
@@ -70,21 +71,22 @@ def may_give_supplemental_dose(
         raise SafetyInputError("contraindications must be a list of strings, not one string")
     window = settings if settings is not None else SupplementalDoseSettings()
     start, end = window.window_start_min, window.window_end_min
-    span = f"{format_number(start)}-{format_number(end)} min after the initial dose"
+    span = f"{format_number(start)}-{format_minutes(end)} after the initial dose"
+    wait = max(1, math.ceil(start - now_min))
     reasons: list[DoseBlock] = []
     if now_min < start:
         reasons.append(
             DoseBlock(
                 "before_window",
-                f"Too early: {format_number(now_min)} min is before the window ({span}); "
-                f"wait {format_number(start - now_min)} min.",
+                f"Too early: {format_minutes(now_min)} is before the window ({span}); "
+                f"wait {wait} min.",
             )
         )
     elif now_min > end:
         reasons.append(
             DoseBlock(
                 "after_window",
-                f"Too late: {format_number(now_min)} min is after the window ({span}).",
+                f"Too late: {format_minutes(now_min)} is after the window ({span}).",
             )
         )
     if already_given:
@@ -101,7 +103,7 @@ def may_give_supplemental_dose(
         reasons.append(
             DoseBlock(
                 "active_alert",
-                f"Unacknowledged {alert.severity} alert ({alert.key}): {alert.message}",
+                f"An alert is not acknowledged yet: {alert.message}",
             )
         )
     return SupplementalDoseDecision(allowed=not reasons, reasons=tuple(reasons))

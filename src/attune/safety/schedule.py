@@ -6,7 +6,7 @@ import itertools
 import math
 from collections.abc import Sequence
 
-from attune.safety.alerts import Alert, format_number
+from attune.safety.alerts import Alert, format_minutes, format_number
 from attune.safety.errors import SafetyInputError
 from attune.safety.readings import VitalsReading, finite_number
 from attune.safety.settings import VitalThresholds
@@ -64,6 +64,33 @@ def validated_schedule(schedule_min: Sequence[float]) -> tuple[float, ...]:
     return tuple(ordered)
 
 
+def unmet_readings(
+    readings: Sequence[VitalsReading],
+    schedule_min: Sequence[float],
+    *,
+    thresholds: VitalThresholds | None = None,
+) -> tuple[float, ...]:
+    """The scheduled times no reading meets (yet), in order; the rule of :func:`check_missed_readings`."""
+    settings = thresholds if thresholds is not None else VitalThresholds()
+    grace = settings.missed_reading_grace_min
+    complete = sorted(
+        reading.time
+        for reading in readings
+        if all(reading.value(vital) is not None for vital in settings.required_vitals)
+    )
+    used = [False] * len(complete)
+    unmet: list[float] = []
+    for scheduled in validated_schedule(schedule_min):
+        met = False
+        for index, time in enumerate(complete):
+            if not used[index] and scheduled - grace <= time <= scheduled + grace:
+                used[index] = met = True
+                break
+        if not met:
+            unmet.append(scheduled)
+    return tuple(unmet)
+
+
 def check_missed_readings(
     readings: Sequence[VitalsReading],
     schedule_min: Sequence[float],
@@ -82,20 +109,9 @@ def check_missed_readings(
     settings = thresholds if thresholds is not None else VitalThresholds()
     grace = settings.missed_reading_grace_min
     required = settings.required_vitals
-    complete = sorted(
-        reading.time
-        for reading in readings
-        if all(reading.value(vital) is not None for vital in required)
-    )
-    used = [False] * len(complete)
     alerts: list[Alert] = []
-    for scheduled in validated_schedule(schedule_min):
-        met = False
-        for index, time in enumerate(complete):
-            if not used[index] and scheduled - grace <= time <= scheduled + grace:
-                used[index] = met = True
-                break
-        if met or now_min <= scheduled + grace:
+    for scheduled in unmet_readings(readings, schedule_min, thresholds=settings):
+        if now_min <= scheduled + grace:
             continue
         alerts.append(
             Alert(
@@ -105,9 +121,9 @@ def check_missed_readings(
                 time=scheduled,
                 threshold=grace,
                 message=(
-                    f"Scheduled vitals reading at {format_number(scheduled)} min is missing: no reading "
-                    f"with {', '.join(required)} within {format_number(grace)} min of it "
-                    f"(checked at {format_number(now_min)} min). Take the vitals now."
+                    f"The reading scheduled at {format_minutes(scheduled)} is missing: no reading "
+                    f"with {', '.join(required)} within {format_number(grace)} min of it. Take the "
+                    "vital signs now, or record the reading if it was taken."
                 ),
             )
         )

@@ -6,7 +6,13 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 
-from attune.safety.alerts import Acknowledgement, Alert, apply_acknowledgements, format_number
+from attune.safety.alerts import (
+    Acknowledgement,
+    Alert,
+    apply_acknowledgements,
+    format_minutes,
+    format_number,
+)
 from attune.safety.errors import SafetyInputError
 from attune.safety.readings import UNITS, VITALS, Vital, VitalsReading, finite_number
 from attune.safety.schedule import check_missed_readings
@@ -46,7 +52,7 @@ def check_vitals(
                     threshold=limit,
                     message=(
                         f"{vital.capitalize()} {format_number(value)} {unit} at "
-                        f"{format_number(reading.time)} min is above the limit of "
+                        f"{format_minutes(reading.time)} is above the limit of "
                         f"{format_number(limit)} {unit}."
                     ),
                 )
@@ -83,9 +89,9 @@ def check_trends(
                         value=rise,
                         threshold=limit,
                         message=(
-                            f"{vital.capitalize()} rose {format_number(rise)} {unit} (from "
-                            f"{format_number(low)} at {format_number(low_time)} min to "
-                            f"{format_number(value)} at {format_number(time)} min) within the last "
+                            f"{vital.capitalize()} rose {format_number(round(rise, 1))} {unit} (from "
+                            f"{format_number(low)} at {format_minutes(low_time)} to "
+                            f"{format_number(value)} at {format_minutes(time)}) within the last "
                             f"{len(earlier) + 1} readings; the rule is a rise of more than "
                             f"{format_number(limit)} {unit}."
                         ),
@@ -159,7 +165,7 @@ def _ordered(readings: Sequence[VitalsReading]) -> list[VitalsReading]:
     for earlier, later in itertools.pairwise(ordered):
         if earlier.time == later.time:
             raise SafetyInputError(
-                f"two readings at {format_number(earlier.time)} min: merge or correct them"
+                f"two readings at {format_minutes(earlier.time)}: merge or correct them"
             )
     return ordered
 
@@ -187,8 +193,8 @@ def _baseline_alerts(ordered: list[VitalsReading], vital: Vital, limit: float) -
                     threshold=limit,
                     message=(
                         f"{vital.capitalize()} {format_number(value)} {unit} at "
-                        f"{format_number(reading.time)} min is {format_number(rise)} {unit} above "
-                        f"the pre-dose baseline of {format_number(baseline)} {unit} (mean of "
+                        f"{format_minutes(reading.time)} is {format_number(round(rise, 1))} {unit} above "
+                        f"the pre-dose baseline of {format_number(round(baseline, 1))} {unit} (mean of "
                         f"{len(baseline_values)} pre-dose reading(s)); the rule is a rise of more than "
                         f"{format_number(limit)} {unit}."
                     ),

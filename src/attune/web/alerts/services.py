@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -49,15 +49,19 @@ def store_alerts(
     key_prefix: str = "",
     message_prefix: str = "",
     form: FormRecord | None = None,
+    key_of: Callable[[Alert], str] | None = None,
 ) -> list[SafetyAlert]:
-    """Store each active alert of :mod:`attune.safety` once (by its stable key); return the new ones."""
+    """Store each active alert of :mod:`attune.safety` once (by its stable key); return the new ones.
+
+    ``key_of`` gives the stored key where the safety key alone is not stable (a dosing session keys
+    a reading's event by the reading, whose minutes change once the initial dose is recorded)."""
     raised = []
     for alert in alerts:
         if alert.acknowledgement is not None:
             continue
         stored, created = SafetyAlert.objects.get_or_create(
             participant=participant,
-            key=f"{key_prefix}{alert.key}",
+            key=key_of(alert) if key_of is not None else f"{key_prefix}{alert.key}",
             defaults={
                 "kind": alert.kind,
                 "severity": alert.severity,

@@ -25,6 +25,10 @@ class Dose(models.Model):
     given_at = models.DateTimeField()
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     recorded_at = models.DateTimeField(auto_now_add=True)
+    late_entry = models.BooleanField(
+        default=False,
+        help_text="Entered afterwards (e.g. from the paper record), well after it was given.",
+    )
 
     class Meta:
         constraints = [
@@ -50,6 +54,13 @@ class VitalSign(models.Model):
     pulse = models.FloatField(null=True, blank=True)
     temperature = models.FloatField(null=True, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    recorded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was entered (unknown for older readings)."
+    )
+    late_entry = models.BooleanField(
+        default=False,
+        help_text="Entered afterwards (e.g. from the paper record), well after it was taken.",
+    )
 
     class Meta:
         constraints = [

@@ -2,13 +2,19 @@
 
 The protocol decides what is allowed and :mod:`attune.safety` decides what is safe; these services
 only record what happened and refuse what either forbids, saying why.
+
+Time: every rule is applied at the time an entry states (the dose's or the reading's time), never at
+the wall clock, so a session entered afterwards from the paper record is judged as it happened; such
+entries are marked as late entries. A page shows the session at one moment (:func:`session_state`):
+the wall clock while the session runs, or the last time entered for a session entered afterwards.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -20,13 +26,16 @@ from attune.safety import (
     Alert,
     ImplausibleReadingError,
     SafetyInputError,
+    SessionStatus,
     SupplementalDoseDecision,
     VitalsReading,
     VitalThresholds,
-    check_session,
     check_vitals,
-    may_give_supplemental_dose,
+    reading_events,
+    reading_key,
+    session_status,
 )
+from attune.safety.alerts import format_minutes
 from attune.web.adverse_events.models import AdverseEvent
 from attune.web.alerts.models import SafetyAlert
 from attune.web.alerts.services import store_alerts
@@ -41,14 +50,36 @@ from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
 from attune.web.validation import moment_problem
 
+LATE_ENTRY_AFTER = timedelta(minutes=30)
+"""A dose or reading recorded more than this after the time it states is a late entry (entered
+afterwards, e.g. from the paper record): it is marked so on the record, the page and the trail."""
+
 
 @dataclass(frozen=True)
 class SessionState:
+    """A session at one moment (``as_of``): what a page, and the server's decision, read."""
+
     initial: Dose | None
     supplemental: Dose | None
     readings: list[VitalSign]
-    alerts: tuple[Alert, ...]
-    decision: SupplementalDoseDecision | None
+    status: SessionStatus | None
+    """From one call to :func:`attune.safety.session_status`; ``None`` before the initial dose."""
+    as_of: datetime
+    late_entry: bool
+    """The session is being entered afterwards (its initial dose was a late entry)."""
+
+    @property
+    def alerts(self) -> tuple[Alert, ...]:
+        return self.status.alerts if self.status else ()
+
+    @property
+    def decision(self) -> SupplementalDoseDecision | None:
+        return self.status.decision if self.status else None
+
+    @property
+    def minutes(self) -> float | None:
+        """``as_of`` in minutes since the initial dose."""
+        return None if self.initial is None else _minutes(self.initial, self.as_of)
 
 
 def _session(participant: Participant, visit_id: str) -> None:
@@ -218,6 +249,8 @@ def record_vitals(
         participant=participant, visit_id=visit_id, taken_at=taken_at
     ).exists():
         raise InvalidInput({"taken_at": "a reading at this time is recorded already"})
+    recorded_at = timezone.now()
+    late = recorded_at - taken_at > LATE_ENTRY_AFTER
     vital = VitalSign.objects.create(
         participant=participant,
         visit_id=visit_id,
@@ -227,6 +260,8 @@ def record_vitals(
         pulse=pulse,
         temperature=temperature,
         recorded_by=actor,
+        recorded_at=recorded_at,
+        late_entry=late,
     )
     record(
         actor.get_username(),
@@ -243,14 +278,14 @@ def record_vitals(
             "diastolic": diastolic,
             "pulse": pulse,
             "temperature": temperature,
+            **({"late_entry": True} if late else {}),
         },
     )
-    alerts = (
-        session_state(participant, visit_id, taken_at).alerts
-        if initial is not None
-        else check_vitals(reading, _thresholds(participant))
-    )
-    return _store(participant, visit_id, alerts)
+    if initial is not None:  # the session's rules at the time the reading states
+        state = session_state(participant, visit_id, taken_at)
+        return _store(participant, visit_id, state.alerts, state.readings, initial)
+    events = reading_events(check_vitals(reading, _thresholds(participant)), [reading])
+    return _store(participant, visit_id, events, [vital], None)
 
 
 def _give(
@@ -268,6 +303,7 @@ def _give(
     protocol = participant.study.protocol
     assert protocol.dosing is not None
     unit = protocol.dosing.unit
+    late = timezone.now() - given_at > LATE_ENTRY_AFTER
     dose = Dose.objects.create(
         participant=participant,
         visit_id=visit_id,
@@ -277,7 +313,10 @@ def _give(
         kit=kit,
         given_at=given_at,
         recorded_by=actor,
+        late_entry=late,
     )
+    if late:
+        details = {**details, "late_entry": True}
     shown = "the protocol's dose (blinded)" if blinded_amounts(protocol) else f"{amount:g} {unit}"
     record(
         actor.get_username(),
@@ -308,55 +347,93 @@ def _thresholds(participant: Participant) -> VitalThresholds | None:
     return vitals.thresholds if vitals else None
 
 
-def _store(participant: Participant, visit_id: str, alerts: tuple[Alert, ...]) -> list[SafetyAlert]:
-    """A session's alerts, keyed and labelled by the session (one key space per participant)."""
+def _key(visit_id: str, readings: list[VitalSign], initial: Dose | None) -> Callable[[Alert], str]:
+    """Stored keys, one key space per participant and session: a reading's event is keyed by the
+    reading itself (its minutes change once the initial dose is recorded), the rest by safety key."""
+    by_time = {_minutes(initial, vital.taken_at): vital.pk for vital in readings}
+
+    def key_of(alert: Alert) -> str:
+        if alert.kind == "vitals_reading" and alert.time in by_time:
+            return f"{visit_id}:reading:{by_time[alert.time]}"
+        return f"{visit_id}:{alert.key}"
+
+    return key_of
+
+
+def _store(
+    participant: Participant,
+    visit_id: str,
+    alerts: tuple[Alert, ...],
+    readings: list[VitalSign],
+    initial: Dose | None,
+) -> list[SafetyAlert]:
+    """A session's alert events, labelled with the session's name."""
+    label = participant.study.protocol.visit(visit_id).label
     return store_alerts(
-        participant, alerts, key_prefix=f"{visit_id}:", message_prefix=f"{visit_id}: "
+        participant,
+        alerts,
+        message_prefix=f"{label}: ",
+        key_of=_key(visit_id, readings, initial),
     )
+
+
+def _acknowledgements(
+    participant: Participant, visit_id: str, readings: list[VitalSign], initial: Dose
+) -> dict[str, Acknowledgement]:
+    """The stored acknowledgements of the session, by safety key."""
+    prefix = f"{visit_id}:"
+    minutes = {f"reading:{vital.pk}": _minutes(initial, vital.taken_at) for vital in readings}
+    found: dict[str, Acknowledgement] = {}
+    for stored in participant.alerts.filter(
+        key__startswith=prefix, acknowledged_at__isnull=False
+    ).select_related("acknowledged_by"):
+        assert stored.acknowledged_at is not None
+        rest = stored.key.removeprefix(prefix)
+        if rest.startswith("reading:"):
+            if rest not in minutes:
+                continue
+            rest = reading_key(minutes[rest])
+        found[rest] = Acknowledgement(
+            by=str(stored.acknowledged_by), at=stored.acknowledged_at, note=stored.note
+        )
+    return found
 
 
 def session_state(
     participant: Participant, visit_id: str, now: datetime | None = None
 ) -> SessionState:
-    """The session as the monitor shows it: doses, readings, current alerts and the supplemental decision."""
-    now = now or timezone.now()
+    """The session at ``now``: doses, readings up to then, alert events and the supplemental
+    decision, all from one :func:`attune.safety.session_status`.
+
+    Without ``now``: the wall clock while the session runs; for a session entered afterwards (its
+    initial dose a late entry), the last time entered, so the page shows the session as the paper
+    record left it, not hours after its window closed."""
     doses = {
         dose.kind: dose for dose in Dose.objects.filter(participant=participant, visit_id=visit_id)
     }
     initial = doses.get("initial")
-    readings = list(
-        VitalSign.objects.filter(participant=participant, visit_id=visit_id, taken_at__lte=now)
-    )
+    late = initial is not None and initial.late_entry
+    every = list(VitalSign.objects.filter(participant=participant, visit_id=visit_id))
+    if now is None:
+        now = timezone.now()
+        if late:
+            now = max(
+                [dose.given_at for dose in doses.values()] + [vital.taken_at for vital in every]
+            )
+    readings = [vital for vital in every if vital.taken_at <= now]
     if initial is None:
-        return SessionState(None, None, readings, (), None)
+        return SessionState(None, None, readings, None, now, False)
     protocol = participant.study.protocol
-    prefix = f"{visit_id}:"
-    acknowledged = {
-        stored.key.removeprefix(prefix): Acknowledgement(
-            by=str(stored.acknowledged_by), at=acknowledged_at, note=stored.note
-        )
-        for stored in participant.alerts.filter(key__startswith=prefix)
-        if (acknowledged_at := stored.acknowledged_at) is not None
-    }
-    now_min = _minutes(initial, now)
-    alerts = check_session(
+    status = session_status(
         [_reading(vital, initial) for vital in readings],
         schedule_min=protocol.vitals.schedule_minutes if protocol.vitals else [],
-        now_min=now_min,
+        now_min=_minutes(initial, now),
         thresholds=_thresholds(participant),
-        acknowledgements=acknowledged,
+        acknowledgements=_acknowledgements(participant, visit_id, readings, initial),
+        supplemental=protocol.supplemental_dose_settings(),
+        supplemental_given="supplemental" in doses,
     )
-    decision = None
-    settings = protocol.supplemental_dose_settings()
-    if settings is not None:
-        decision = may_give_supplemental_dose(
-            now_min=now_min,
-            alerts=alerts,
-            contraindications=[],
-            already_given="supplemental" in doses,
-            settings=settings,
-        )
-    return SessionState(initial, doses.get("supplemental"), readings, alerts, decision)
+    return SessionState(initial, doses.get("supplemental"), readings, status, now, late)
 
 
 @transaction.atomic
@@ -384,11 +461,15 @@ def record_supplemental_dose(
         raise WrongState("record the initial dose first")
     if state.supplemental is not None:
         raise WrongState(f"the supplemental dose of {visit_id} is recorded already")
-    _store(participant, visit_id, state.alerts)
+    _store(participant, visit_id, state.alerts, state.readings, state.initial)
     assert state.decision is not None
     if not state.decision.allowed:
-        reasons = "; ".join(block.message for block in state.decision.reasons)
-        raise WrongState(f"the supplemental dose may not be given now: {reasons}")
+        reasons = " ".join(block.message for block in state.decision.reasons)
+        when = f"{timezone.localtime(given_at):%H:%M}, {format_minutes(_minutes(state.initial, given_at))}"
+        raise WrongState(
+            f"The supplemental dose may not be given at the time entered ({when} after the "
+            f"initial dose): {reasons}"
+        )
     expected = state.initial.amount * dosing.supplemental.fraction
     if blinded_amounts(protocol):
         if amount is not None:

@@ -22,5 +22,10 @@ urlpatterns = [
         "s/<slug:study>/p/<str:code>/forms/<str:visit>/<str:instrument>/", views.form, name="form"
     ),
     path("s/<slug:study>/p/<str:code>/sessions/<str:visit>/", session.monitor, name="session"),
+    path(
+        "s/<slug:study>/p/<str:code>/sessions/<str:visit>/live/",
+        session.live,
+        name="session_live",
+    ),
     path("s/<slug:study>/p/<str:code>/events/", events.events, name="events"),
 ]
