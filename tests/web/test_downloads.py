@@ -28,7 +28,7 @@ from attune.web.studies.models import Membership
 from attune.web.studies.roles import Role
 from attune.web.studies.services import add_member
 
-from .conftest import ELIGIBLE, PASSWORD
+from .conftest import ELIGIBLE, PASSWORD, randomise_in_order
 
 pytestmark = pytest.mark.django_db
 NOT_EXPORTING = [Role.COORDINATOR, Role.THERAPIST, Role.RATER, Role.MONITOR, Role.ADMINISTRATOR]
@@ -43,9 +43,7 @@ def client_of(user) -> Client:
 @pytest.fixture
 def two_sites(users, enrolled, site_two):
     """S1-001 enrolled at site 1 and randomised; S2-001 enrolled at site 2."""
-    coordinator = users[Role.COORDINATOR]
-    journey.record_visit(coordinator, enrolled, "baseline", date(2026, 1, 20))
-    journey.randomise(coordinator, enrolled)
+    randomise_in_order(users, enrolled)
     other = get_user_model().objects.create_user("coordinator-s2", password=PASSWORD)
     add_member(None, other, enrolled.study, Role.COORDINATOR, site_two)
     person = journey.start_screening(other, site_two, "S2-001", date(2026, 1, 6))
