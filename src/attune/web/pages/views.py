@@ -3,8 +3,11 @@ messages on the page (never a server error), and input is kept when it is refuse
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
+
+import segno
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +15,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from attune.web.alerts.models import SafetyAlert
 from attune.web.alerts.services import acknowledge
@@ -45,6 +49,14 @@ from attune.web.studies.selectors import unblinded_members
 from attune.web.validation import parse_date, parse_int
 
 REFUSALS = (NotAllowed, InvalidInput, WrongState, Conflict)
+
+#: The participant page's fields whose element id is not their name (several forms have a reason).
+ERROR_IDS = {
+    "screening": {"screening": "screening"},
+    "demographics": {"reason": "demographics_reason"},
+    "discontinue": {"reason": "discontinuation_reason"},
+    "visit": {"reason": "visit_reason"},
+}
 
 
 def _user(request: HttpRequest) -> User:
@@ -114,11 +126,20 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
     return render(request, "pages/study.html", context)
 
 
-def _screening_fields(found: Study, participant: Participant) -> list[dict[str, Any]]:
+def _screening_fields(
+    found: Study, participant: Participant, posted: Any = None
+) -> list[dict[str, Any]]:
+    """The screening form's fields with their values: what was posted when the save was refused
+    (every answer stays, the wrong ones included, so it can be corrected), else what is stored."""
     eligibility = found.protocol.eligibility
     data = getattr(getattr(participant, "screening", None), "data", {})
     if eligibility is None:
         return []
+    if posted is not None:
+        data = {}
+        for name, spec in eligibility.fields.items():
+            raw = posted.get(f"f_{name}", "")
+            data[name] = {"yes": True, "no": False}.get(raw) if spec.type == "boolean" else raw
     return [
         {"name": name, "spec": spec, "value": data.get(name)}
         for name, spec in eligibility.fields.items()
@@ -142,10 +163,23 @@ def _screening_values(found: Study, post: Any) -> dict[str, Any]:
                 values[name] = int(raw)
             elif spec.type == "number":
                 values[name] = float(raw)
+                if not math.isfinite(values[name]):
+                    raise ValueError(raw)
             else:
                 values[name] = raw
         except (KeyError, ValueError):
-            errors[name] = f"{raw!r} is not a valid {spec.type}"
+            kind = {"integer": "a whole number", "number": "a number", "boolean": "yes or no"}
+            errors[name] = f"{raw[:20]!r} is not {kind.get(spec.type, 'valid')}"
+            continue
+        value = values[name]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            unit = f" {spec.unit}" if spec.unit else ""
+            if spec.min is not None and value < spec.min:
+                errors[name] = f"{raw[:20]} is below the lowest plausible value, {spec.min:g}{unit}"
+            elif spec.max is not None and value > spec.max:
+                errors[name] = f"{raw[:20]} is above the highest plausible value, {spec.max:g}{unit}"
+        if spec.type == "choice" and spec.choices and raw not in spec.choices:
+            errors[name] = "choose one of the listed answers"
     if errors:
         raise InvalidInput(errors)
     return values
@@ -182,6 +216,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         return _forbidden(request, str(error))
     new_link = None
     refused = ""
+    errors: dict[str, str] = {}
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
@@ -248,8 +283,10 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         except REFUSALS as error:
             messages.error(request, str(error))
             refused = action
+            errors = error.errors if isinstance(error, InvalidInput) else {}
         except SafetyAlert.DoesNotExist:
             messages.error(request, "no such alert")
+            refused = action
     schedule, schedule_problem = planned_schedule(person, as_of=timezone.localdate())
     visible_forms = forms_of(user, person)
     try:
@@ -268,7 +305,9 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "alerts": person.alerts.filter(acknowledged_at__isnull=True)
         if can(user, found, Capability.READ_PARTICIPANT_FORMS, person.site)
         else [],
-        "screening_fields": _screening_fields(found, person)
+        "screening_fields": _screening_fields(
+            found, person, request.POST if refused == "screening" else None
+        )
         if can(user, found, Capability.SCREEN_AND_ENROL, person.site)
         else [],
         "screening": getattr(person, "screening", None),
@@ -287,6 +326,18 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "shows_arm": shows_arm,
         "arm": arm,
         "new_link": new_link,
+        # A QR code of the new link, drawn on the server as SVG: the participant scans it from the
+        # coordinator's screen; nothing is sent anywhere (e-mail comes with the task queue).
+        "new_link_qr": mark_safe(  # segno draws it from our own URL: no markup from input
+            segno.make(new_link, error="m").svg_inline(scale=4, title="QR code of the link")
+        )
+        if new_link
+        else "",
+        # The refused form's values and its errors (the others show what is stored).
+        "refused": refused,
+        "kept": {refused: request.POST} if refused else {},
+        "errors": {refused: errors} if refused else {},
+        "summary": _summary(found, refused, errors),
         "openable": _openable(user, found, person),
         "trajectories": trajectories(visible_forms, found.protocol.visit_ids),
         "today": timezone.localdate(),
@@ -324,6 +375,17 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "reads_discontinuation_reason": reads_events,
     }
     return render(request, "pages/participant.html", context)
+
+
+def _summary(found: Study, refused: str, errors: dict[str, str]) -> dict[str, Any]:
+    """What the error summary of the refused form links to, and the words it names fields by."""
+    ids = dict(ERROR_IDS.get(refused, {}))
+    labels: dict[str, str] = {}
+    if refused == "screening" and found.protocol.eligibility is not None:
+        for name, spec in found.protocol.eligibility.fields.items():
+            ids[name] = f"f_{name}"
+            labels[name] = spec.label
+    return {"errors": errors, "ids": ids, "labels": labels}
 
 
 def _link(person: Participant, pk: str) -> ParticipantLink:
