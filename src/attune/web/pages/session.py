@@ -24,6 +24,14 @@ from attune.web.validation import parse_int, parse_moment
 
 REFUSALS = (NotAllowed, InvalidInput, WrongState, Conflict)
 
+#: The element ids of each form's fields where they differ from the field's name.
+ERROR_IDS = {
+    "dose": {"time": "dose-time", "given_at": "dose-time"},
+    "supplemental": {"time": "sup-time", "given_at": "sup-time", "kit": "sup-kit"},
+    "vitals": {"time": "v-time", "taken_at": "v-time"},
+    "acknowledge": {},
+}
+
 
 def _when(text: str) -> datetime:
     """A local date-time from the form (``YYYY-MM-DDTHH:MM``), or now when left empty."""
@@ -77,6 +85,7 @@ def monitor(request: HttpRequest, study: str, code: str, visit: str) -> HttpResp
         )
     blinded = dosing.blinded_amounts(protocol)
     kept: object = {}
+    errors: dict[str, str] = {}
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
@@ -127,6 +136,7 @@ def monitor(request: HttpRequest, study: str, code: str, visit: str) -> HttpResp
             return redirect("pages:session", found.code, person.code, visit)
         except REFUSALS as error:
             messages.error(request, str(error))
+            errors = error.errors if isinstance(error, InvalidInput) else {}
         kept = request.POST
     state = dosing.session_state(person, visit)
     initial = state.initial
@@ -160,6 +170,15 @@ def monitor(request: HttpRequest, study: str, code: str, visit: str) -> HttpResp
         ],
         "blinded_amounts": blinded,
         "kept": kept,
+        # The refused form keeps what was typed; each error sits by its field, linked from the top.
+        "errors": errors,
+        "error_ids": ERROR_IDS.get(request.POST.get("action", ""), {}),
+        "vital_fields": [
+            ("systolic", "Systolic"),
+            ("diastolic", "Diastolic"),
+            ("pulse", "Pulse"),
+            ("temperature", "Temperature"),
+        ],
         "dose_options": [] if blinded or not dosing_rules else dosing_rules.sessions.get(visit, []),
         "unit": dosing_rules.unit if dosing_rules else "",
         "supplemental_amount": initial.amount * dosing_rules.supplemental.fraction

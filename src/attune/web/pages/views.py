@@ -468,6 +468,7 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
                 messages.error(request, "; ".join(f"{k}: {v}" for k, v in others.items()))
         except (NotAllowed, WrongState, Conflict) as error:
             messages.error(request, str(error))
+    items = questions(record, submitted, errors)
     context = {
         "study": found,
         "participant": person,
@@ -478,8 +479,11 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
         "can_correct": can(user, found, forms.write_capability(record), person.site)
         or can(user, found, Capability.CORRECT_DATA, person.site),
         "instrument": record.instrument,
-        "questions": questions(record, submitted, errors),
+        "questions": items,
         "errors": errors,
+        "labels": {f"item {q['number']}": f"Question {q['number']}" for q in items},
+        # The reason and meaning typed stay after a refusal (the password never comes back).
+        "kept": {k: request.POST.get(k, "") for k in ("reason", "meaning")} if errors else {},
     }
     return render(request, "pages/form.html", context, status=422 if errors else 200)
 
