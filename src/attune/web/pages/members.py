@@ -164,6 +164,7 @@ def _error_ids(action: str, membership: str) -> dict[str, str]:
         return {
             "reason": f"reason-{membership}",
             "new_role": f"new-role-{membership}",
+            "role": f"new-role-{membership}",
             "membership": f"reason-{membership}",
         }
     return {}
