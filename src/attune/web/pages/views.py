@@ -469,15 +469,18 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
         except (NotAllowed, WrongState, Conflict) as error:
             messages.error(request, str(error))
     items = questions(record, submitted, errors)
+    writes = can(user, found, forms.write_capability(record), person.site)
+    corrects = writes or can(user, found, Capability.CORRECT_DATA, person.site)
     context = {
         "study": found,
         "participant": person,
         "form": record,
         "signed": record.status == FormStatus.SIGNED,
         # Readers who may not write (a monitor, the statistician) get the form without buttons.
-        "can_write": can(user, found, forms.write_capability(record), person.site),
-        "can_correct": can(user, found, forms.write_capability(record), person.site)
-        or can(user, found, Capability.CORRECT_DATA, person.site),
+        "can_write": writes,
+        "can_correct": corrects,
+        # A role that may not change this form gets it read-only: no form the server would refuse.
+        "editable": corrects if record.status == FormStatus.SIGNED else writes,
         "instrument": record.instrument,
         "questions": items,
         "errors": errors,
