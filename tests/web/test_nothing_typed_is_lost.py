@@ -33,7 +33,9 @@ def value_of(page: str, element_id: str) -> str | None:
     if select:
         chosen = re.search(r'<option(?: value="([^"]*)")? selected>([^<]*)<', select.group(1))
         if chosen:
-            return html.unescape(chosen.group(1) if chosen.group(1) is not None else chosen.group(2))
+            return html.unescape(
+                chosen.group(1) if chosen.group(1) is not None else chosen.group(2)
+            )
         return ""
     return None
 
@@ -58,7 +60,9 @@ def test_screening_keeps_all_answers_after_a_bad_age(users, site_one):
     from attune.web.participants import services as journey
 
     coordinator = users[Role.COORDINATOR]
-    journey.start_screening(coordinator, site_one, "S1-001", __import__("datetime").date(2026, 1, 5))
+    journey.start_screening(
+        coordinator, site_one, "S1-001", __import__("datetime").date(2026, 1, 5)
+    )
     study = site_one.study
     typed: dict[str, str] = {}
     for name, spec in study.protocol.eligibility.fields.items():
@@ -183,7 +187,9 @@ def test_vitals_keep_all_four_values_and_the_time(users, enrolled):
 def test_the_dose_form_keeps_kit_and_time(users, enrolled):
     client = browser(users[Role.THERAPIST])
     blank = client.get(f"{PAGE}sessions/experimental_2/").content.decode()
-    options = re.findall(r'<option value="([^"]+)"', blank.split('id="amount"')[1].split("</select>")[0])
+    options = re.findall(
+        r'<option value="([^"]+)"', blank.split('id="amount"')[1].split("</select>")[0]
+    )
     assert len(options) >= 2
     typed = {"action": "dose", "kit": "K-0042", "time": "yesterday", "amount": options[-1]}
     page = client.post(f"{PAGE}sessions/experimental_2/", typed).content.decode()

@@ -153,9 +153,7 @@ def members(request: HttpRequest, study: str) -> HttpResponse:
         "errors": errors,
         "error_ids": _error_ids(request.POST.get("action", ""), request.POST.get("membership", "")),
     }
-    return render(
-        request, "pages/members.html", context, status=422 if errors else 200
-    )
+    return render(request, "pages/members.html", context, status=422 if errors else 200)
 
 
 def _error_ids(action: str, membership: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any
 
 import segno
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -177,7 +176,9 @@ def _screening_values(found: Study, post: Any) -> dict[str, Any]:
             if spec.min is not None and value < spec.min:
                 errors[name] = f"{raw[:20]} is below the lowest plausible value, {spec.min:g}{unit}"
             elif spec.max is not None and value > spec.max:
-                errors[name] = f"{raw[:20]} is above the highest plausible value, {spec.max:g}{unit}"
+                errors[name] = (
+                    f"{raw[:20]} is above the highest plausible value, {spec.max:g}{unit}"
+                )
         if spec.type == "choice" and spec.choices and raw not in spec.choices:
             errors[name] = "choose one of the listed answers"
     if errors:

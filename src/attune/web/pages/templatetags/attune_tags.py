@@ -92,7 +92,9 @@ def instrument_name(code: object) -> str:
     """``caps5`` -> ``CAPS-5``: the instrument's own abbreviation from its definition."""
     try:
         return get_instrument(str(code)).abbreviation
-    except UnknownInstrumentError:  # an instrument no longer shipped: its code is better than a broken page
+    except (
+        UnknownInstrumentError
+    ):  # an instrument no longer shipped: its code is better than a broken page
         return str(code)
 
 
