@@ -330,7 +330,9 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         # A QR code of the new link, drawn on the server as SVG: the participant scans it from the
         # coordinator's screen; nothing is sent anywhere (e-mail comes with the task queue).
         "new_link_qr": mark_safe(  # segno draws it from our own URL: no markup from input
-            segno.make(new_link, error="m").svg_inline(scale=4, title="QR code of the link")
+            segno.make(new_link, error="m").svg_inline(
+                scale=4, light="#fff", title="QR code of the link"
+            )
         )
         if new_link
         else "",
