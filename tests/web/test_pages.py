@@ -90,7 +90,7 @@ def test_bad_input_is_a_message_not_a_server_error(users, enrolled):
     assert response.status_code == 200
     assert "enter a date as YYYY-MM-DD" in response.content.decode()
     response = client.post("/s/mapp-demo/p/S1-001/", {"action": "screening", "f_age": "forty"})
-    assert "&#x27;forty&#x27; is not a valid integer" in response.content.decode()
+    assert "&#x27;forty&#x27; is not a whole number" in response.content.decode()
 
 
 def test_the_rater_enters_a_caps5_and_never_sees_the_arm_or_notes(users, enrolled):
@@ -230,7 +230,8 @@ def test_the_timeline_plots_score_trajectories(users, enrolled):
     page = browser(coordinator).get("/s/mapp-demo/p/S1-001/").content.decode()
     assert "Score trajectories" in page
     assert 'aria-label="PCL-5 total by visit"' in page
-    assert "baseline 60" in page and "outcome 2 20" in page
+    # Visits by the protocol's words, not their codes.
+    assert "Baseline assessment 60" in page and "Outcome assessment T2 20" in page
     # Heights follow the 0-80 scale: 60 sits higher (smaller y) than 20 in a 64-pixel plot.
     ys = [float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', page)]
     assert len(ys) == 2 and ys[0] < ys[1]

@@ -161,6 +161,12 @@ class Instrument(_Model):
     version: str
     respondent: Literal["participant", "clinician", "therapist"]
     recall_period: str
+    minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=240,
+        description="About how many minutes it takes to complete: the participant's time estimate.",
+    )
     licence: Licence
     references: list[str] = Field(min_length=1)
     codes: Codes = Codes()

@@ -221,6 +221,19 @@ class Eligibility(_Model):
 # --- the protocol --------------------------------------------------------------------------------
 
 
+class CrisisContacts(_Model):
+    """What a participant who reports thoughts of suicide or self-harm by link is shown at once.
+
+    Words for the participant, set by each study: its own crisis contact (who answers, how, when)
+    and the general emergency line where the study runs.
+    """
+
+    contact: str = Field(min_length=1, max_length=500, description="The study's crisis contact.")
+    emergency: str = Field(
+        min_length=1, max_length=500, description="The general emergency line the study sets."
+    )
+
+
 class Protocol(_Model):
     id: str = Slug
     name: str
@@ -237,6 +250,7 @@ class Protocol(_Model):
     dosing: Dosing | None = None
     vitals: VitalsMonitoring | None = None
     suicidality: SuicidalitySettings = SuicidalitySettings()
+    crisis: CrisisContacts | None = None
     eligibility: Eligibility | None = None
 
     def supplemental_dose_settings(self) -> SupplementalDoseSettings | None:

@@ -130,6 +130,12 @@ def due_forms(link: ParticipantLink) -> list[FormRecord]:
     Read-only (the link's pages are opened with GET): a questionnaire not started yet comes back
     as an unsaved draft (``pk`` None); :func:`submit` stores it with the first answers.
     """
+    return [form for form in open_questionnaires(link) if form.status == FormStatus.DRAFT]
+
+
+def open_questionnaires(link: ParticipantLink) -> list[FormRecord]:
+    """Every questionnaire of the participant's open visits, submitted or not: the link page's
+    progress counts the submitted ones among them."""
     participant = link.participant
     today = timezone.localdate()
     schedule = schedule_of(participant, as_of=today)
@@ -158,9 +164,20 @@ def due_forms(link: ParticipantLink) -> list[FormRecord]:
                 completed_by=Completer.PARTICIPANT,
                 updated_by=f"participant:{participant.code}",
             )
-            if form.status == FormStatus.DRAFT:
-                found.append(form)
+            found.append(form)
     return found
+
+
+def needs_crisis_message(form: FormRecord) -> bool:
+    """Whether the participant's answers report thoughts of suicide or self-harm: a positive item 9
+    (PHQ-9, BDI-II), or C-SSRS ideation or behaviour. Decided on the saved answers, even on an unfinished draft,
+    so the participant sees where to get help at once (the team's alert is raised alongside)."""
+    flags = (form.scores or {}).get("flags") or {}
+    if form.instrument in ("phq9", "bdi2"):
+        return flags.get("item9_positive") is True
+    if form.instrument == "cssrs_screen":
+        return flags.get("ideation") is True or flags.get("behavior") is True
+    return False
 
 
 def form_for_link(link: ParticipantLink, visit_id: str, instrument: str) -> FormRecord:

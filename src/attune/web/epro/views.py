@@ -6,6 +6,7 @@ failure (unknown, expired, revoked token; a form not open on this link) looks th
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -13,7 +14,9 @@ from django.shortcuts import render
 
 from attune.instruments import get_instrument
 from attune.web.epro import services
+from attune.web.epro.models import ParticipantLink
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
+from attune.web.forms.models import FormRecord, FormStatus
 from attune.web.forms.rendering import questions, submitted_answers
 from attune.web.validation import parse_int
 
@@ -31,17 +34,63 @@ def _refused(request: HttpRequest, error: Exception) -> HttpResponse:
     return _private(render(request, "epro/refused.html", {"message": str(error)}, status=403))
 
 
+def _crisis(link: ParticipantLink, record: FormRecord) -> dict[str, str] | None:
+    """The crisis message's words, when the saved answers report thoughts of suicide or
+    self-harm: the study's crisis contact and emergency line (a generic line if it set none)."""
+    if not services.needs_crisis_message(record):
+        return None
+    crisis = link.participant.study.protocol.crisis
+    if crisis is None:
+        return {
+            "contact": "Call your study team now.",
+            "emergency": "If you are in danger now, call your local emergency number.",
+        }
+    return {"contact": crisis.contact, "emergency": crisis.emergency}
+
+
 def home(request: HttpRequest, token: str) -> HttpResponse:
     try:
         link = services.resolve(token)
     except NotAllowed as error:
         return _refused(request, error)
-    due = [(form, get_instrument(form.instrument)) for form in services.due_forms(link)]
-    return _private(
-        render(
-            request, "epro/home.html", {"token": token, "due": due, "study": link.participant.study}
-        )
-    )
+    forms = services.open_questionnaires(link)
+    due = [_card(form) for form in forms if form.status == FormStatus.DRAFT]
+    context = {
+        "token": token,
+        "due": due,
+        "study": link.participant.study,
+        "done": len(forms) - len(due),
+        "total": len(forms),
+        "minutes": _about(sum(card["minutes"] for card in due)),
+    }
+    return _private(render(request, "epro/home.html", context))
+
+
+def _card(form: FormRecord) -> dict[str, Any]:
+    """One questionnaire on the link page: how long it is, how far the participant got, and the
+    minutes left (a half-done one takes the share of its time still unanswered)."""
+    definition = get_instrument(form.instrument)
+    count = len(definition.items)
+    answered = sum(1 for value in (form.answers or {}).values() if value is not None)
+    answered = min(answered, count)
+    minutes = (definition.minutes or 0) * (count - answered) / count
+    return {
+        "form": form,
+        "definition": definition,
+        "questions": count,
+        "answered": answered,
+        "started": form.pk is not None and answered > 0,
+        "minutes": minutes,
+    }
+
+
+def _about(minutes: float) -> int:
+    """A time estimate a person reads at a glance: whole minutes, in fives above a quarter hour."""
+    if minutes <= 0:
+        return 0
+    if minutes <= 15:
+        return max(1, math.ceil(minutes))
+    return 5 * math.ceil(minutes / 5)
 
 
 def form(request: HttpRequest, token: str, visit: str, instrument: str) -> HttpResponse:
@@ -73,18 +122,26 @@ def form(request: HttpRequest, token: str, visit: str, instrument: str) -> HttpR
                     render(
                         request,
                         "epro/thanks.html",
-                        {"token": token, "name": definition.abbreviation},
+                        {
+                            "token": token,
+                            "name": definition.abbreviation,
+                            "crisis": _crisis(link, record),
+                        },
                     )
                 )
             missing = record.scores.get("missing", [])
             errors = {f"item {n}": "please answer this question" for n in missing}
             submitted = None
+    items = questions(record, submitted, errors)
     context = {
         "token": token,
         "form": record,
         "instrument": definition,
-        "questions": questions(record, submitted, errors),
+        "questions": items,
         "errors": errors,
+        # The summary names questions as the page numbers them, and links to each one.
+        "labels": {f"item {q['number']}": f"Question {i}" for i, q in enumerate(items, 1)},
+        "crisis": _crisis(link, record) if request.method == "POST" else None,
     }
     return _private(
         render(

@@ -130,6 +130,17 @@ def _event_values(event: AdverseEvent) -> dict[str, str]:
     }
 
 
+def _error_ids(action: str, event: str) -> dict[str, str]:
+    """Where the error summary's links go: the refused form's fields (their ids differ by form)."""
+    if action == "deviation":
+        return {"visit_id": "deviation_visit"}
+    if action == "update_adverse_event" and event.isdigit():
+        names = ("term", "onset", "resolved", "severity", "session", "reason")
+        fields = ("term", "onset_date", "resolved_date", "severity", "visit_id", "reason")
+        return {field: f"{name}-{event}" for field, name in zip(fields, names, strict=True)}
+    return {}
+
+
 @login_required
 def events(request: HttpRequest, study: str, code: str) -> HttpResponse:
     found = _study(request, study)
@@ -221,5 +232,6 @@ def events(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "new_event_errors": errors if action == "adverse_event" else {},
         "new_deviation": kept if action == "deviation" else {},
         "new_deviation_errors": errors if action == "deviation" else {},
+        "summary": {"errors": errors, "ids": _error_ids(action, kept.get("event", ""))},
     }
     return render(request, "pages/events.html", context, status=status)

@@ -112,6 +112,7 @@ def members(request: HttpRequest, study: str) -> HttpResponse:
         return _forbidden(request, "Your role does not manage this study's members.")
     managed = _managed_sites(user, found)
     everywhere = can_everywhere(user, found, Capability.MANAGE_MEMBERS)
+    errors: dict[str, str] = {}
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
@@ -133,6 +134,7 @@ def members(request: HttpRequest, study: str) -> HttpResponse:
             return redirect("pages:members", found.code)
         except REFUSALS as error:
             messages.error(request, str(error))
+            errors = error.errors if isinstance(error, InvalidInput) else {}
     visible = Membership.objects.filter(study=found).filter(
         Q(site__isnull=True) | Q(site__in=managed)
     )
@@ -145,6 +147,22 @@ def members(request: HttpRequest, study: str) -> HttpResponse:
         "roles": [role.value for role in Role if everywhere or not reveals_arm(role)],
         "sites": managed,
         "everywhere": everywhere,
+        # After a refusal every value typed stays (never the password) and each error is beside
+        # its field, with a summary at the top.
         "kept": request.POST if request.method == "POST" else {},
+        "errors": errors,
+        "error_ids": _error_ids(request.POST.get("action", ""), request.POST.get("membership", "")),
     }
-    return render(request, "pages/members.html", context)
+    return render(request, "pages/members.html", context, status=422 if errors else 200)
+
+
+def _error_ids(action: str, membership: str) -> dict[str, str]:
+    """The ids the error summary links to: a row's own fields for a change or a removal."""
+    if action in ("change", "remove") and membership.isdigit():
+        return {
+            "reason": f"reason-{membership}",
+            "new_role": f"new-role-{membership}",
+            "role": f"new-role-{membership}",
+            "membership": f"reason-{membership}",
+        }
+    return {}

@@ -39,6 +39,14 @@ from attune.web.validation import parse_int, parse_moment
 
 REFUSALS = (NotAllowed, InvalidInput, WrongState, Conflict)
 
+#: The element ids of each form's fields where they differ from the field's name.
+ERROR_IDS = {
+    "dose": {"time": "dose-time", "given_at": "dose-time"},
+    "supplemental": {"time": "sup-time", "given_at": "sup-time", "kit": "sup-kit"},
+    "vitals": {"time": "v-time", "taken_at": "v-time"},
+    "acknowledge": {},
+}
+
 
 def _when(text: str) -> datetime:
     """A local date-time from the form (``YYYY-MM-DDTHH:MM``), or now when left empty."""
@@ -105,6 +113,7 @@ def monitor(request: HttpRequest, study: str, code: str, visit: str) -> HttpResp
     blinded = dosing.blinded_amounts(protocol)
     kept: object = {}
     as_of: datetime | None = None
+    errors: dict[str, str] = {}
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
@@ -153,10 +162,20 @@ def monitor(request: HttpRequest, study: str, code: str, visit: str) -> HttpResp
             return redirect("pages:session", found.code, person.code, visit)
         except REFUSALS as error:
             messages.error(request, str(error))
+            errors = error.errors if isinstance(error, InvalidInput) else {}
         kept = request.POST
     state = dosing.session_state(person, visit, as_of)
     context = _context(found, person, visit, state)
     context["kept"] = kept
+    # The refused form keeps what was typed; each error sits by its field, linked from the top.
+    context["errors"] = errors
+    context["error_ids"] = ERROR_IDS.get(request.POST.get("action", ""), {})
+    context["vital_fields"] = [
+        ("systolic", "Systolic (mmHg)"),
+        ("diastolic", "Diastolic (mmHg)"),
+        ("pulse", "Pulse (bpm)"),
+        ("temperature", "Temperature (°C)"),
+    ]
     if as_of is not None:  # refused: the page says what the server decided, at the time entered
         context["live"] = False
         context["as_of_entered"] = True

@@ -3,16 +3,19 @@ messages on the page (never a server error), and input is kept when it is refuse
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from attune.protocol.order import explain
 from attune.web.alerts.models import SafetyAlert
@@ -52,6 +55,14 @@ from attune.web.validation import parse_date, parse_int
 REFUSALS = (NotAllowed, InvalidInput, WrongState, Conflict)
 #: open alerts listed on the study page; the rest are on the participants' pages
 ALERTS_SHOWN = 10
+
+#: The participant page's fields whose element id is not their name (several forms have a reason).
+ERROR_IDS = {
+    "screening": {"screening": "screening"},
+    "demographics": {"reason": "demographics_reason"},
+    "discontinue": {"reason": "discontinuation_reason"},
+    "visit": {"reason": "visit_reason"},
+}
 
 
 def _user(request: HttpRequest) -> User:
@@ -145,11 +156,20 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
     return render(request, "pages/study.html", context)
 
 
-def _screening_fields(found: Study, participant: Participant) -> list[dict[str, Any]]:
+def _screening_fields(
+    found: Study, participant: Participant, posted: Any = None
+) -> list[dict[str, Any]]:
+    """The screening form's fields with their values: what was posted when the save was refused
+    (every answer stays, the wrong ones included, so it can be corrected), else what is stored."""
     eligibility = found.protocol.eligibility
     data = getattr(getattr(participant, "screening", None), "data", {})
     if eligibility is None:
         return []
+    if posted is not None:
+        data = {}
+        for name, spec in eligibility.fields.items():
+            raw = posted.get(f"f_{name}", "")
+            data[name] = {"yes": True, "no": False}.get(raw) if spec.type == "boolean" else raw
     return [
         {"name": name, "spec": spec, "value": data.get(name)}
         for name, spec in eligibility.fields.items()
@@ -173,10 +193,25 @@ def _screening_values(found: Study, post: Any) -> dict[str, Any]:
                 values[name] = int(raw)
             elif spec.type == "number":
                 values[name] = float(raw)
+                if not math.isfinite(values[name]):
+                    raise ValueError(raw)
             else:
                 values[name] = raw
         except (KeyError, ValueError):
-            errors[name] = f"{raw!r} is not a valid {spec.type}"
+            kind = {"integer": "a whole number", "number": "a number", "boolean": "yes or no"}
+            errors[name] = f"{raw[:20]!r} is not {kind.get(spec.type, 'valid')}"
+            continue
+        value = values[name]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            unit = f" {spec.unit}" if spec.unit else ""
+            if spec.min is not None and value < spec.min:
+                errors[name] = f"{raw[:20]} is below the lowest plausible value, {spec.min:g}{unit}"
+            elif spec.max is not None and value > spec.max:
+                errors[name] = (
+                    f"{raw[:20]} is above the highest plausible value, {spec.max:g}{unit}"
+                )
+        if spec.type == "choice" and spec.choices and raw not in spec.choices:
+            errors[name] = "choose one of the listed answers"
     if errors:
         raise InvalidInput(errors)
     return values
@@ -214,6 +249,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
     new_link = None
     refused = ""
     confirming: dict[str, str] | None = None
+    errors: dict[str, str] = {}
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
@@ -299,8 +335,10 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         except REFUSALS as error:
             messages.error(request, str(error))
             refused = action
+            errors = error.errors if isinstance(error, InvalidInput) else {}
         except SafetyAlert.DoesNotExist:
             messages.error(request, "no such alert")
+            refused = action
     schedule, schedule_problem = planned_schedule(person, as_of=timezone.localdate())
     visible_forms = forms_of(user, person)
     try:
@@ -321,7 +359,9 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "alerts": person.alerts.filter(acknowledged_at__isnull=True)
         if can(user, found, Capability.READ_PARTICIPANT_FORMS, person.site)
         else [],
-        "screening_fields": _screening_fields(found, person)
+        "screening_fields": _screening_fields(
+            found, person, request.POST if refused == "screening" else None
+        )
         if can(user, found, Capability.SCREEN_AND_ENROL, person.site)
         else [],
         "screening": getattr(person, "screening", None),
@@ -353,6 +393,20 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "new_link": new_link,
         "grid": status_grid(person, schedule, visible_forms, _reader(roles, person)),
         "grid_states": STATES.items(),
+        # A QR code of the new link, drawn on the server as SVG: the participant scans it from the
+        # coordinator's screen; nothing is sent anywhere (e-mail comes with the task queue).
+        "new_link_qr": mark_safe(  # segno draws it from our own URL: no markup from input
+            segno.make(new_link, error="m").svg_inline(
+                scale=4, light="#fff", title="QR code of the link"
+            )
+        )
+        if new_link
+        else "",
+        # The refused form's values and its errors (the others show what is stored).
+        "refused": refused,
+        "kept": {refused: request.POST} if refused else {},
+        "errors": {refused: errors} if refused else {},
+        "summary": _summary(found, refused, errors),
         "trajectories": trajectories(visible_forms, found.protocol.visit_ids),
         "today": timezone.localdate(),
         "links_events": reads_events or can(user, found, Capability.READ_DEVIATIONS, person.site),
@@ -404,6 +458,17 @@ def _needs(person: Participant) -> dict[str, str]:
         missing = missing_for(person, RANDOMISATION, today)
         return {"randomise": explain(missing)} if missing else {}
     return {}
+
+
+def _summary(found: Study, refused: str, errors: dict[str, str]) -> dict[str, Any]:
+    """What the error summary of the refused form links to, and the words it names fields by."""
+    ids = dict(ERROR_IDS.get(refused, {}))
+    labels: dict[str, str] = {}
+    if refused == "screening" and found.protocol.eligibility is not None:
+        for name, spec in found.protocol.eligibility.fields.items():
+            ids[name] = f"f_{name}"
+            labels[name] = spec.label
+    return {"errors": errors, "ids": ids, "labels": labels}
 
 
 def _link(person: Participant, pk: str) -> ParticipantLink:
@@ -481,18 +546,25 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
                 messages.error(request, "; ".join(f"{k}: {v}" for k, v in others.items()))
         except (NotAllowed, WrongState, Conflict) as error:
             messages.error(request, str(error))
+    items = questions(record, submitted, errors)
+    writes = can(user, found, forms.write_capability(record), person.site)
+    corrects = writes or can(user, found, Capability.CORRECT_DATA, person.site)
     context = {
         "study": found,
         "participant": person,
         "form": record,
         "signed": record.status == FormStatus.SIGNED,
         # Readers who may not write (a monitor, the statistician) get the form without buttons.
-        "can_write": can(user, found, forms.write_capability(record), person.site),
-        "can_correct": can(user, found, forms.write_capability(record), person.site)
-        or can(user, found, Capability.CORRECT_DATA, person.site),
+        "can_write": writes,
+        "can_correct": corrects,
+        # A role that may not change this form gets it read-only: no form the server would refuse.
+        "editable": corrects if record.status == FormStatus.SIGNED else writes,
         "instrument": record.instrument,
-        "questions": questions(record, submitted, errors),
+        "questions": items,
         "errors": errors,
+        "labels": {f"item {q['number']}": f"Question {q['number']}" for q in items},
+        # The reason and meaning typed stay after a refusal (the password never comes back).
+        "kept": {k: request.POST.get(k, "") for k in ("reason", "meaning")} if errors else {},
     }
     return render(request, "pages/form.html", context, status=422 if errors else 200)
 
