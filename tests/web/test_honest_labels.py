@@ -82,7 +82,8 @@ def test_forms_and_visits_are_named_in_words(users, enrolled):
     forms_table = page.split("<h2>Forms</h2>")[1]
     assert ">CAPS-5</a>" in forms_table and "Baseline assessment" in forms_table
     assert ">caps5<" not in forms_table and "<td>baseline</td>" not in forms_table
-    assert "CAPS-5 · Baseline assessment</a>" in forms_table  # the "Open a form" list
+    grid = page.split('id="form-status-grid"')[1]  # the forms-by-visit grid names them too
+    assert "<th>CAPS-5</th>" in grid and 'title="CAPS-5 at Baseline assessment' in grid
     title = browser(rater).get(f"{PAGE}forms/baseline/caps5/").content.decode()
     assert re.search(r"<h1>CAPS-5 · <a [^>]+>S1-001</a> · Baseline assessment ", title)
 
