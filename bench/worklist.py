@@ -14,8 +14,8 @@ synthetic trial of ``--randomised`` participants imported through ``attune impor
 taken through the services to every stage of the journey (screening, screen failed, enrolled with
 preparation sessions held, randomised with signed baseline forms), dated from today.
 
-Then the same page is measured, in one run, with the code of ``--before`` (default: where this
-branch left main) and with the working tree's code, each in its own process on the same data:
+Then the same page is measured, in one run, with the code of ``--before`` (default: the last commit
+with the old page) and with the working tree's code, each in its own process on the same data:
 the response time over ``--requests`` GETs through Django's test client (after warm-up), the
 number of SQL queries of one GET, the size of the HTML, and the page's rendered height in
 headless Chromium (Playwright, Debian's /usr/bin/chromium, a 1280 px wide window). It is measured
@@ -47,6 +47,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/attune_bench_worklist"
 USERS = ("coordinator", "data_manager")
 TARGET_MS, TARGET_PX = 300, 5_000
+#: the last commit with the old study page (one row per visit of everyone), before issue 11 §4
+OLD_PAGE = "43f53c5"
 
 
 def main() -> None:
@@ -81,7 +83,7 @@ def _run(args: argparse.Namespace) -> None:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr)
 
-    before = args.before or _git("merge-base", "HEAD", "main")
+    before = args.before
     after = _git("rev-parse", "--short", "HEAD")
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", "src"))
     folder = Path(tempfile.mkdtemp(prefix="attune-bench-worklist-"))
@@ -310,7 +312,7 @@ def _write(
         "height in headless Chromium 1280 px wide.",
         "",
         f"**{seeded['screened']:,} screened participants** ({statuses}), seeded like `attune demo` "
-        f"in {seed_seconds:.0f} s. Before: the page at `{before}` (where the branch left main); "
+        f"in {seed_seconds:.0f} s. Before: the page at `{before}` (before issue 11 §4); "
         f"after: `{after}`. Same database, same run, each in its own process.",
         "",
         f"Target: under {TARGET_PX:,} px and under {TARGET_MS} ms.",
