@@ -35,6 +35,7 @@ def in_view(page, selector: str) -> bool:
 
 def test_the_screening_form_keeps_all_its_answers(demo_server, page):
     login(page, demo_server, "coordinator")
+    page.click("summary:has-text('Screen a new participant')")
     page.fill("#code", "S1-950")
     page.click("text=Start screening")
     page.wait_for_url(re.compile(r".*/p/S1-950/$"))

@@ -18,7 +18,7 @@ from .conftest import PASSWORD, login, screenshot
 from .test_journeys import ELIGIBLE
 
 pytestmark = pytest.mark.browser
-CODE = "S1-950"
+CODE = "S1-961"
 
 
 @dataclass
@@ -53,6 +53,7 @@ def test_a_coordinator_goes_from_screening_to_randomisation_in_the_protocols_ord
     today = date.today()
     login(page, demo_server, "coordinator")
     me = Counted(page)
+    me.click("summary:has-text('Screen a new participant')")  # at the top of the worklist
     me.type("#code", CODE)
     me.click("text=Start screening")
     page.wait_for_url(re.compile(rf".*/p/{CODE}/$"))
@@ -92,6 +93,8 @@ def test_a_coordinator_goes_from_screening_to_randomisation_in_the_protocols_ord
     page.fill("#actual_date", (today - timedelta(days=7)).isoformat())
     page.click("text=Record visit")
     assert "hold the Preparatory session 3 first" in refusal(page)
+    assert page.locator("#visit_id").input_value() == "baseline"  # what was typed is kept
+    page.select_option("#visit_id", "screening")  # (part of the detour, not counted)
 
     # In order: each visit; the form offers the next one, so only its date is typed.
     for visit, days_ago in (
@@ -142,7 +145,7 @@ def test_a_coordinator_goes_from_screening_to_randomisation_in_the_protocols_ord
     assert "PBO" not in content and "arm <strong>" not in content
     screenshot(page, "protocol-order-randomised")
 
-    # The in-order path, counted: two more clicks than before (coming back after the rater's
-    # CAPS-5, and the confirmation), five dropdown choices fewer (the visit form offers the next
-    # visit), as much typing.
-    assert (me.clicks, me.choices, me.typed) == (11, 18, 11)
+    # The in-order path, counted: three more clicks than before (opening the screening form at the
+    # top of the worklist, coming back after the rater's CAPS-5, and the confirmation), five
+    # dropdown choices fewer (the visit form offers the next visit), as much typing.
+    assert (me.clicks, me.choices, me.typed) == (12, 18, 11)
