@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--per-site", type=int, default=120)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument(
-        "--before", help="git revision of the old page (default: merge-base with main)"
+        "--before", help=f"git revision of the old page (default: {OLD_PAGE})"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--no-write-results", action="store_true")
@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace) -> None:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr)
 
-    before = args.before
+    before = args.before or OLD_PAGE
     after = _git("rev-parse", "--short", "HEAD")
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", "src"))
     folder = Path(tempfile.mkdtemp(prefix="attune-bench-worklist-"))

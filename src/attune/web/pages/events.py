@@ -21,10 +21,9 @@ from attune.web.deviations.models import DeviationKind
 from attune.web.deviations.selectors import deviations_of
 from attune.web.deviations.services import record_deviation
 from attune.web.errors import Conflict, InvalidInput, NotAllowed
-from attune.web.pages.views import REFUSALS, _forbidden, _study, _user
+from attune.web.pages.views import REFUSALS, _forbidden, _user
 from attune.web.participants.models import Participant, Status
-from attune.web.participants.selectors import get_participant
-from attune.web.studies.access import can
+from attune.web.studies.access import access_for, can
 from attune.web.studies.roles import Capability
 from attune.web.validation import parse_int
 
@@ -143,14 +142,8 @@ def _error_ids(action: str, event: str) -> dict[str, str]:
 
 @login_required
 def events(request: HttpRequest, study: str, code: str) -> HttpResponse:
-    found = _study(request, study)
-    if found is None:
-        return _forbidden(request, f"You do not work in study {study}.")
-    user = _user(request)
-    try:
-        person = get_participant(user, found, code)
-    except NotAllowed as error:
-        return _forbidden(request, str(error))
+    here = access_for(request, study)  # a refusal is rendered by the one handler (handler403)
+    found, user, person = here.study, _user(request), here.participant(code)
     site = person.site
     reads_events = can(user, found, Capability.READ_ADVERSE_EVENTS, site)
     reads_deviations = can(user, found, Capability.READ_DEVIATIONS, site)

@@ -18,8 +18,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from attune.web.errors import InvalidInput
-from attune.web.pages.views import REFUSALS, _forbidden, _study, _user
-from attune.web.studies.access import can, can_everywhere
+from attune.web.pages.views import REFUSALS, _forbidden, _user
+from attune.web.studies.access import access_for, can, can_everywhere
 from attune.web.studies.models import Membership, Site, Study
 from attune.web.studies.roles import Capability, Role, reveals_arm
 from attune.web.studies.services import (
@@ -104,9 +104,7 @@ def _confirmation(request: HttpRequest, study: Study, membership: Membership) ->
 
 @login_required
 def members(request: HttpRequest, study: str) -> HttpResponse:
-    found = _study(request, study)
-    if found is None:
-        return _forbidden(request, f"You do not work in study {study}.")
+    found = access_for(request, study).study  # a refusal is rendered by the one handler
     user = _user(request)
     if not can(user, found, Capability.MANAGE_MEMBERS):
         return _forbidden(request, "Your role does not manage this study's members.")

@@ -31,8 +31,7 @@ from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms.models import FormRecord, FormStatus
 from attune.web.pages.vitals_chart import Point, vitals_chart
 from attune.web.participants.models import Participant
-from attune.web.participants.selectors import get_participant
-from attune.web.studies.access import can, studies_of
+from attune.web.studies.access import access_for
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 from attune.web.validation import parse_int, parse_moment
@@ -71,27 +70,12 @@ def _open(
     request: HttpRequest, study: str, code: str, visit: str
 ) -> tuple[Study, Participant, User] | HttpResponse:
     """The study, participant and user of a session page, or the refusal to render."""
-    found = studies_of(request.user).filter(code=study).first()
+    here = access_for(request, study)  # a refusal is rendered by the one handler (handler403)
     user = request.user
     assert isinstance(user, User)
-    if found is None:
-        return render(
-            request,
-            "pages/refused.html",
-            {"message": f"You do not work in study {study}."},
-            status=403,
-        )
-    try:
-        person = get_participant(user, found, code)
-    except NotAllowed as error:
-        return render(request, "pages/refused.html", {"message": str(error)}, status=403)
-    if not can(user, found, Capability.ADMINISTER_DOSES, person.site):
-        return render(
-            request,
-            "pages/refused.html",
-            {"message": "Your role does not run dosing sessions."},
-            status=403,
-        )
+    found, person = here.study, here.participant(code)
+    if not here.can(Capability.ADMINISTER_DOSES, person.site):
+        raise NotAllowed("Your role does not run dosing sessions.")
     protocol = found.protocol
     if visit not in protocol.visit_ids or protocol.visit(visit).kind != "experimental":
         return render(

@@ -43,10 +43,9 @@ from attune.web.participants.models import (
 from attune.web.participants.order import RANDOMISATION, missing_for
 from attune.web.participants.selectors import (
     arm_of,
-    get_participant,
     planned_schedule,
 )
-from attune.web.studies.access import can, studies_of
+from attune.web.studies.access import access_for, can, studies_of
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 from attune.web.studies.selectors import unblinded_members
@@ -102,9 +101,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def study(request: HttpRequest, study: str) -> HttpResponse:
     """The coordinator's home: what needs doing (counts linking to the filtered list), and the
     participants as one searchable, filtered, paged table. A GET only reads."""
-    found = _study(request, study)
-    if found is None:
-        return _forbidden(request, f"You do not work in study {study}.")
+    found = access_for(request, study).study
     user = _user(request)
     roles = roles_for(user, found)
     sites = roles.visible_sites()
@@ -238,14 +235,8 @@ def _kept(post: Any, action: str, refused: str, current: dict[str, str]) -> dict
 
 @login_required
 def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
-    found = _study(request, study)
-    if found is None:
-        return _forbidden(request, f"You do not work in study {study}.")
-    user = _user(request)
-    try:
-        person = get_participant(user, found, code)
-    except NotAllowed as error:
-        return _forbidden(request, str(error))
+    here = access_for(request, study)  # a refusal is rendered by the one handler (handler403)
+    found, user, person = here.study, _user(request), here.participant(code)
     new_link = None
     refused = ""
     confirming: dict[str, str] | None = None
@@ -487,12 +478,9 @@ def _reader(roles: StudyRoles, person: Participant) -> Callable[[Completer], boo
 
 @login_required
 def form(request: HttpRequest, study: str, code: str, visit: str, instrument: str) -> HttpResponse:
-    found = _study(request, study)
-    if found is None:
-        return _forbidden(request, f"You do not work in study {study}.")
-    user = _user(request)
+    here = access_for(request, study)
+    found, user, person = here.study, _user(request), here.participant(code)
     try:
-        person = get_participant(user, found, code)
         # Read-only: a form nobody saved yet is shown unsaved; the first save stores it.
         record = forms.instrument_form(user, person, visit, instrument)
     except REFUSALS as error:
