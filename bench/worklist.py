@@ -58,9 +58,7 @@ def main() -> None:
     parser.add_argument("--randomised", type=int, default=725)
     parser.add_argument("--per-site", type=int, default=120)
     parser.add_argument("--requests", type=int, default=40)
-    parser.add_argument(
-        "--before", help=f"git revision of the old page (default: {OLD_PAGE})"
-    )
+    parser.add_argument("--before", help=f"git revision of the old page (default: {OLD_PAGE})")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--no-write-results", action="store_true")
     args = parser.parse_args()
