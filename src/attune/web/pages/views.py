@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 
 from attune.protocol.order import explain
 from attune.web.alerts.models import SafetyAlert
-from attune.web.alerts.services import acknowledge
+from attune.web.alerts.services import acknowledge, open_alerts
 from attune.web.deviations.services import override_protocol_order
 from attune.web.epro.models import ParticipantLink
 from attune.web.epro.services import issue_link, live_links, revoke_link
@@ -28,7 +28,6 @@ from attune.web.forms import services as forms
 from attune.web.forms.models import Completer, FormStatus
 from attune.web.forms.rendering import questions, submitted_answers
 from attune.web.forms.selectors import forms_of
-from attune.web.pages.roles import StudyRoles, open_alerts_seen, roles_for
 from attune.web.pages.sparkline import trajectories
 from attune.web.pages.status_grid import STATES, status_grid
 from attune.web.pages.worklist import KINDS, listed, read_filters, worklist
@@ -45,7 +44,7 @@ from attune.web.participants.selectors import (
     arm_of,
     planned_schedule,
 )
-from attune.web.studies.access import access_for, can, studies_of
+from attune.web.studies.access import Access, access_for, can, studies_of
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 from attune.web.studies.selectors import unblinded_members
@@ -101,10 +100,9 @@ def home(request: HttpRequest) -> HttpResponse:
 def study(request: HttpRequest, study: str) -> HttpResponse:
     """The coordinator's home: what needs doing (counts linking to the filtered list), and the
     participants as one searchable, filtered, paged table. A GET only reads."""
-    found = access_for(request, study).study
-    user = _user(request)
-    roles = roles_for(user, found)
-    sites = roles.visible_sites()
+    here = access_for(request, study)
+    found, user = here.study, _user(request)
+    sites = list(here.visible_sites().order_by("code"))
     screen_form = {"code": "", "site": "", "screened_on": timezone.localdate().isoformat()}
     if request.method == "POST":
         try:
@@ -124,7 +122,7 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
     filters, filter_errors = read_filters(request.GET, found, sites)
     today = timezone.localdate()
     work = worklist(user, found, today, sites)
-    alerts = list(open_alerts_seen(roles).order_by("-raised_at")[: ALERTS_SHOWN + 1])
+    alerts = list(open_alerts(user, found).order_by("-raised_at")[: ALERTS_SHOWN + 1])
     context = {
         "study": found,
         "work": work,
@@ -138,16 +136,9 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
         "more_alerts": len(alerts) > ALERTS_SHOWN,
         "sites": sites,
         "screen_form": screen_form,
-        "can_screen": roles.can(Capability.SCREEN_AND_ENROL),
-        "can_manage_members": roles.can(Capability.MANAGE_MEMBERS),
+        "can_screen": here.can(Capability.SCREEN_AND_ENROL),
+        "can_manage_members": here.can(Capability.MANAGE_MEMBERS),
         "unblinded_members": unblinded_members(found),
-        "report": (
-            "unblinded"
-            if roles.can(Capability.EXPORT_UNBLINDED)
-            else "blinded"
-            if roles.can(Capability.EXPORT_BLINDED)
-            else None
-        ),
         "today": today,
     }
     return render(request, "pages/study.html", context)
@@ -340,7 +331,6 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
     held = [v.id for v in schedule.visits if v.actual is not None] if schedule else []
     may_enrol = can(user, found, Capability.SCREEN_AND_ENROL, person.site)
     reads_events = can(user, found, Capability.READ_ADVERSE_EVENTS, person.site)
-    roles = roles_for(user, found)
     context = {
         "study": found,
         "participant": person,
@@ -382,7 +372,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "shows_arm": shows_arm,
         "arm": arm,
         "new_link": new_link,
-        "grid": status_grid(person, schedule, visible_forms, _reader(roles, person)),
+        "grid": status_grid(person, schedule, visible_forms, _reader(here, person)),
         "grid_states": STATES.items(),
         # A QR code of the new link, drawn on the server as SVG: the participant scans it from the
         # coordinator's screen; nothing is sent anywhere (e-mail comes with the task queue).
@@ -471,9 +461,9 @@ def _link(person: Participant, pk: str) -> ParticipantLink:
     return link
 
 
-def _reader(roles: StudyRoles, person: Participant) -> Callable[[Completer], bool]:
+def _reader(here: Access, person: Participant) -> Callable[[Completer], bool]:
     """Whether the user may read the forms ``by`` completes, at the participant's site."""
-    return lambda by: roles.can(forms.READ[by], person.site)
+    return lambda by: here.can(forms.READ[by], person.site)
 
 
 @login_required

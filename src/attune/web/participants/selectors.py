@@ -31,7 +31,8 @@ def participants_for(
 ) -> QuerySet[Participant]:
     """The participants of the sites the user works at; no arm in sight.
 
-    ``sites`` are those sites when the caller has read them already (see ``pages.roles``).
+    ``sites`` are those sites when the caller has read them already (through its
+    :class:`~attune.web.studies.access.Access`).
     """
     where = list(sites) if sites is not None else visible_sites(user, study)
     return Participant.objects.filter(study=study, site__in=where).select_related("site")
