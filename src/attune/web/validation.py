@@ -168,6 +168,14 @@ def moment_problem(value: datetime, *, now: datetime | None = None) -> str | Non
     return None
 
 
+def check_moment(field: str, value: datetime) -> datetime:
+    """:func:`moment_problem` as a field error (a dose's or a reading's time)."""
+    problem = moment_problem(value)
+    if problem is not None:
+        raise InvalidInput({field: problem})
+    return value
+
+
 def parse_moment(text: str, field: str) -> datetime:
     """A local ``YYYY-MM-DDTHH:MM`` typed into a page, as an aware, plausible date-time."""
     try:
@@ -176,10 +184,7 @@ def parse_moment(text: str, field: str) -> datetime:
             moment = timezone.make_aware(moment)
     except (ValueError, OverflowError):
         raise InvalidInput({field: "enter the time as YYYY-MM-DD HH:MM"}) from None
-    problem = moment_problem(moment)
-    if problem is not None:
-        raise InvalidInput({field: problem})
-    return moment
+    return check_moment(field, moment)
 
 
 def noon(day: date) -> datetime:

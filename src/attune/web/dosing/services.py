@@ -48,7 +48,7 @@ from attune.web.participants.order import require_order
 from attune.web.participants.services import hold_dosed_visit
 from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
-from attune.web.validation import moment_problem
+from attune.web.validation import check_moment
 
 LATE_ENTRY_AFTER = timedelta(minutes=30)
 """A dose or reading recorded more than this after the time it states is a late entry (entered
@@ -118,12 +118,6 @@ def _kit(kit: str) -> str:
     return kit
 
 
-def _plausible(field: str, moment: datetime) -> None:
-    problem = moment_problem(moment)
-    if problem is not None:
-        raise InvalidInput({field: problem})
-
-
 def blinded_amounts(protocol: Protocol) -> bool:
     """True when the dose amount depends on the arm (``dosing.by_arm``): then nobody blinded
     chooses, sees or is told an amount. They record that the protocol's dose was given, from a
@@ -176,7 +170,7 @@ def record_initial_dose(
     if Dose.objects.filter(participant=participant, visit_id=visit_id, kind="initial").exists():
         raise WrongState(f"the initial dose of {visit_id} is recorded already")
     kit = _kit(kit)
-    _plausible("given_at", given_at)
+    check_moment("given_at", given_at)
     # The pre-dose gate. The protocol's order (its window, the preparatory sessions, baseline and
     # randomisation) may be lifted by a principal investigator's override; consent (enrolled, not
     # discontinued: the status checked above), the C-SSRS and open critical alerts never are.
@@ -229,7 +223,7 @@ def record_vitals(
     """Record one reading and store the session's new alerts; returns the alerts raised by it."""
     require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
     _session(participant, visit_id)
-    _plausible("taken_at", taken_at)
+    check_moment("taken_at", taken_at)
     initial = Dose.objects.filter(
         participant=participant, visit_id=visit_id, kind="initial"
     ).first()
@@ -455,7 +449,7 @@ def record_supplemental_dose(
     if dosing is None or dosing.supplemental is None:
         raise InvalidInput({"kind": "this protocol has no supplemental dose"})
     kit = _kit(kit)
-    _plausible("given_at", given_at)
+    check_moment("given_at", given_at)
     state = session_state(participant, visit_id, given_at)
     if state.initial is None:
         raise WrongState("record the initial dose first")

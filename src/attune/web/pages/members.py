@@ -28,6 +28,7 @@ from attune.web.studies.services import (
     create_account,
     remove_member,
 )
+from attune.web.validation import parse_int
 
 
 def _managed_sites(user: User, study: Study) -> QuerySet[Site]:
@@ -50,11 +51,8 @@ def _role(value: str) -> Role:
 
 
 def _membership(study: Study, raw: str) -> Membership:
-    if not raw.isdigit():
-        raise InvalidInput({"membership": "no such membership"})
-    found = (
-        Membership.objects.filter(study=study, pk=int(raw)).select_related("user", "site").first()
-    )
+    number = parse_int(raw, "membership", message="no such membership")
+    found = Membership.objects.filter(study=study, pk=number).select_related("user", "site").first()
     if found is None:
         raise InvalidInput({"membership": "no such membership"})
     return found

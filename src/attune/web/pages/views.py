@@ -454,8 +454,8 @@ def _summary(found: Study, refused: str, errors: dict[str, str]) -> dict[str, An
 
 def _link(person: Participant, pk: str) -> ParticipantLink:
     """One of the participant's links, by the number the page posts."""
-    found = ParticipantLink.objects.filter(participant=person, pk=int(pk) if pk.isdigit() else 0)
-    link = found.first()
+    number = parse_int(pk, "link", message="no such link for this participant")
+    link = ParticipantLink.objects.filter(participant=person, pk=number).first()
     if link is None:
         raise InvalidInput({"link": "no such link for this participant"})
     return link
