@@ -26,6 +26,20 @@ from attune.web.studies.roles import Capability
 from attune.web.validation import DESCRIPTION_TEXT, REASON_TEXT, clean_text, text_problem
 
 
+def _new_deviation(
+    actor: User, participant: Participant, visit_id: str, kind: str, description: str
+) -> Deviation:
+    """Store a deviation under the participant's next number (the caller audits it)."""
+    return Deviation.objects.create(
+        participant=participant,
+        number=next_number(participant, Deviation, "D"),
+        visit_id=visit_id,
+        kind=kind,
+        description=description,
+        recorded_by=actor.get_username(),
+    )
+
+
 @transaction.atomic
 def record_deviation(
     actor: User, participant: Participant, *, visit_id: str, kind: str, description: str
@@ -42,15 +56,8 @@ def record_deviation(
         errors["description"] = "describe what happened"
     if errors:
         raise InvalidInput(errors)
-    number = next_number(participant, Deviation, "D")
-    deviation = Deviation.objects.create(
-        participant=participant,
-        number=number,
-        visit_id=visit_id,
-        kind=kind,
-        description=description.strip(),
-        recorded_by=actor.get_username(),
-    )
+    deviation = _new_deviation(actor, participant, visit_id, kind, description.strip())
+    number = deviation.number
     record(
         actor.get_username(),
         "record_deviation",
@@ -95,15 +102,10 @@ def override_protocol_order(
     description = (
         f"{what} allowed out of the protocol's order (missing: {explain(missing)}): {reason}"
     )
-    number = next_number(participant, Deviation, "D")
-    deviation = Deviation.objects.create(
-        participant=participant,
-        number=number,
-        visit_id=visit_id,
-        kind=DeviationKind.ORDER_OVERRIDE,
-        description=description,
-        recorded_by=actor.get_username(),
+    deviation = _new_deviation(
+        actor, participant, visit_id, DeviationKind.ORDER_OVERRIDE, description
     )
+    number = deviation.number
     override = OrderOverride.objects.create(
         participant=participant, step=step, deviation=deviation, granted_by=actor
     )
