@@ -12,7 +12,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -72,16 +72,15 @@ def _study(request: HttpRequest, code: str) -> Study | None:
     return studies_of(request.user).filter(code=code).first()
 
 
-def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
-    return HttpResponseForbidden(
-        render(request, "pages/refused.html", {"message": message}).content
-    )
-
-
 def refused(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """The one rendering of a refusal (Django's ``handler403``): the reason, as a page."""
     message = str(exception) if exception is not None and str(exception) else "Not allowed."
     return render(request, "pages/refused.html", {"message": message}, status=403)
+
+
+def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
+    """A refusal a view returns rather than raises: rendered by :func:`refused` all the same."""
+    return refused(request, NotAllowed(message))
 
 
 def _date(text: str, field: str) -> date:
