@@ -129,17 +129,14 @@ def _check_administrators_remain(membership: Membership) -> None:
     if membership.role != Role.ADMINISTRATOR:
         return
     # Locked, so two administrators removing each other at once cannot both succeed.
-    others = Membership.objects.filter(
-        pk__in=[
-            m.pk
-            for m in Membership.objects.select_for_update()
-            .filter(study=membership.study, role=Role.ADMINISTRATOR.value)
-            .exclude(pk=membership.pk)
-        ]
+    others = list(
+        Membership.objects.select_for_update()
+        .filter(study=membership.study, role=Role.ADMINISTRATOR.value)
+        .exclude(pk=membership.pk)
     )
-    if not others.exists():
+    if not others:
         raise WrongState("this is the study's last administrator: give the role to someone first")
-    if membership.site_id is None and not others.filter(site__isnull=True).exists():
+    if membership.site_id is None and all(other.site_id is not None for other in others):
         raise WrongState(
             "this is the study's last administrator of every site: give that role to someone first"
         )
