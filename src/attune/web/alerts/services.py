@@ -19,7 +19,7 @@ from attune.web.forms.models import FormRecord, FormStatus
 from attune.web.participants.models import Participant
 from attune.web.studies.access import User as AnyUser
 from attune.web.studies.access import can, require, visible_sites
-from attune.web.studies.models import Study
+from attune.web.studies.models import Site, Study
 from attune.web.studies.roles import Capability
 from attune.web.validation import REASON_TEXT, clean_text
 
@@ -113,11 +113,15 @@ def acknowledge(actor: User, alert: SafetyAlert, note: str) -> SafetyAlert:
     return alert
 
 
-def open_alerts(user: AnyUser, study: Study) -> QuerySet[SafetyAlert]:
-    """Active alerts at the user's sites, for roles that may read participants' questionnaires."""
+def open_alerts(
+    user: AnyUser, study: Study, sites: Iterable[Site] | None = None
+) -> QuerySet[SafetyAlert]:
+    """Active alerts at the user's sites, for roles that may read participants' questionnaires.
+
+    ``sites`` are the user's visible sites when the caller has read them already."""
     allowed = [
         site
-        for site in visible_sites(user, study)
+        for site in (visible_sites(user, study) if sites is None else sites)
         if can(user, study, Capability.READ_PARTICIPANT_FORMS, site)
     ]
     return SafetyAlert.objects.filter(

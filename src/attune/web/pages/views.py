@@ -121,7 +121,7 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
     filters, filter_errors = read_filters(request.GET, found, sites)
     today = timezone.localdate()
     work = worklist(user, found, today, sites)
-    alerts = list(open_alerts(user, found).order_by("-raised_at")[: ALERTS_SHOWN + 1])
+    alerts = list(open_alerts(user, found, sites).order_by("-raised_at")[: ALERTS_SHOWN + 1])
     context = {
         "study": found,
         "work": work,
