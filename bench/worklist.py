@@ -15,7 +15,9 @@ taken through the services to every stage of the journey (screening, screen fail
 preparation sessions held, randomised with signed baseline forms), dated from today.
 
 Then the same page is measured, in one run, with the code of ``--before`` (default: the last commit
-with the old page) and with the working tree's code, each in its own process on the same data:
+with the old page) and with the working tree's code, each in its own process on its own copy of the
+database, seeded the same way by that side's code (the old code cannot read the newer protocol
+file a study stores; ``--database`` and the same name with ``_before`` are both throwaways):
 the response time over ``--requests`` GETs through Django's test client (after warm-up), the
 number of SQL queries of one GET, the size of the HTML, and the page's rendered height in
 headless Chromium (Playwright, Debian's /usr/bin/chromium, a 1280 px wide window). It is measured
@@ -85,44 +87,54 @@ def _run(args: argparse.Namespace) -> None:
     after = _git("rev-parse", "--short", "HEAD")
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", "src"))
     folder = Path(tempfile.mkdtemp(prefix="attune-bench-worklist-"))
-    _recreate(args.database)
+    old_src = folder / "before"
+    _export_src(before, old_src)
+    # Each side seeds its own copy with its own code: a study stores its protocol file, and the old
+    # code cannot read the newer protocol format. The seed is the same, so the data are the same.
+    sides = {
+        "before": (old_src / "src", f"{args.database}_before"),
+        "after": (ROOT / "src", args.database),
+    }
+    seeded: dict[str, dict[str, object]] = {}
+    results = {}
+    seed_seconds = 0.0
     try:
-        log(f"seeding {args.randomised} randomised (imported) + {args.per_site}/site (services)")
-        seeded = json.loads(
-            _phase(
-                ROOT / "src",
-                "_seed",
-                args,
-                "--randomised",
-                str(args.randomised),
-                "--per-site",
-                str(args.per_site),
+        for name, (src, database) in sides.items():
+            _recreate(database)
+            log(f"{name}: seeding {args.randomised} randomised (imported) + {args.per_site}/site")
+            seed_started = time.perf_counter()
+            seeded[name] = json.loads(
+                _phase(
+                    src,
+                    "_seed",
+                    database,
+                    "--randomised",
+                    str(args.randomised),
+                    "--per-site",
+                    str(args.per_site),
+                )
             )
-        )
-        seed_seconds = time.perf_counter() - started
-        log(f"seeded {seeded['screened']} screened participants")
-        old_src = folder / "before"
-        _export_src(before, old_src)
-        results = {}
-        for name, src in (("before", old_src / "src"), ("after", ROOT / "src")):
-            log(f"measuring {name}")
+            seed_seconds = time.perf_counter() - seed_started
+            log(f"{name}: seeded {seeded[name]['screened']} screened participants; measuring")
             results[name] = json.loads(
-                _phase(src, "_measure", args, "--requests", str(args.requests))
+                _phase(src, "_measure", database, "--requests", str(args.requests))
             )
         load = os.getloadavg()
         _write(
             args,
-            seeded,
+            seeded["after"],
             results,
             before[:10],
             after + ("+changes" if dirty else ""),
             seed_seconds,
             load,
+            seeded_before=seeded["before"],
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         if not args.keep:
-            _drop(args.database)
+            for _, database in sides.values():
+                _drop(database)
 
 
 def _git(*command: str) -> str:
@@ -144,16 +156,16 @@ def _export_src(revision: str, into: Path) -> None:
         tar.extractall(into, filter="data")
 
 
-def _phase(src: Path, phase: str, args: argparse.Namespace, *extra: str) -> str:
+def _phase(src: Path, phase: str, database: str, *extra: str) -> str:
     env = {
         **os.environ,
         "PYTHONPATH": str(src),
         "DJANGO_SETTINGS_MODULE": "attune.web.test_settings",
-        "ATTUNE_DATABASE_URL": args.database,
+        "ATTUNE_DATABASE_URL": database,
         "ATTUNE_ALLOWED_HOSTS": "testserver",
     }
     done = subprocess.run(
-        [sys.executable, __file__, phase, "--database", args.database, *extra],
+        [sys.executable, __file__, phase, "--database", database, *extra],
         env=env,
         check=False,
         capture_output=True,
@@ -286,6 +298,8 @@ def _write(
     after: str,
     seed_seconds: float,
     load: tuple[float, float, float],
+    *,
+    seeded_before: dict[str, object],
 ) -> None:
     def ratio(user: str, key: str) -> str:
         old, new = results["before"][user][key], results["after"][user][key]
@@ -311,7 +325,9 @@ def _write(
         "",
         f"**{seeded['screened']:,} screened participants** ({statuses}), seeded like `attune demo` "
         f"in {seed_seconds:.0f} s. Before: the page at `{before}` (before issue 11 §4); "
-        f"after: `{after}`. Same database, same run, each in its own process.",
+        f"after: `{after}`. Same run, each in its own process, each on its own copy seeded the "
+        "same way by its own code (the old code cannot read the newer protocol file a study "
+        f"stores); the before copy has {seeded_before['screened']:,} screened participants.",
         "",
         f"Target: under {TARGET_PX:,} px and under {TARGET_MS} ms.",
         "",
