@@ -56,20 +56,13 @@ def _drain(stream, into: list[str]) -> None:
         into.append(line)
 
 
-@pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (scripts/test installs it where it can)")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ATTUNE_DATA_DIR": str(tmp_path_factory.mktemp("demo")),
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)  # the production settings, as `attune demo` uses them
-    env.pop("ATTUNE_DATABASE_URL", None)
+def _start(
+    command: list[str], env: dict[str, str], ready: str
+) -> tuple[subprocess.Popen, str, list[str]]:
+    """Start an ``attune`` command; wait for the line that says it serves, noting the participant
+    link it prints on the way."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "attune", "demo", "--port", str(port)],
+        [sys.executable, "-m", "attune", *command],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -82,28 +75,79 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory):
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line and process.poll() is not None:
-            raise RuntimeError("attune demo stopped:\n" + "".join(output))
+            raise RuntimeError(f"attune {command[0]} stopped:\n" + "".join(output))
         output.append(line)
         if match := re.search(r"(/p/[\w-]+/)", line):
             link = match.group(1)
-        if "Serving on" in line:
+        if ready in line:
             break
     # Keep reading the server's log: a full pipe would block the server mid-request.
     threading.Thread(target=_drain, args=(process.stdout, output), daemon=True).start()
-    url = f"http://127.0.0.1:{port}"
+    return process, link, output
+
+
+def _wait_until_it_answers(url: str) -> None:
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"{url}/login/", timeout=2) as response:
                 if response.status == 200:
-                    break
+                    return
         except OSError:
             time.sleep(0.3)
-    yield DemoServer(url, link, output)
+    raise RuntimeError(f"{url} does not answer")
+
+
+def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def _server_env(data_dir: Path) -> dict[str, str]:
+    env = {**os.environ, "ATTUNE_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # the production settings, as a user runs them
+    env.pop("ATTUNE_DATABASE_URL", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (scripts/test installs it where it can)")
+    port = _free_port()
+    env = _server_env(tmp_path_factory.mktemp("demo"))
+    process, link, output = _start(["demo", "--port", str(port)], env, "Serving on")
+    url = f"http://127.0.0.1:{port}"
+    _wait_until_it_answers(url)
+    yield DemoServer(url, link, output)
+    _stop(process)
+
+
+@pytest.fixture(scope="session")
+def production_server(tmp_path_factory: pytest.TempPathFactory):
+    """The demo study served as a site deploys it: ``attune serve --production`` (gunicorn with
+    two worker processes, WhiteNoise for the static files, its own background worker)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (scripts/test installs it where it can)")
+    env = _server_env(tmp_path_factory.mktemp("production"))
+    seeded = subprocess.run(
+        [sys.executable, "-m", "attune", "demo", "--no-serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    link = match.group(1) if (match := re.search(r"(/p/[\w-]+/)", seeded.stdout)) else ""
+    port = _free_port()
+    command = ["serve", "--production", "--workers", "2", "--port", str(port)]
+    process, _, output = _start(command, env, "Attune is serving on")
+    url = f"http://127.0.0.1:{port}"
+    _wait_until_it_answers(url)
+    yield DemoServer(url, link, output)
+    _stop(process)
 
 
 @pytest.fixture(scope="session")

@@ -77,13 +77,22 @@ def test_a_therapist_runs_a_backdated_session_and_a_live_one_with_an_alert(demo_
     screenshot(page, "dosing-backdated-session")
 
     # 2. Live, the co-therapist's screen open beside it.
-    sign_the_cssrs(page, demo_server, "S1-006")
+    run_live_session(page, chromium, demo_server, "S1-006", now)
+    assert not refused_by_csp, refused_by_csp
+    first.close()
+
+
+def run_live_session(page, chromium, server, code: str, now: datetime) -> None:
+    """Dose a participant now, with the co-therapist's screen open beside it: an alert reaches
+    both screens without a reload, and is acknowledged once."""
+    kit = "K-" + code.replace("S1-", "0")
+    sign_the_cssrs(page, server, code)
     second = chromium.new_context(viewport={"width": 1280, "height": 1100})
     other = second.new_page()
-    login(other, demo_server, "therapist")
-    live_url = demo_server.url + SESSION.format(code="S1-006")
+    login(other, server, "therapist")
+    live_url = server.url + SESSION.format(code=code)
     reading(page, now - timedelta(minutes=25), 127, 80)
-    page.fill("#kit", "K-0106")
+    page.fill("#kit", kit)
     page.fill("#dose-time", local(now - timedelta(minutes=20)))
     page.click("text=Record the initial dose")
     page.wait_for_selector("text=Initial dose recorded.")
@@ -115,6 +124,26 @@ def test_a_therapist_runs_a_backdated_session_and_a_live_one_with_an_alert(demo_
     page.wait_for_load_state()
     assert page.locator("#live .card.alert").count() == 0
     other.wait_for_selector("#live .card.alert", state="detached", timeout=25_000)
-    assert not refused_by_csp, refused_by_csp
-    first.close()
     second.close()
+
+
+def test_the_live_view_works_through_the_production_server(production_server, chromium):
+    """Gunicorn (two processes, so the two screens' polls may reach different workers) and
+    WhiteNoise for htmx and the session page's script: the same live session as above."""
+    first = chromium.new_context(viewport={"width": 1280, "height": 1100})
+    page = first.new_page()
+    refused: list[str] = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if message.type == "error" else None
+    )
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.on(
+        "response", lambda response: failed.append(response.url) if response.status >= 400 else None
+    )
+    login(page, production_server, "therapist")
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    run_live_session(page, chromium, production_server, "S1-006", now)
+    assert not failed, failed
+    assert not refused, refused
+    first.close()

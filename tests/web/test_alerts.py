@@ -53,6 +53,9 @@ def test_a_high_cssrs_signed_by_the_therapist_raises_a_critical_alert(users, enr
     )
     [alert] = SafetyAlert.objects.filter(participant=enrolled)
     assert alert.severity == "critical" and "high" in alert.message
+    # The team reads which form it was, in words: not the form's database id.
+    assert alert.message.startswith("C-SSRS screener at Baseline assessment: ")
+    assert str(form.pk) not in alert.message.split(":")[0]
 
 
 def test_an_incomplete_screen_is_raised_only_once_submitted(users, enrolled):

@@ -261,7 +261,10 @@ def test_the_study_page_links_to_the_downloads(users, two_sites):
     manager = client_of(users[Role.DATA_MANAGER]).get(f"/s/{study.code}/").content.decode()
     assert 'id="downloads-link"' in manager and 'id="audit-csv-link"' in manager
     statistician = client_of(users[Role.STATISTICIAN]).get(f"/s/{study.code}/").content.decode()
-    assert "unblinded or blinded" in statistician and "audit-csv-link" not in statistician
+    # The "they": the data manager and the statistician both download the audit trail.
+    assert "unblinded or blinded" in statistician and 'id="audit-csv-link"' in statistician
+    coordinator = client_of(users[Role.COORDINATOR]).get(f"/s/{study.code}/").content.decode()
+    assert "audit-csv-link" not in coordinator
     old = client_of(users[Role.DATA_MANAGER]).get(f"/s/{study.code}/report/")
     assert old.status_code == 302 and old["Location"] == f"/s/{study.code}/downloads/"
 
@@ -313,8 +316,10 @@ def test_the_audit_csv_obeys_the_readers_sites_and_roles(users, two_sites, site_
     rows = rows_of(client_of(monitor).get(f"/s/{study.code}/audit/csv/"))
     assert rows and {r["site"] for r in rows} == {"s1"}
     assert rows_of(client_of(monitor).get(f"/s/{study.code}/audit/csv/?participant=S2-001")) == []
-    for role in (Role.COORDINATOR, Role.STATISTICIAN, Role.RATER):
+    for role in (Role.COORDINATOR, Role.THERAPIST, Role.RATER):
         assert client_of(users[role]).get(f"/s/{study.code}/audit/csv/").status_code == 403
+    statistician = rows_of(client_of(users[Role.STATISTICIAN]).get(f"/s/{study.code}/audit/csv/"))
+    assert {r["site"] for r in statistician} >= {"s1", "s2"}
 
 
 def test_a_cell_that_a_spreadsheet_would_run_is_quoted(users, two_sites):

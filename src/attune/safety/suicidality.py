@@ -20,7 +20,11 @@ _NAMES = {"cssrs_screen": "C-SSRS screener", "phq9": "PHQ-9", "bdi2": "BDI-II"}
 
 
 def check_suicidality(
-    result: ScoreResult, *, form_id: str, settings: SuicidalitySettings | None = None
+    result: ScoreResult,
+    *,
+    form_id: str,
+    settings: SuicidalitySettings | None = None,
+    form_label: str | None = None,
 ) -> tuple[Alert, ...]:
     """The suicidality alert (if any) of one scored form; every alert must be acknowledged.
 
@@ -31,7 +35,9 @@ def check_suicidality(
       (item 9 unanswered) raises ``incomplete_screen`` (warning).
 
     ``form_id`` identifies the completed form, so that the alert's key is stable and its
-    acknowledgement can be stored.
+    acknowledgement can be stored. ``form_label`` is how the message names the form to the people
+    who read it (say "C-SSRS screener at Experimental session 1"); without it the message says
+    "C-SSRS screener form <form_id>".
     """
     rules = settings if settings is not None else SuicidalitySettings()
     if not isinstance(form_id, str) or not form_id.strip():
@@ -42,6 +48,7 @@ def check_suicidality(
             f"{instrument!r} has no suicidality rule; screens are {', '.join(SCREENS)}"
         )
     name = _NAMES[instrument]
+    form = form_label or f"{name} form {form_id}"
     missing = ", ".join(str(item) for item in result.missing) or "none listed"
 
     if instrument == "cssrs_screen":
@@ -63,14 +70,14 @@ def check_suicidality(
                     subject=instrument,
                     form_id=form_id,
                     message=(
-                        f"{name} form {form_id} is incomplete (unanswered items: {missing}): {detail}. "
+                        f"{form} is incomplete (unanswered items: {missing}): {detail}. "
                         f"Complete the screen."
                     ),
                 ),
             )
         if band not in rules.cssrs_band_severity:
             raise SafetyInputError(
-                f"{name} form {form_id}: unknown band {band!r}; expected one of "
+                f"{form}: unknown band {band!r}; expected one of "
                 f"{', '.join(sorted(rules.cssrs_band_severity))}"
             )
         band_severity = rules.cssrs_band_severity[band]
@@ -83,16 +90,14 @@ def check_suicidality(
                 subject=instrument,
                 form_id=form_id,
                 message=(
-                    f"{name} form {form_id}: suicide risk screen band '{band}'. A clinician must "
+                    f"{form}: suicide risk screen band '{band}'. A clinician must "
                     f"assess the participant and acknowledge this alert."
                 ),
             ),
         )
 
     if "item9_positive" not in result.flags:
-        raise SafetyInputError(
-            f"{name} form {form_id}: the score result has no 'item9_positive' flag"
-        )
+        raise SafetyInputError(f"{form}: the score result has no 'item9_positive' flag")
     flag = result.flags["item9_positive"]
     if flag is None:
         return (
@@ -102,7 +107,7 @@ def check_suicidality(
                 subject=instrument,
                 form_id=form_id,
                 message=(
-                    f"{name} form {form_id}: item 9 (thoughts of death or self-harm) is unanswered, "
+                    f"{form}: item 9 (thoughts of death or self-harm) is unanswered, "
                     f"so suicidality cannot be ruled out. Ask item 9."
                 ),
             ),
@@ -115,7 +120,7 @@ def check_suicidality(
                 subject=instrument,
                 form_id=form_id,
                 message=(
-                    f"{name} form {form_id}: item 9 (thoughts of death or self-harm) is positive. "
+                    f"{form}: item 9 (thoughts of death or self-harm) is positive. "
                     f"A clinician must assess the participant and acknowledge this alert."
                 ),
             ),

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from attune.instruments import score
+from attune.instruments import get_instrument, score
 from attune.safety import Alert, check_suicidality
 from attune.safety.suicidality import SCREENS
 from attune.web.alerts.models import SafetyAlert
@@ -34,8 +34,17 @@ def raise_for_form(form: FormRecord) -> list[SafetyAlert]:
     if form.instrument not in SCREENS:
         return []
     result = score(form.instrument, {int(k): v for k, v in form.answers.items()})
+    protocol = form.participant.study.protocol
+    try:
+        visit = protocol.visit(form.visit_id).label.split(" (")[0]
+    except KeyError:  # a visit the protocol no longer has
+        visit = form.visit_id
     alerts = check_suicidality(
-        result, form_id=str(form.pk), settings=form.participant.study.protocol.suicidality
+        result,
+        form_id=str(form.pk),
+        settings=protocol.suicidality,
+        # People read the alert: the form by what it is and where, not by its database id.
+        form_label=f"{get_instrument(form.instrument).abbreviation} at {visit}",
     )
     if form.status == FormStatus.DRAFT:
         alerts = tuple(alert for alert in alerts if alert.kind != "incomplete_screen")

@@ -102,6 +102,9 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             C.READ_DEVIATIONS,
             C.EXPORT_BLINDED,
             C.EXPORT_UNBLINDED,
+            # The audit trail (its CSV is one of the statistician's downloads): it tells them
+            # nothing they do not already know, and data integrity is part of their analysis.
+            C.READ_AUDIT,
         }
     ),
     Role.MONITOR: frozenset(
