@@ -52,7 +52,7 @@ def demo(host: str, port: int, reset: bool, no_serve: bool) -> None:
         ("therapist", "site S01: therapy notes, C-SSRS, alerts"),
         ("rater", "site S01: blinded CAPS-5 only"),
         ("data_manager", "all sites: forms, corrections, audit trail"),
-        ("statistician", "all sites: unblinded (sees the arm)"),
+        ("statistician", "all sites: unblinded (sees the arm), exports, audit trail"),
         ("monitor", "all sites: read-only"),
         ("administrator", "memberships, audit trail"),
         (
