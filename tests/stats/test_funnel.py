@@ -114,7 +114,7 @@ def test_overdispersion_is_the_winsorised_mean_squared_z_score():
     widened = funnel(units, target=target, overdispersed=True)
     phi = sum(v * v for v in kept) / 10
     assert widened.phi == pytest.approx(phi)
-    low, high = widened.units[0].limits[0.998]
+    _, high = widened.units[0].limits[0.998]
     assert high == pytest.approx(target + 3.090232 * math.sqrt(phi) * sd, abs=1e-5)
     assert [u.name for u in widened.outliers()] == ["U0"]  # -6 is still outside; 3 no longer
 
