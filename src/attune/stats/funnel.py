@@ -172,7 +172,7 @@ def overdispersion(
         return 1.0
     z = sorted((o / s - target) / _sd(kind, target, s) for _, o, s in units)
     count = len(z)
-    cut = int(math.floor(winsor * count))
+    cut = math.floor(winsor * count)
     if cut:
         low, high = z[cut], z[count - 1 - cut]
         z = [min(max(value, low), high) for value in z]
