@@ -74,8 +74,8 @@ def test_every_term_must_be_answered_and_a_present_term_needs_its_severity(users
     with pytest.raises(InvalidInput) as refused:
         solicited.record_checklist(therapist, dosed, "experimental_1", answers, severities)
     assert refused.value.errors == {
-        "answer_craving": "Craving: answer absent or present",
-        "severity_euphoric_mood": "Euphoric mood: choose the severity",
+        "answer_craving": "answer absent or present",
+        "severity_euphoric_mood": "choose the severity of a present term",
     }
     assert not ChecklistRecord.objects.exists() and not AdverseEvent.objects.exists()
 

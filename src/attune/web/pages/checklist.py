@@ -78,6 +78,11 @@ def checklist(request: HttpRequest, study: str, code: str, visit: str) -> HttpRe
         "writes": writes and stored is None,
         "severities": Severity.values,
         "errors": errors,
+        "error_labels": {
+            f"{kind}_{t.id}": t.label
+            for t in asked.checklist.terms
+            for kind in ("answer", "severity")
+        },
         "events_url": reverse("pages:events", args=[found.code, person.code]),
     }
     return render(request, "pages/checklist.html", context, status=status)

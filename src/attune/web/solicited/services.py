@@ -70,10 +70,10 @@ def _clean(
         answer = answers.get(term.id, "")
         severity = severities.get(term.id, "")
         if answer not in (ABSENT, PRESENT):
-            errors[f"answer_{term.id}"] = f"{term.label}: answer absent or present"
+            errors[f"answer_{term.id}"] = "answer absent or present"
             continue
         if answer == PRESENT and severity not in Severity.values:
-            errors[f"severity_{term.id}"] = f"{term.label}: choose the severity"
+            errors[f"severity_{term.id}"] = "choose the severity of a present term"
             continue
         clean[term.id] = {
             "present": answer == PRESENT,
