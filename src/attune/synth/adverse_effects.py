@@ -65,10 +65,10 @@ def history_answers(prior: Bools, held: Ints, seed: int) -> dict[int, Floats]:
     occasions = rng.choice(4, size=k, p=[0.5, 0.3, 0.12, 0.08]) + 1
     last = rng.choice(4, size=k, p=[0.3, 0.3, 0.3, 0.1]) + 1
     psychedelic = rng.random(k) < np.where(prior, 0.6, 0.15)
-    cannabis = rng.choice(5, size=k, p=[0.55, 0.2, 0.1, 0.1, 0.05])
-    stimulants = rng.random(k) < np.where(prior, 0.35, 0.1)
-    drinking = rng.choice(5, size=k, p=[0.6, 0.2, 0.1, 0.08, 0.02])
-    other = rng.random(k) < 0.04
+    cannabis: Ints = np.asarray(rng.choice(5, size=k, p=[0.55, 0.2, 0.1, 0.1, 0.05]))
+    stimulants: Bools = np.asarray(rng.random(k) < np.where(prior, 0.35, 0.1))
+    drinking: Ints = np.asarray(rng.choice(5, size=k, p=[0.6, 0.2, 0.1, 0.08, 0.02]))
+    other: Bools = np.asarray(rng.random(k) < 0.04)
     columns = {
         1: prior.astype(float),
         2: np.where(prior, occasions, 0).astype(float),

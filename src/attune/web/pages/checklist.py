@@ -47,11 +47,14 @@ def checklist(request: HttpRequest, study: str, code: str, visit: str) -> HttpRe
             messages.success(request, f"The checklist of {asked.label} is recorded.")
             return redirect("pages:checklist", found.code, person.code, visit)
         except REFUSALS as error:
-            messages.error(request, str(error))
             errors = error.errors if isinstance(error, InvalidInput) else {}
-            kept = {
-                key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"
-            }
+            messages.error(
+                request,
+                f"Nothing was recorded: {len(errors)} answer(s) to complete, marked below."
+                if errors
+                else str(error),
+            )
+            kept = {key: request.POST.get(key, "") for key in request.POST}
             status = 422 if isinstance(error, InvalidInput) else 409
     stored = solicited.recorded(person, visit)
     groups = {
