@@ -43,6 +43,7 @@ from attune.web.errors import InvalidInput, WrongState
 from attune.web.forms import services as forms
 from attune.web.participants import services as journey
 from attune.web.participants.models import Allocation, Participant
+from attune.web.solicited import services as solicited
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Role, reveals_arm
 from attune.web.studies.services import add_member, create_study
@@ -186,6 +187,7 @@ class Setting:
             severity="mild",
             visit_id=self.visit,
         )
+        self._checklist(person, probes)
         record_deviation(
             coordinator, person, visit_id=self.visit, kind="other", description="Late start"
         )
@@ -199,6 +201,29 @@ class Setting:
         )
         person.refresh_from_db()
         return person
+
+    def _checklist(self, person: Participant, probes: list[str]) -> None:
+        """The solicited-AE checklist, answered the same in every arm: closing before it, a refused
+        (incomplete) page post and the page itself are compared across arms like the dose probes."""
+        therapist = self.users[Role.THERAPIST]
+        checklist = self.protocol.solicited_adverse_events
+        if checklist is None:
+            return
+        try:
+            solicited.close_session(therapist, person, self.visit)
+        except WrongState as refusal:
+            probes.append(str(refusal))
+        url = f"/s/{self.study.code}/p/{person.code}/checklist/{self.visit}/"
+        client = self.client(Role.THERAPIST)
+        probes.append(client.get(url).content.decode())  # blank form: no default, protocol order
+        incomplete = {f"answer_{checklist.terms[0].id}": "present"}
+        probes.append(client.post(url, incomplete).content.decode())
+        answers = {t.id: "absent" for t in checklist.terms}
+        answers[checklist.terms[0].id] = "present"
+        solicited.record_checklist(
+            therapist, person, self.visit, answers, {checklist.terms[0].id: "mild"}
+        )
+        solicited.close_session(therapist, person, self.visit)
 
     def client(self, role: Role) -> Client:
         client = Client()
@@ -220,6 +245,7 @@ class Setting:
                 f"/s/{s}/p/{c}/forms/{self.visit}/{due.instrument}/"
                 for due in self.protocol.visit(self.visit).instruments
             ),
+            *(f"/s/{s}/p/{c}/checklist/{v}/" for v in solicited.checklist_visits(self.protocol)),
         ]
         api = [
             f"/api/studies/{s}/participants/{c}",
@@ -326,6 +352,8 @@ def test_study_pages_audit_trail_and_blinded_export_name_no_arm(setting, tmp_pat
     for path in sorted((tmp_path / "blinded").iterdir()):
         text = path.read_text()
         assert not _found(patterns, text), (path.name, _found(patterns, text))
+    events = (tmp_path / "blinded" / "adverse_events.csv").read_text().splitlines()
+    assert "solicited" in events[0].split(","), events[0]  # solicited / spontaneous, in every arm
     doses = (tmp_path / "blinded" / "doses.csv").read_text().splitlines()
     assert len(doses) > 1 and "amount" not in doses[0].split(","), doses[0]
     # The same search finds the arm where it may be seen: the unblinded export.

@@ -69,6 +69,8 @@ ACTIONS = [
     "",
 ]
 FIELDS = [
+    "answer_euphoric_mood",  # the solicited-AE checklist
+    "severity_euphoric_mood",
     "code",
     "step",
     "confirm",
@@ -122,6 +124,7 @@ OWNER = {
     "pages:form": Role.RATER,
     "pages:session": Role.THERAPIST,
     "pages:events": Role.COORDINATOR,
+    "pages:checklist": Role.THERAPIST,
     "pages:downloads": Role.DATA_MANAGER,
     "epro:form": None,  # the participant, with the link only
 }
@@ -195,6 +198,7 @@ def world(users, enrolled):
         "pages:form": "/s/mapp-demo/p/S1-001/forms/baseline/caps5/",
         "pages:session": "/s/mapp-demo/p/S1-001/sessions/experimental_1/",
         "pages:events": "/s/mapp-demo/p/S1-001/events/",
+        "pages:checklist": "/s/mapp-demo/p/S1-001/checklist/experimental_1/",
         "pages:downloads": "/s/mapp-demo/downloads/",
         "epro:form": f"/p/{token}/forms/baseline/pcl5/",
     }

@@ -174,7 +174,7 @@ def test_the_worklist_lists_actionable_visits_and_groups_unsigned_forms(users, e
     # Preparation 1 (screening + 21 days, window -7/+28) is open; preparation 2 waits for it.
     assert [item.visit for item in items if item.kind == "week"] == ["preparation_1"]
     assert [(item.visit, item.detail) for item in items if item.kind == "unsigned"] == [
-        ("screening", "pcl5, phq9, cssrs_screen")
+        ("screening", "pcl5, phq9, cssrs_screen, substance_use_history")
     ]
     assert work.counts == {"week": 1, "overdue": 0, "unsigned": 1, "unplannable": 0}
 

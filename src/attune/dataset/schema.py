@@ -21,7 +21,7 @@ from typing import Literal
 ColumnType = Literal["id", "text", "choice", "date", "datetime", "int", "float", "bool"]
 
 FORMAT_NAME = "attune-trial-dataset"
-FORMAT_VERSION = "1.2"
+FORMAT_VERSION = "1.3"
 METADATA_FILE = "dataset.json"
 
 #: an ``id`` cell: what every reader of the format can use as a key, a file name part or a label
@@ -270,6 +270,15 @@ TABLES: dict[str, Table] = {
                     "id",
                     nullable=True,
                     description="The visit (dosing session) the event is related to in time.",
+                ),
+                Column(
+                    "solicited",
+                    "bool",
+                    nullable=True,
+                    description=(
+                        "True: found by the protocol's solicited-AE checklist; false: reported "
+                        "spontaneously; empty: not recorded (datasets before format 1.3)."
+                    ),
                 ),
             ),
             key=("participant_id", "ae_id"),

@@ -200,7 +200,8 @@ def _convert_table(
     for name in expected:
         column = spec.column(name)
         if name not in frame:
-            out.file(file, "missing required column", name)
+            if not column.nullable:  # a nullable column added later may be absent (older folders)
+                out.file(file, "missing required column", name)
             typed[name] = pd.Series([None] * n, dtype=object)
             valid[name] = np.zeros(n, dtype=bool)
             continue

@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from attune.protocol.solicited import AdverseEventSynth, SolicitedChecklist
+from attune.protocol.strata import StratumSource
 from attune.safety import SuicidalitySettings, SupplementalDoseSettings, VitalThresholds
 
 Slug = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -234,6 +236,12 @@ class CrisisContacts(_Model):
     )
 
 
+class ProtocolSynth(_Model):
+    """``synth:``: how ``attune synth`` simulates this protocol's parts (each part optional)."""
+
+    adverse_events: AdverseEventSynth | None = None
+
+
 class Protocol(_Model):
     id: str = Slug
     name: str
@@ -252,6 +260,11 @@ class Protocol(_Model):
     suicidality: SuicidalitySettings = SuicidalitySettings()
     crisis: CrisisContacts | None = None
     eligibility: Eligibility | None = None
+    solicited_adverse_events: SolicitedChecklist | None = None
+    strata: dict[str, StratumSource] = Field(
+        default={}, description="Stratification factors read from a signed form."
+    )
+    synth: ProtocolSynth = ProtocolSynth()
 
     def supplemental_dose_settings(self) -> SupplementalDoseSettings | None:
         """The supplemental-dose window as :func:`attune.safety.may_give_supplemental_dose` takes it."""

@@ -18,6 +18,7 @@ from attune.report.analysis import DATA_ERRORS
 from attune.report.context import ReportContext, ReportOptions
 from attune.report.model import Report, Section
 from attune.report.sections import (
+    adverse_effects,
     alliance,
     appendix,
     baseline,
@@ -40,6 +41,7 @@ SECTIONS: tuple[tuple[str, str, Callable[[ReportContext], Section]], ...] = (
     ("secondary", "Secondary outcomes", secondary.build),
     ("alliance", "Therapeutic alliance (WAI-SR) and outcome", alliance.build),
     ("safety", "Safety", safety.build),
+    ("adverse_effects", "Adverse effects, solicited", adverse_effects.build),
     ("conduct", "Protocol deviations and missing data", conduct.build),
     ("appendix", "Reproducibility appendix", appendix.build),
 )

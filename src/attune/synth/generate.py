@@ -23,6 +23,7 @@ from attune.instruments import get_instrument
 from attune.instruments.batch import score_columns
 from attune.protocol import get_protocol
 from attune.protocol.model import AllTests, AnyTest, FieldTest, Protocol, Test, Visit
+from attune.synth import adverse_effects
 from attune.synth import items as forms
 from attune.synth.settings import InstrumentModel, SynthSettings
 
@@ -243,6 +244,7 @@ class _Generator:
         doses, vitals, dose_devs = self._dosing(flow, sched)
         self.say("adverse events")
         events = self._events(flow, sched)
+        events = adverse_effects.add_solicited(self.p, events, **self._ae_inputs(flow, sched))
         participants = self._participants(flow, sched)
         visits, deviations = self._visit_table(flow, sched, dose_devs)
         return TrialDataset(
@@ -390,6 +392,7 @@ class _Generator:
             f: np.asarray(rng.integers(0, 2, flow.stage.shape[0]), dtype=np.int64)
             for f in self.extra_factors
         }
+        self.factor_values |= adverse_effects.strata_factors(self.p, self.seed, len(flow.stage))
         strata = flow.site[chosen].astype(np.int64)
         for f in self.extra_factors:
             strata = strata * 2 + self.factor_values[f][chosen]
@@ -620,6 +623,10 @@ class _Generator:
                     codes = forms.total_forms(definition, (total - 12) / 48.0, rng, spread=0.25)
                 elif due.instrument == "cssrs_screen":
                     codes = forms.cssrs_forms(definition, latent / 45.0, rng)
+                elif due.instrument in adverse_effects.INSTRUMENTS:
+                    codes = adverse_effects.answers(
+                        self.p, due.instrument, held, flow.arm, self.inactive, self.seed, i
+                    )
                 else:
                     model = models[due.instrument]
                     fraction = fractions[due.instrument][held] * relative**model.coupling
@@ -1069,6 +1076,20 @@ class _Generator:
                 "visit_id": visit_names[visit],
             }
         )
+
+    def _ae_inputs(self, flow: _Flow, sched: dict[str, Any]) -> dict[str, Any]:
+        """What :func:`adverse_effects.add_solicited` reads of this trial."""
+        return {
+            "seed": self.seed,
+            "ids": self._participant_ids(flow.stage.shape[0]),
+            "site": flow.site,
+            "arm": flow.arm,
+            "inactive": self.inactive,
+            "randomised": flow.stage == 2,
+            "status": sched["status"],
+            "actual": sched["actual"],
+            "dates": _dates,
+        }
 
     # ---------------------------------------------------------------- tables
     def _participants(self, flow: _Flow, sched: dict[str, Any]) -> pd.DataFrame:

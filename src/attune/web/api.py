@@ -456,6 +456,7 @@ class AdverseEventOut(Schema):
     serious: bool
     treatment_emergent: bool
     visit_id: str
+    solicited: bool | None
     recorded_by: str
     recorded_at: datetime
     version: int
@@ -468,6 +469,7 @@ class AdverseEventIn(Schema):
     severity: str
     serious: StrictBool = False
     visit_id: str = ""
+    solicited: StrictBool = False
 
 
 class AdverseEventChange(Schema):
@@ -481,6 +483,7 @@ class AdverseEventChange(Schema):
     severity: str | None = None
     serious: StrictBool | None = None
     visit_id: str | None = None
+    solicited: StrictBool | None = None
     reason: str = ""
 
 

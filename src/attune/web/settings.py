@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "attune.web.alerts",
     "attune.web.dosing",
     "attune.web.adverse_events",
+    "attune.web.solicited",
     "attune.web.deviations",
     "attune.web.downloads",
     "attune.web.pages",

@@ -31,6 +31,12 @@ class AdverseEvent(models.Model):
     visit_id = models.CharField(
         max_length=64, blank=True, help_text="The dosing session the event follows, if any."
     )
+    solicited = models.BooleanField(
+        null=True,
+        default=False,
+        help_text="Found by the protocol's solicited-AE checklist (true) or reported spontaneously "
+        "(false); empty only for events imported from datasets that did not record it.",
+    )
     recorded_by = models.CharField(max_length=150)
     recorded_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -25,7 +25,7 @@ from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
 from attune.web.validation import REASON_TEXT, SHORT_TEXT, clean_text, date_problem, text_problem
 
-EDITABLE = ("term", "onset_date", "resolved_date", "severity", "serious", "visit_id")
+EDITABLE = ("term", "onset_date", "resolved_date", "severity", "serious", "visit_id", "solicited")
 
 
 def treatment_emergent(participant: Participant, onset: date) -> bool:
@@ -65,6 +65,9 @@ def _clean(participant: Participant, fields: dict[str, Any]) -> dict[str, Any]:
     protocol = participant.study.protocol
     if visit_id and visit_id not in protocol.visit_ids:
         errors["visit_id"] = f"unknown visit {visit_id[:64]!r}"
+    solicited = fields.get("solicited", False)
+    if solicited is not None and not isinstance(solicited, bool):
+        errors["solicited"] = "say whether the event was solicited (true) or spontaneous (false)"
     if errors:
         raise InvalidInput(errors)
     return {
@@ -74,6 +77,7 @@ def _clean(participant: Participant, fields: dict[str, Any]) -> dict[str, Any]:
         "severity": severity,
         "serious": bool(fields.get("serious", False)),
         "visit_id": visit_id,
+        "solicited": solicited,
     }
 
 

@@ -427,6 +427,7 @@ class _Exporter:
                 "serious": e.serious,
                 "treatment_emergent": e.treatment_emergent,
                 "visit_id": e.visit_id or None,
+                "solicited": e.solicited,
             }
             for e in events
         ]

@@ -431,6 +431,7 @@ class _Importer:
                 serious=bool(r["serious"]),
                 treatment_emergent=bool(r["treatment_emergent"]),
                 visit_id=_text(r.get("visit_id")),
+                solicited=None if pd.isna(r.get("solicited")) else bool(r.get("solicited")),
                 recorded_by=self.actor,
             )
             for r in rows

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from attune.web.adverse_events.models import AdverseEvent, Severity
 from attune.web.adverse_events.services import record_adverse_event, update_adverse_event
@@ -23,6 +24,7 @@ from attune.web.deviations.services import record_deviation
 from attune.web.errors import Conflict, InvalidInput, NotAllowed
 from attune.web.pages.views import REFUSALS, _forbidden, _user
 from attune.web.participants.models import Participant, Status
+from attune.web.solicited import services as solicited
 from attune.web.studies.access import access_for, can
 from attune.web.studies.roles import Capability
 from attune.web.validation import parse_int
@@ -56,6 +58,7 @@ def _event_fields(post: QueryDict) -> dict[str, Any]:
         "severity": post.get("severity", ""),
         "serious": post.get("serious", "") == "yes",
         "visit_id": post.get("visit_id", ""),
+        "solicited": post.get("solicited", "") == "yes",
     }
 
 
@@ -124,6 +127,7 @@ def _event_values(event: AdverseEvent) -> dict[str, str]:
         "severity": event.severity,
         "serious": "yes" if event.serious else "",
         "visit_id": event.visit_id,
+        "solicited": "yes" if event.solicited else "",
         "reason": "",
         "version": _version(event),
     }
@@ -221,6 +225,16 @@ def events(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "sessions": sessions,
         "session_ids": [visit.id for visit in sessions],
         "visits": protocol.visits,
+        "checklists": [
+            {
+                "label": labels.get(visit_id, visit_id),
+                "url": reverse("pages:checklist", args=[found.code, person.code, visit_id]),
+                "done": solicited.recorded(person, visit_id) is not None,
+            }
+            for visit_id in solicited.checklist_visits(protocol)
+        ]
+        if reads_events
+        else [],
         "new_event": kept if action == "adverse_event" else {},
         "new_event_errors": errors if action == "adverse_event" else {},
         "new_deviation": kept if action == "deviation" else {},

@@ -31,6 +31,7 @@ from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms.models import FormRecord, FormStatus
 from attune.web.pages.vitals_chart import Point, vitals_chart
 from attune.web.participants.models import Participant
+from attune.web.solicited import services as solicited
 from attune.web.studies.access import access_for
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
@@ -141,6 +142,9 @@ def monitor(request: HttpRequest, study: str, code: str, visit: str) -> HttpResp
                 if alert is None:
                     raise InvalidInput({"alert": "no such alert for this participant"})
                 acknowledge(user, alert, request.POST.get("note", ""))
+            elif action == "close":
+                solicited.close_session(user, person, visit)
+                messages.success(request, "The session is closed.")
             else:
                 raise InvalidInput({"action": "choose what to record"})
             return redirect("pages:session", found.code, person.code, visit)
@@ -164,6 +168,7 @@ def monitor(request: HttpRequest, study: str, code: str, visit: str) -> HttpResp
         context["live"] = False
         context["as_of_entered"] = True
     context["before_forms"] = _before_forms(found, person, visit)
+    context["closing"] = _closing(found, person, visit)
     context["dose_options"] = (
         [] if blinded or not protocol.dosing else protocol.dosing.sessions.get(visit, [])
     )
@@ -200,6 +205,18 @@ def _before_forms(found: Study, person: Participant, visit: str) -> list[dict[st
         for due in found.protocol.visit(visit).instruments
         if due.timing == "before"
     ]
+
+
+def _closing(found: Study, person: Participant, visit: str) -> dict[str, Any]:
+    """Closing the session: its checklist (linked, answered or not) and whether it is closed."""
+    asked = visit in solicited.checklist_visits(found.protocol)
+    return {
+        "closed": solicited.is_closed(person, visit),
+        "checklist_url": reverse("pages:checklist", args=[found.code, person.code, visit])
+        if asked
+        else "",
+        "checklist_done": asked and solicited.recorded(person, visit) is not None,
+    }
 
 
 def _context(

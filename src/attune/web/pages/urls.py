@@ -1,6 +1,6 @@
 from django.urls import path
 
-from attune.web.pages import downloads, events, members, session, views
+from attune.web.pages import checklist, downloads, events, members, session, views
 
 app_name = "pages"
 urlpatterns = [
@@ -28,4 +28,7 @@ urlpatterns = [
         name="session_live",
     ),
     path("s/<slug:study>/p/<str:code>/events/", events.events, name="events"),
+    path(
+        "s/<slug:study>/p/<str:code>/checklist/<str:visit>/", checklist.checklist, name="checklist"
+    ),
 ]

@@ -367,7 +367,9 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         if can(user, found, Capability.ADMINISTER_DOSES, person.site)
         and person.status == "randomised"
         else [],
-        "strata": [f for f in found.protocol.stratification if f != "site"],
+        "strata": [
+            f for f in found.protocol.stratification if f not in ("site", *found.protocol.strata)
+        ],
         "shows_arm": shows_arm,
         "arm": arm,
         "new_link": new_link,

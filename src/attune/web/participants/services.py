@@ -37,6 +37,7 @@ from attune.web.participants.models import (
     VisitRecord,
 )
 from attune.web.participants.order import RANDOMISATION, require_order
+from attune.web.participants.strata import form_strata
 from attune.web.studies.access import require
 from attune.web.studies.models import Site, Study
 from attune.web.studies.roles import Capability
@@ -248,7 +249,7 @@ def randomise(actor: User, participant: Participant, strata: dict[str, str] | No
     today = timezone.localdate()
     _refuse_randomisation(participant, today)
     factors = [name for name in study.protocol.stratification if name != "site"]
-    strata = dict(strata or {})
+    strata = dict(strata or {}) | form_strata(participant)  # read, never typed, where the file says
     missing = [name for name in factors if not str(strata.get(name, "")).strip()]
     if missing:
         raise InvalidInput(
@@ -289,6 +290,7 @@ def check_randomisation(actor: User, participant: Participant) -> None:
     confirmation only when randomisation may go ahead."""
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
     _refuse_randomisation(participant, timezone.localdate())
+    form_strata(participant)
 
 
 def _refuse_randomisation(participant: Participant, today: date) -> None:
