@@ -21,7 +21,7 @@ from typing import Literal
 ColumnType = Literal["id", "text", "choice", "date", "datetime", "int", "float", "bool"]
 
 FORMAT_NAME = "attune-trial-dataset"
-FORMAT_VERSION = "1.2"
+FORMAT_VERSION = "1.3"
 METADATA_FILE = "dataset.json"
 
 #: an ``id`` cell: what every reader of the format can use as a key, a file name part or a label
@@ -46,6 +46,8 @@ class Column:
     #: absent from blinded datasets (it reveals the allocation)
     unblinded_only: bool = False
     description: str = ""
+    #: the format version that added the column: older folders without it still read (as missing)
+    added_in: str = ""
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,13 @@ TABLES: dict[str, Table] = {
                 ),
                 Column(
                     "discontinued_reason", "choice", nullable=True, choices=DISCONTINUATION_REASONS
+                ),
+                Column(
+                    "dyad",
+                    "id",
+                    nullable=True,
+                    added_in="1.3",
+                    description="The participant's therapist dyad (an id, never a name).",
                 ),
             ),
             key=("participant_id",),

@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from attune.fidelity.settings import FidelitySection, FidelitySynth
 from attune.safety import SuicidalitySettings, SupplementalDoseSettings, VitalThresholds
 
 Slug = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -234,6 +235,12 @@ class CrisisContacts(_Model):
     )
 
 
+class SynthSection(_Model):
+    """Settings of ``attune synth`` the protocol file carries, one optional sub-key per part."""
+
+    fidelity: FidelitySynth | None = None
+
+
 class Protocol(_Model):
     id: str = Slug
     name: str
@@ -252,6 +259,8 @@ class Protocol(_Model):
     suicidality: SuicidalitySettings = SuicidalitySettings()
     crisis: CrisisContacts | None = None
     eligibility: Eligibility | None = None
+    fidelity: FidelitySection | None = None
+    synth: SynthSection | None = None
 
     def supplemental_dose_settings(self) -> SupplementalDoseSettings | None:
         """The supplemental-dose window as :func:`attune.safety.may_give_supplemental_dose` takes it."""

@@ -23,6 +23,7 @@ from attune.report.sections import (
     baseline,
     conduct,
     consort,
+    fidelity,
     primary,
     safety,
     secondary,
@@ -41,6 +42,7 @@ SECTIONS: tuple[tuple[str, str, Callable[[ReportContext], Section]], ...] = (
     ("alliance", "Therapeutic alliance (WAI-SR) and outcome", alliance.build),
     ("safety", "Safety", safety.build),
     ("conduct", "Protocol deviations and missing data", conduct.build),
+    ("fidelity", fidelity.TITLE, fidelity.build),
     ("appendix", "Reproducibility appendix", appendix.build),
 )
 
