@@ -20,7 +20,8 @@ def _sessions(dyads: dict[str, int]) -> list[SessionRef]:
 
 
 @pytest.mark.parametrize(
-    ("fraction", "block"), [(0.25, (1, 4)), (0.5, (1, 2)), (0.3, (3, 10)), (1.0, (1, 1)), (0.33, (7, 20))]
+    ("fraction", "block"),
+    [(0.25, (1, 4)), (0.5, (1, 2)), (0.3, (3, 10)), (1.0, (1, 1)), (0.33, (7, 20))],
 )
 def test_block_sizes_make_the_fraction_whole(fraction: float, block: tuple[int, int]) -> None:
     assert sample_block(fraction) == block

@@ -42,9 +42,7 @@ def test_no_dyad_is_named_when_none_drifts(seed: int) -> None:
     section = build_report(dataset, blinded=False).section("fidelity")
     assert section.values["drifting_dyads"] == []
     assert section.values["outcome_outliers"] == []
-    assert "No dyad's adherence is drifting." in [
-        getattr(b, "text", "") for b in section.blocks
-    ]
+    assert "No dyad's adherence is drifting." in [getattr(b, "text", "") for b in section.blocks]
 
 
 def test_concern_reports_are_counted_without_content() -> None:

@@ -53,7 +53,9 @@ def _chosen(seed: str, dyad: str, block: int, r: int, m: int) -> frozenset[int]:
     return frozenset(rng.sample(range(m), r))
 
 
-def draw_sample(sessions: Iterable[SessionRef], fraction: float, seed: str | int) -> list[SessionRef]:
+def draw_sample(
+    sessions: Iterable[SessionRef], fraction: float, seed: str | int
+) -> list[SessionRef]:
     """The sessions to rate, in dyad and date order (see the module's docstring for the rule)."""
     r, m = sample_block(fraction)
     by_dyad: dict[str, list[SessionRef]] = {}

@@ -24,7 +24,8 @@ class FidelitySection(_Model):
     """What the protocol says about therapist fidelity."""
 
     adherence_instrument: str = Field(
-        "adherence_mdma_at", description="The adherence scale: an instrument id of attune.instruments."
+        "adherence_mdma_at",
+        description="The adherence scale: an instrument id of attune.instruments.",
     )
     sample_fraction: float = Field(
         gt=0,

@@ -43,7 +43,9 @@ def add_fidelity(dataset: TrialDataset, protocol: Protocol, seed: int) -> TrialD
     sites = people["site"].astype(str).to_numpy()
     dyad = np.full(len(people), None, dtype=object)
     site_names = sorted(set(sites[randomised].tolist()))
-    all_dyads = [f"{site}-D{j}" for site in site_names for j in range(1, settings.dyads_per_site + 1)]
+    all_dyads = [
+        f"{site}-D{j}" for site in site_names for j in range(1, settings.dyads_per_site + 1)
+    ]
     for index in np.flatnonzero(randomised):
         dyad[index] = f"{sites[index]}-D{int(rng.integers(1, settings.dyads_per_site + 1))}"
     people = people.assign(dyad=dyad)
@@ -52,7 +54,9 @@ def add_fidelity(dataset: TrialDataset, protocol: Protocol, seed: int) -> TrialD
     tiebreak = dict(zip(all_dyads, rng.random(len(all_dyads)), strict=True))
     busiest = sorted(all_dyads, key=lambda name: (-size[name], tiebreak[name]))
     drifting = set(busiest[: settings.drifting_dyads])
-    dyad_effect = dict(zip(all_dyads, rng.normal(0.0, settings.dyad_sd, len(all_dyads)), strict=True))
+    dyad_effect = dict(
+        zip(all_dyads, rng.normal(0.0, settings.dyad_sd, len(all_dyads)), strict=True)
+    )
     metadata = dict(dataset.metadata)
     counts = rng.binomial(1, settings.concern_rate, int(randomised.sum()))
     by_site: dict[str, int] = {}
@@ -65,7 +69,9 @@ def add_fidelity(dataset: TrialDataset, protocol: Protocol, seed: int) -> TrialD
     out = TrialDataset(**{**dataset.tables, "participants": people}, metadata=metadata)
     if protocol.fidelity is None:
         return out
-    sessions = _held_sessions(dataset, protocol, dict(zip(people["participant_id"].astype(str), dyad, strict=True)))
+    sessions = _held_sessions(
+        dataset, protocol, dict(zip(people["participant_id"].astype(str), dyad, strict=True))
+    )
     sample = draw_sample(sessions, protocol.fidelity.sample_fraction, seed)
     if not sample:
         return out
@@ -85,8 +91,12 @@ def add_fidelity(dataset: TrialDataset, protocol: Protocol, seed: int) -> TrialD
             top = max(option.code for option in definition.response_sets[item.responses])
             low = min(option.code for option in definition.response_sets[item.responses])
             value = low + int(rng.binomial(top - low, chance))
-            rows.append((session.participant_id, session.visit_id, definition.id, item.number, value))
-    items = pd.DataFrame(rows, columns=["participant_id", "visit_id", "instrument", "item", "value"])
+            rows.append(
+                (session.participant_id, session.visit_id, definition.id, item.number, value)
+            )
+    items = pd.DataFrame(
+        rows, columns=["participant_id", "visit_id", "instrument", "item", "value"]
+    )
     for column in ("participant_id", "visit_id", "instrument"):
         items[column] = items[column].astype("category")
     items["item"] = items["item"].astype(dataset.item_responses["item"].dtype)
@@ -110,7 +120,10 @@ def _held_sessions(
     ]
     out = []
     for pid, visit_id, when in zip(
-        held["participant_id"].astype(str), held["visit_id"].astype(str), held["actual_date"], strict=True
+        held["participant_id"].astype(str),
+        held["visit_id"].astype(str),
+        held["actual_date"],
+        strict=True,
     ):
         dyad = dyad_of.get(pid)
         if dyad is None:

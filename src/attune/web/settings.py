@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "attune.web.dosing",
     "attune.web.adverse_events",
     "attune.web.deviations",
+    "attune.web.fidelity",
     "attune.web.downloads",
     "attune.web.pages",
     "django_tasks",

@@ -185,7 +185,9 @@ def _outcome(ctx: ReportContext, section: Section) -> None:
     dyads = _dyads(ctx)
     frame = pd.DataFrame({"change": change, "dyad": dyads}).dropna()
     if len(frame) < 3:
-        raise ReportDataError("fewer than 3 participants have a dyad and a change at the primary visit")
+        raise ReportDataError(
+            "fewer than 3 participants have a dyad and a change at the primary visit"
+        )
     groups = ctx.arm_series().reindex(frame.index).astype(str).tolist() if ctx.by_arm else None
     target, sigma, units = classify_means(
         frame["dyad"].astype(str).tolist(), frame["change"].tolist(), groups
@@ -233,8 +235,13 @@ def _funnel_figure(target: float, sigma: float, units: list, label: str) -> Figu
         color = PALETTE[4] if unit.verdict == "alarm" else PALETTE[0]
         ax.scatter([unit.n], [unit.mean], s=18, color=color, lw=0)
         if unit.verdict != "inside":
-            ax.annotate(unit.unit, (unit.n, unit.mean), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
+            ax.annotate(
+                unit.unit,
+                (unit.n, unit.mean),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
     ax.set_xlabel("participants in the dyad", fontsize=8)
     ax.set_ylabel(f"mean {label} change", fontsize=8)
     ax.legend(fontsize=7, frameon=False)

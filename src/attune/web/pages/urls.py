@@ -1,6 +1,6 @@
 from django.urls import path
 
-from attune.web.pages import downloads, events, members, session, views
+from attune.web.pages import downloads, events, fidelity, members, session, views
 
 app_name = "pages"
 urlpatterns = [
@@ -28,4 +28,14 @@ urlpatterns = [
         name="session_live",
     ),
     path("s/<slug:study>/p/<str:code>/events/", events.events, name="events"),
+    # therapist fidelity and conduct
+    path("s/<slug:study>/dyads/", fidelity.dyads, name="fidelity_dyads"),
+    path(
+        "s/<slug:study>/p/<str:code>/sessions/<str:visit>/conduct/",
+        fidelity.session,
+        name="fidelity_session",
+    ),
+    path("s/<slug:study>/adherence/", fidelity.worklist, name="adherence"),
+    path("s/<slug:study>/adherence/<str:code>/<str:visit>/", fidelity.rate, name="adherence_rate"),
+    path("s/<slug:study>/concerns/", fidelity.concerns, name="concerns"),
 ]
