@@ -60,7 +60,9 @@ def test_html_is_self_contained_and_printable(written):
     assert "<script" not in html
     assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", html)  # nothing fetched
     assert "@media print" in html and "break-inside: avoid" in html
-    assert html.count('<img src="data:image/svg+xml;base64,') == 7
+    assert (
+        html.count('<img src="data:image/svg+xml;base64,') == 9
+    )  # two fidelity figures (adherence by dyad, the dyad funnel)
     for key in (
         "consort",
         "baseline",

@@ -39,7 +39,10 @@ from attune.web.deviations.services import record_deviation
 from attune.web.dosing import services as dosing
 from attune.web.dosing.models import Dose
 from attune.web.downloads.models import DownloadJob
+from attune.web.epro.models import ParticipantLink
 from attune.web.errors import InvalidInput, WrongState
+from attune.web.fidelity import selectors as fidelity_selectors
+from attune.web.fidelity import services as fidelity
 from attune.web.forms import services as forms
 from attune.web.participants import services as journey
 from attune.web.participants.models import Allocation, Participant
@@ -111,6 +114,13 @@ class Setting:
             add_member(None, user, self.study, role, None)
             self.users[role] = user
         self.visit = self.protocol.visits_of("experimental")[0].id
+        self.dyad = fidelity.create_dyad(
+            self.users[Role.COORDINATOR],
+            self.study.sites.get(),
+            "s1-D1",
+            self.users[Role.THERAPIST],
+            self.users[Role.PRINCIPAL_INVESTIGATOR],
+        )
         self.probes: dict[str, list[str]] = {}
         self.people = [self._journey(index, arm.id) for index, arm in enumerate(self.protocol.arms)]
 
@@ -189,6 +199,7 @@ class Setting:
         record_deviation(
             coordinator, person, visit_id=self.visit, kind="other", description="Late start"
         )
+        self._fidelity(person)
         journey.discontinue(
             coordinator,
             person,
@@ -199,6 +210,39 @@ class Setting:
         )
         person.refresh_from_db()
         return person
+
+    def _fidelity(self, person: Participant) -> None:
+        """The dyad, a registered recording, presence with a gap (an alert and a deviation), an
+        adherence rating where the session is sampled, and a concern sent (through the service:
+        a stored private link would show on the participant's page with an id of its own; the
+        link page itself is tested in test_fidelity.py)."""
+        coordinator = self.users[Role.COORDINATOR]
+        fidelity.assign_dyad(coordinator, person, self.dyad)
+        fidelity.register_recording(
+            self.users[Role.THERAPIST],
+            person,
+            visit_id=self.visit,
+            file_name=f"{person.code}.mp4",
+            sha256="ab" * 32,
+            duration_minutes=480,
+            location="s3://leak-check/recordings/",
+        )
+        fidelity.attest_presence(self.users[Role.THERAPIST], person, self.visit, whole_session=True)
+        fidelity.attest_presence(
+            self.users[Role.PRINCIPAL_INVESTIGATOR],
+            person,
+            self.visit,
+            whole_session=False,
+            absences=[("14:00", "14:20")],
+        )
+        if fidelity_selectors.in_sample(person, self.visit):
+            answers = {str(n): 2 for n in range(1, 11)}
+            fidelity.rate_adherence(self.users[Role.ADHERENCE_RATER], person, self.visit, answers)
+        fidelity.send_concern(
+            ParticipantLink(participant=person, token_hash="0" * 64),
+            "The room was cold.",
+            wants_contact=False,
+        )
 
     def client(self, role: Role) -> Client:
         client = Client()
@@ -220,6 +264,10 @@ class Setting:
                 f"/s/{s}/p/{c}/forms/{self.visit}/{due.instrument}/"
                 for due in self.protocol.visit(self.visit).instruments
             ),
+            *(
+                f"/s/{s}/p/{c}/sessions/{v.id}/conduct/"
+                for v in self.protocol.visits_of("experimental")
+            ),
         ]
         api = [
             f"/api/studies/{s}/participants/{c}",
@@ -227,6 +275,8 @@ class Setting:
             f"/api/studies/{s}/participants/{c}/allocation",
             f"/api/studies/{s}/participants/{c}/adverse-events",
             f"/api/studies/{s}/participants/{c}/deviations",
+            f"/api/studies/{s}/participants/{c}/recordings",
+            f"/api/studies/{s}/participants/{c}/sessions/{self.visit}/presence",
         ]
         return pages + api
 
@@ -304,6 +354,7 @@ def test_no_response_to_a_blinded_role_depends_on_the_arm(setting):
 def test_study_pages_audit_trail_and_blinded_export_name_no_arm(setting, tmp_path: Path):
     patterns = setting.forbidden()
     s = setting.study.code
+
     for role in BLINDED_ROLES:
         client = setting.client(role)
         for url in (
@@ -312,6 +363,16 @@ def test_study_pages_audit_trail_and_blinded_export_name_no_arm(setting, tmp_pat
             f"/s/{s}/audit/csv/",
             f"/s/{s}/downloads/",
             f"/api/studies/{s}/participants",
+            # therapist fidelity: the adherence worklist, the dyads, the ethics contact's concerns
+            f"/s/{s}/adherence/",
+            f"/s/{s}/dyads/",
+            f"/s/{s}/concerns/",
+            f"/api/studies/{s}/adherence/worklist",
+            *(
+                f"/s/{s}/adherence/{p.code}/{setting.visit}/"
+                for p in setting.people
+                if fidelity_selectors.in_sample(p, setting.visit)
+            ),
         ):
             text = _body(client.get(url)).decode()
             assert not _found(patterns, text), (role, url, _found(patterns, text))

@@ -66,9 +66,26 @@ ACTIONS = [
     "supplemental",
     "export",
     "report",
+    "create",
+    "assign",
+    "attest",
+    "recording",
     "",
 ]
 FIELDS = [
+    "first_therapist",
+    "second_therapist",
+    "participant",
+    "dyad",
+    "whole_session",
+    "out_from_1",
+    "out_until_1",
+    "file_name",
+    "sha256",
+    "duration_minutes",
+    "location",
+    "concern",
+    "wants_contact",
     "code",
     "step",
     "confirm",
@@ -124,6 +141,12 @@ OWNER = {
     "pages:events": Role.COORDINATOR,
     "pages:downloads": Role.DATA_MANAGER,
     "epro:form": None,  # the participant, with the link only
+    "epro:concern": None,
+    "pages:fidelity_dyads": Role.COORDINATOR,
+    "pages:fidelity_session": Role.THERAPIST,
+    "pages:adherence": Role.ADHERENCE_RATER,
+    "pages:adherence_rate": Role.ADHERENCE_RATER,
+    "pages:concerns": Role.ETHICS_CONTACT,
 }
 #: a page another change of the same issue moves to attune.web.validation (pages/members.py:
 #: ``membership=abc``); not yet on this branch
@@ -197,6 +220,12 @@ def world(users, enrolled):
         "pages:events": "/s/mapp-demo/p/S1-001/events/",
         "pages:downloads": "/s/mapp-demo/downloads/",
         "epro:form": f"/p/{token}/forms/baseline/pcl5/",
+        "epro:concern": f"/p/{token}/concern/",
+        "pages:fidelity_dyads": "/s/mapp-demo/dyads/",
+        "pages:fidelity_session": "/s/mapp-demo/p/S1-001/sessions/experimental_1/conduct/",
+        "pages:adherence": "/s/mapp-demo/adherence/",
+        "pages:adherence_rate": "/s/mapp-demo/adherence/S1-001/experimental_1/",
+        "pages:concerns": "/s/mapp-demo/concerns/",
     }
     clients = {}
     for role, user in users.items():

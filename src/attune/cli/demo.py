@@ -59,7 +59,10 @@ def demo(host: str, port: int, reset: bool, no_serve: bool) -> None:
             "principal_investigator",
             "site S01: the site's clinical work; overrides the protocol's order",
         ),
-        ("adherence_rater", "all sites: rates sampled session recordings (blind to arm and outcome)"),
+        (
+            "adherence_rater",
+            "all sites: rates sampled session recordings (blind to arm and outcome)",
+        ),
         ("ethics_contact", "all sites: reads participants' confidential concern reports"),
     ):
         click.echo(f"  {role:<22} {note}")

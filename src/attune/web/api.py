@@ -23,9 +23,9 @@ from attune.web.adverse_events.models import AdverseEvent
 from attune.web.deviations import services as deviations
 from attune.web.deviations.models import Deviation
 from attune.web.deviations.selectors import deviations_of
-from attune.web.fidelity.api import router as fidelity_router
 from attune.web.downloads.api import router as downloads_router
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
+from attune.web.fidelity.api import router as fidelity_router
 from attune.web.forms import services as forms
 from attune.web.forms.models import FormRecord
 from attune.web.forms.selectors import forms_of

@@ -17,12 +17,13 @@ from attune.web.studies.models import Study
 RECORDINGS = 6
 
 
-def seed_fidelity(study: Study, therapists: dict[str, tuple[User, User]], coordinator: User) -> None:
-    """``therapists``: site code -> the two demo therapists of its dyad."""
+def seed_fidelity(study: Study, staff: dict[str, tuple[User, User, User]]) -> None:
+    """``staff``: site code -> the two demo therapists of its dyad and the site's coordinator."""
+    therapists = {site: (first, second) for site, (first, second, _) in staff.items()}
     for site in study.sites.order_by("code"):
         if site.code not in therapists:
             continue
-        first, second = therapists[site.code]
+        first, second, coordinator = staff[site.code]
         dyad = Dyad.objects.filter(study=study, site=site).order_by("code").first()
         if dyad is None:
             dyad = services.create_dyad(coordinator, site, f"{site.code}-D1", first, second)
