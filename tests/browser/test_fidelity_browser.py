@@ -42,7 +42,8 @@ def test_the_adherence_rater_rates_a_sampled_session_blind_to_arm_and_outcome(de
     page.click("text=Save the rating")
     page.wait_for_selector("#error-summary")
     assert page.is_checked("input[name=item_3][value='2']")
-    assert page.locator("text=rate this item").count() == 5
+    assert page.locator("fieldset.has-error").count() == 5  # each beside its item
+    assert page.locator("#error-summary li").count() == 5  # and in the summary
     for item in range(6, 11):
         page.check(f"input[name=item_{item}][value='3']")
     screenshot(page, "adherence-form")
@@ -81,6 +82,8 @@ def test_a_therapist_attests_presence_with_a_gap(demo_server, chromium):
     # The gap is an alert on the participant's page and a deviation among their events.
     page.goto(f"{demo_server.url}/s/mapp-demo/p/{code}/")
     assert page.locator("text=the other therapist was alone with").count() >= 1
+    page.click("form[action$='logout/'] button")
+    login(page, demo_server, "coordinator")  # deviations are the coordinator's to follow
     page.goto(f"{demo_server.url}/s/mapp-demo/p/{code}/events/")
     assert page.locator("text=Two-therapist presence gap").count() >= 1
     context.close()

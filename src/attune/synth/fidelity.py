@@ -75,7 +75,7 @@ def add_fidelity(dataset: TrialDataset, protocol: Protocol, seed: int) -> TrialD
     sample = draw_sample(sessions, protocol.fidelity.sample_fraction, seed)
     if not sample:
         return out
-    first = {}
+    first: dict[str, date] = {}
     for session in sorted(sessions):
         first.setdefault(session.dyad, session.held_on)
     definition = get_instrument(protocol.fidelity.adherence_instrument)

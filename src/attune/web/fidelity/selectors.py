@@ -77,7 +77,15 @@ def presence_missing(participant: Participant, visit_id: str) -> str | None:
     label = participant.study.protocol.visit(visit_id).label.split(" (")[0]
     dyad = dyad_of(participant)
     if dyad is None:
-        return f"Before you close {label} of {participant.code}: assign the participant's dyad, and both therapists attest their presence"
+        return (
+            f"Before you close {label} of {participant.code}: assign the participant's dyad, "
+            "and both therapists attest their presence"
+        )
+    if dyad.first_therapist is None or dyad.second_therapist is None:
+        return (
+            f"Before you close {label} of {participant.code}: name the two therapists of dyad "
+            f"{dyad.code}, and both attest their presence"
+        )
     done = {a.therapist_id for a in attestations(participant, visit_id)}
     missing = [
         person.get_username()

@@ -138,7 +138,7 @@ def session(request: HttpRequest, study: str, code: str, visit: str) -> HttpResp
     errors: dict[str, str] = {}
     if request.method == "POST":
         action = request.POST.get("action", "")
-        values = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+        values = {k: request.POST.get(k, "") for k in request.POST if k != "csrfmiddlewaretoken"}
         try:
             if action == "attest":
                 services.attest_presence(
