@@ -212,10 +212,11 @@ class Setting:
         return person
 
     def _fidelity(self, person: Participant) -> None:
-        """The dyad, a registered recording, presence with a gap (an alert and a deviation), an
-        adherence rating where the session is sampled, and a concern sent (through the service:
-        a stored private link would show on the participant's page with an id of its own; the
-        link page itself is tested in test_fidelity.py)."""
+        """The dyad, a registered recording, presence with a gap (an alert and a deviation), and a
+        concern sent through the service (a stored private link would show on the participant's
+        page with an id of its own; the link page is tested in test_fidelity.py). The adherence
+        rating of the sampled session is made in the study-wide test: which session is sampled
+        depends on the seed, not the arm, and the differential check would see it."""
         coordinator = self.users[Role.COORDINATOR]
         fidelity.assign_dyad(coordinator, person, self.dyad)
         fidelity.register_recording(
@@ -235,9 +236,6 @@ class Setting:
             whole_session=False,
             absences=[("14:00", "14:20")],
         )
-        if fidelity_selectors.in_sample(person, self.visit):
-            answers = {str(n): 2 for n in range(1, 11)}
-            fidelity.rate_adherence(self.users[Role.ADHERENCE_RATER], person, self.visit, answers)
         fidelity.send_concern(
             ParticipantLink(participant=person, token_hash="0" * 64),
             "The room was cold.",
@@ -354,6 +352,11 @@ def test_no_response_to_a_blinded_role_depends_on_the_arm(setting):
 def test_study_pages_audit_trail_and_blinded_export_name_no_arm(setting, tmp_path: Path):
     patterns = setting.forbidden()
     s = setting.study.code
+    for person in setting.people:
+        if fidelity_selectors.in_sample(person, setting.visit):
+            answers = {str(n): 2 for n in range(1, 11)}
+            rater = setting.users[Role.ADHERENCE_RATER]
+            fidelity.rate_adherence(rater, person, setting.visit, answers)
 
     for role in BLINDED_ROLES:
         client = setting.client(role)
