@@ -15,6 +15,9 @@ CORE = [
     "attune.synth",
     "attune.report",
     "attune.stats.mmrm",
+    "attune.fidelity.sampling",
+    "attune.fidelity.drift",
+    "attune.stats.funnel_means",
 ]
 WEB = ["django", "ninja", "rest_framework", "flask", "fastapi", "starlette"]
 

@@ -140,6 +140,18 @@ VALID = {
     "ProtocolDeviationIn": {"visit_id": "baseline", "kind": "other", "description": "late"},
     "DemographicsIn": {"age": 40, "sex": "female", "race": "white", "reason": "typo"},
     "DownloadIn": {"kind": "export", "blinded": None},
+    "RecordingIn": {
+        "visit_id": "experimental_1",
+        "file_name": "e1.mp4",
+        "sha256": "ab" * 32,
+        "duration_minutes": 480,
+        "location": "s3://bucket/e1.mp4",
+    },
+    "PresenceIn": {
+        "whole_session": False,
+        "absences": [{"out_from": "14:00", "out_until": "14:10"}],
+    },
+    "RatingIn": {"answers": {"1": 2}},
     "DiscontinuationIn": {
         "on": "2026-02-01",
         "reason": "moved",

@@ -39,7 +39,10 @@ from attune.web.deviations.services import record_deviation
 from attune.web.dosing import services as dosing
 from attune.web.dosing.models import Dose
 from attune.web.downloads.models import DownloadJob
+from attune.web.epro.models import ParticipantLink
 from attune.web.errors import InvalidInput, WrongState
+from attune.web.fidelity import selectors as fidelity_selectors
+from attune.web.fidelity import services as fidelity
 from attune.web.forms import services as forms
 from attune.web.participants import services as journey
 from attune.web.participants.models import Allocation, Participant
@@ -112,6 +115,13 @@ class Setting:
             add_member(None, user, self.study, role, None)
             self.users[role] = user
         self.visit = self.protocol.visits_of("experimental")[0].id
+        self.dyad = fidelity.create_dyad(
+            self.users[Role.COORDINATOR],
+            self.study.sites.get(),
+            "s1-D1",
+            self.users[Role.THERAPIST],
+            self.users[Role.PRINCIPAL_INVESTIGATOR],
+        )
         self.probes: dict[str, list[str]] = {}
         self.people = [self._journey(index, arm.id) for index, arm in enumerate(self.protocol.arms)]
 
@@ -191,6 +201,7 @@ class Setting:
         record_deviation(
             coordinator, person, visit_id=self.visit, kind="other", description="Late start"
         )
+        self._fidelity(person)
         journey.discontinue(
             coordinator,
             person,
@@ -225,6 +236,37 @@ class Setting:
         )
         solicited.close_session(therapist, person, self.visit)
 
+    def _fidelity(self, person: Participant) -> None:
+        """The dyad, a registered recording, presence with a gap (an alert and a deviation), and a
+        concern sent through the service (a stored private link would show on the participant's
+        page with an id of its own; the link page is tested in test_fidelity.py). The adherence
+        rating of the sampled session is made in the study-wide test: which session is sampled
+        depends on the seed, not the arm, and the differential check would see it."""
+        coordinator = self.users[Role.COORDINATOR]
+        fidelity.assign_dyad(coordinator, person, self.dyad)
+        fidelity.register_recording(
+            self.users[Role.THERAPIST],
+            person,
+            visit_id=self.visit,
+            file_name=f"{person.code}.mp4",
+            sha256="ab" * 32,
+            duration_minutes=480,
+            location="s3://leak-check/recordings/",
+        )
+        fidelity.attest_presence(self.users[Role.THERAPIST], person, self.visit, whole_session=True)
+        fidelity.attest_presence(
+            self.users[Role.PRINCIPAL_INVESTIGATOR],
+            person,
+            self.visit,
+            whole_session=False,
+            absences=[("14:00", "14:20")],
+        )
+        fidelity.send_concern(
+            ParticipantLink(participant=person, token_hash="0" * 64),
+            "The room was cold.",
+            wants_contact=False,
+        )
+
     def client(self, role: Role) -> Client:
         client = Client()
         client.force_login(self.users[role])
@@ -246,6 +288,10 @@ class Setting:
                 for due in self.protocol.visit(self.visit).instruments
             ),
             *(f"/s/{s}/p/{c}/checklist/{v}/" for v in solicited.checklist_visits(self.protocol)),
+            *(
+                f"/s/{s}/p/{c}/sessions/{v.id}/conduct/"
+                for v in self.protocol.visits_of("experimental")
+            ),
         ]
         api = [
             f"/api/studies/{s}/participants/{c}",
@@ -253,6 +299,8 @@ class Setting:
             f"/api/studies/{s}/participants/{c}/allocation",
             f"/api/studies/{s}/participants/{c}/adverse-events",
             f"/api/studies/{s}/participants/{c}/deviations",
+            f"/api/studies/{s}/participants/{c}/recordings",
+            f"/api/studies/{s}/participants/{c}/sessions/{self.visit}/presence",
         ]
         return pages + api
 
@@ -330,6 +378,12 @@ def test_no_response_to_a_blinded_role_depends_on_the_arm(setting):
 def test_study_pages_audit_trail_and_blinded_export_name_no_arm(setting, tmp_path: Path):
     patterns = setting.forbidden()
     s = setting.study.code
+    for person in setting.people:
+        if fidelity_selectors.in_sample(person, setting.visit):
+            answers = {str(n): 2 for n in range(1, 11)}
+            rater = setting.users[Role.ADHERENCE_RATER]
+            fidelity.rate_adherence(rater, person, setting.visit, answers)
+
     for role in BLINDED_ROLES:
         client = setting.client(role)
         for url in (
@@ -338,6 +392,16 @@ def test_study_pages_audit_trail_and_blinded_export_name_no_arm(setting, tmp_pat
             f"/s/{s}/audit/csv/",
             f"/s/{s}/downloads/",
             f"/api/studies/{s}/participants",
+            # therapist fidelity: the adherence worklist, the dyads, the ethics contact's concerns
+            f"/s/{s}/adherence/",
+            f"/s/{s}/dyads/",
+            f"/s/{s}/concerns/",
+            f"/api/studies/{s}/adherence/worklist",
+            *(
+                f"/s/{s}/adherence/{p.code}/{setting.visit}/"
+                for p in setting.people
+                if fidelity_selectors.in_sample(p, setting.visit)
+            ),
         ):
             text = _body(client.get(url)).decode()
             assert not _found(patterns, text), (role, url, _found(patterns, text))

@@ -27,6 +27,8 @@ from attune.web.studies.models import Study
 pytestmark = pytest.mark.django_db
 NOT_COUNTED = {"django_session", "axes_accessattempt", "axes_accesslog", "axes_accessfailurelog"}
 ACCESS_EVENTS = (
+    "view_recording",  # every look at a recording's record is audited on purpose (issue 12 §4)
+    "view_concern",  # and every opening of the ethics contact's concerns
     "login",
     "login_failed",
     "view_report",

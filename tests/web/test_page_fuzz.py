@@ -66,11 +66,28 @@ ACTIONS = [
     "supplemental",
     "export",
     "report",
+    "create",
+    "assign",
+    "attest",
+    "recording",
     "",
 ]
 FIELDS = [
     "answer_euphoric_mood",  # the solicited-AE checklist
     "severity_euphoric_mood",
+    "first_therapist",
+    "second_therapist",
+    "participant",
+    "dyad",
+    "whole_session",
+    "out_from_1",
+    "out_until_1",
+    "file_name",
+    "sha256",
+    "duration_minutes",
+    "location",
+    "concern",
+    "wants_contact",
     "code",
     "step",
     "confirm",
@@ -127,6 +144,12 @@ OWNER = {
     "pages:checklist": Role.THERAPIST,
     "pages:downloads": Role.DATA_MANAGER,
     "epro:form": None,  # the participant, with the link only
+    "epro:concern": None,
+    "pages:fidelity_dyads": Role.COORDINATOR,
+    "pages:fidelity_session": Role.THERAPIST,
+    "pages:adherence": Role.ADHERENCE_RATER,
+    "pages:adherence_rate": Role.ADHERENCE_RATER,
+    "pages:concerns": Role.ETHICS_CONTACT,
 }
 #: a page another change of the same issue moves to attune.web.validation (pages/members.py:
 #: ``membership=abc``); not yet on this branch
@@ -201,6 +224,12 @@ def world(users, enrolled):
         "pages:checklist": "/s/mapp-demo/p/S1-001/checklist/experimental_1/",
         "pages:downloads": "/s/mapp-demo/downloads/",
         "epro:form": f"/p/{token}/forms/baseline/pcl5/",
+        "epro:concern": f"/p/{token}/concern/",
+        "pages:fidelity_dyads": "/s/mapp-demo/dyads/",
+        "pages:fidelity_session": "/s/mapp-demo/p/S1-001/sessions/experimental_1/conduct/",
+        "pages:adherence": "/s/mapp-demo/adherence/",
+        "pages:adherence_rate": "/s/mapp-demo/adherence/S1-001/experimental_1/",
+        "pages:concerns": "/s/mapp-demo/concerns/",
     }
     clients = {}
     for role, user in users.items():

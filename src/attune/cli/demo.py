@@ -59,6 +59,11 @@ def demo(host: str, port: int, reset: bool, no_serve: bool) -> None:
             "principal_investigator",
             "site S01: the site's clinical work; overrides the protocol's order",
         ),
+        (
+            "adherence_rater",
+            "all sites: rates sampled session recordings (blind to arm and outcome)",
+        ),
+        ("ethics_contact", "all sites: reads participants' confidential concern reports"),
     ):
         click.echo(f"  {role:<22} {note}")
     click.echo("  (coordinator2, therapist2, rater2, principal_investigator2 work at site S02)")

@@ -46,6 +46,8 @@ class Column:
     #: absent from blinded datasets (it reveals the allocation)
     unblinded_only: bool = False
     description: str = ""
+    #: the format version that added the column: older folders without it still read (as missing)
+    added_in: str = ""
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,13 @@ TABLES: dict[str, Table] = {
                 ),
                 Column(
                     "discontinued_reason", "choice", nullable=True, choices=DISCONTINUATION_REASONS
+                ),
+                Column(
+                    "dyad",
+                    "id",
+                    nullable=True,
+                    added_in="1.3",
+                    description="The participant's therapist dyad (an id, never a name).",
                 ),
             ),
             key=("participant_id",),

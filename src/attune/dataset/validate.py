@@ -199,6 +199,10 @@ def _convert_table(
     n = len(frame)
     for name in expected:
         column = spec.column(name)
+        if name not in frame and column.added_in and column.nullable:
+            typed[name] = pd.Series([None] * n, dtype=object)  # written before the column existed
+            valid[name] = np.zeros(n, dtype=bool)
+            continue
         if name not in frame:
             if not column.nullable:  # a nullable column added later may be absent (older folders)
                 out.file(file, "missing required column", name)

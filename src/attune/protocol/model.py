@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from attune.fidelity.settings import FidelitySection, FidelitySynth
 from attune.protocol.solicited import AdverseEventSynth, SolicitedChecklist
 from attune.protocol.strata import StratumSource
 from attune.safety import SuicidalitySettings, SupplementalDoseSettings, VitalThresholds
@@ -240,6 +241,7 @@ class ProtocolSynth(_Model):
     """``synth:``: how ``attune synth`` simulates this protocol's parts (each part optional)."""
 
     adverse_events: AdverseEventSynth | None = None
+    fidelity: FidelitySynth | None = None
 
 
 class Protocol(_Model):
@@ -264,6 +266,7 @@ class Protocol(_Model):
     strata: dict[str, StratumSource] = Field(
         default={}, description="Stratification factors read from a signed form."
     )
+    fidelity: FidelitySection | None = None
     synth: ProtocolSynth = ProtocolSynth()
 
     def supplemental_dose_settings(self) -> SupplementalDoseSettings | None:

@@ -24,6 +24,7 @@ from attune.report.sections import (
     baseline,
     conduct,
     consort,
+    fidelity,
     primary,
     safety,
     secondary,
@@ -43,6 +44,7 @@ SECTIONS: tuple[tuple[str, str, Callable[[ReportContext], Section]], ...] = (
     ("safety", "Safety", safety.build),
     ("adverse_effects", "Adverse effects, solicited", adverse_effects.build),
     ("conduct", "Protocol deviations and missing data", conduct.build),
+    ("fidelity", fidelity.TITLE, fidelity.build),
     ("appendix", "Reproducibility appendix", appendix.build),
 )
 

@@ -33,6 +33,7 @@ AlertKind = Literal[
     "incomplete_screen",
     "serious_adverse_event",
     "vitals_reading",
+    "therapist_presence_gap",
 ]
 
 ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)

@@ -25,6 +25,7 @@ from attune.protocol import get_protocol
 from attune.protocol.model import AllTests, AnyTest, FieldTest, Protocol, Test, Visit
 from attune.synth import adverse_effects
 from attune.synth import items as forms
+from attune.synth.fidelity import add_fidelity
 from attune.synth.settings import InstrumentModel, SynthSettings
 
 Ints = npt.NDArray[np.int64]
@@ -194,6 +195,7 @@ def generate_trial(
     }
     if created:
         dataset.metadata["created"] = created
+    dataset = add_fidelity(dataset, protocol, seed)
     return blind(dataset) if blinded else dataset
 
 

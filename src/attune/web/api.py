@@ -25,6 +25,7 @@ from attune.web.deviations.models import Deviation
 from attune.web.deviations.selectors import deviations_of
 from attune.web.downloads.api import router as downloads_router
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
+from attune.web.fidelity.api import router as fidelity_router
 from attune.web.forms import services as forms
 from attune.web.forms.models import FormRecord
 from attune.web.forms.selectors import forms_of
@@ -49,6 +50,7 @@ Version = Annotated[StrictInt, Field(ge=0, le=INT_MAX)]
 # Session auth: ninja checks the CSRF token on every unsafe method (tested in tests/web/test_api.py).
 api = NinjaAPI(title="Attune", version="1", auth=django_auth, urls_namespace="api")
 api.add_router("", downloads_router)  # exports and reports, built in the background
+api.add_router("", fidelity_router)  # recordings, presence, the adherence worklist
 
 
 # --- errors ---------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from attune.dataset import TrialDataset, load_dataset, write_dataset
 from attune.synth import SynthSettings, generate_trial
 from attune.web.datasets.importing import import_tidy
 from attune.web.epro.services import issue_link
+from attune.web.fidelity.demo import seed_fidelity
 from attune.web.forms import services as forms
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
@@ -149,7 +150,21 @@ def seed_demo(participants_per_site: int = 6, seed: int = 1, randomised: int = 4
             journey.record_visit(coordinator, person, "baseline", enrolled_on + timedelta(days=38))
             _baseline_forms(rater, therapist, coordinator, person, rng)
             journey.randomise(coordinator, person)  # the protocol's order: baseline CAPS-5 signed
+    seed_fidelity(study, _fidelity_staff(users))
     return Demo(study=study, accounts=accounts, link=link_path)
+
+
+def _fidelity_staff(users: dict[Role, User]) -> dict[str, tuple[User, User, User]]:
+    """Each site's dyad (its therapist and its principal investigator, who may dose) and the
+    coordinator who assigns it."""
+    second = {
+        name: User.objects.get(username=f"{name}2")
+        for name in ("therapist", "principal_investigator", "coordinator")
+    }
+    return {
+        "S01": (users[Role.THERAPIST], users[Role.PRINCIPAL_INVESTIGATOR], users[Role.COORDINATOR]),
+        "S02": (second["therapist"], second["principal_investigator"], second["coordinator"]),
+    }
 
 
 def _account(username: str) -> User:

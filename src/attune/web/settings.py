@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "attune.web.adverse_events",
     "attune.web.solicited",
     "attune.web.deviations",
+    "attune.web.fidelity",
     "attune.web.downloads",
     "attune.web.pages",
     "django_tasks",

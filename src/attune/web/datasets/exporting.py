@@ -35,6 +35,7 @@ from attune.web.deviations.models import Deviation
 from attune.web.deviations.selectors import deviations_of
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import NotAllowed
+from attune.web.fidelity import dataset as fidelity_data
 from attune.web.forms.models import FormKind, FormRecord, FormStatus
 from attune.web.participants.models import Allocation, Participant, Status
 from attune.web.participants.selectors import participants_for, planned_schedule
@@ -225,6 +226,7 @@ class _Exporter:
                 "attune_version": __version__,
             },
             "stratification": self.factors,
+            "fidelity": fidelity_data.export_metadata(self.study),
         }
         if not self.blinded:
             metadata["arms"] = [arm.id for arm in self.protocol.arms]
@@ -245,6 +247,7 @@ class _Exporter:
 
     def _participants(self) -> pd.DataFrame:
         rows = []
+        dyads = fidelity_data.dyad_codes(self.study)
         for p in self.people:
             allocation = self.arms.get(p.pk)
             screening = getattr(p, "screening", None)
@@ -268,6 +271,7 @@ class _Exporter:
                 ),
                 "discontinued_visit": None,
                 "discontinued_reason": None,
+                "dyad": dyads.get(p.code),
             }
             if not self.blinded:
                 row["arm"] = allocation.arm if allocation else None
@@ -330,6 +334,7 @@ class _Exporter:
                         "value": form.answers.get(str(number)),
                     }
                 )
+        rows.extend(fidelity_data.adherence_rows(self.people, self.held))
         frame = _frame("item_responses", rows, self.blinded)
         frame["item"] = frame["item"].astype("Int64")
         frame["value"] = frame["value"].astype("Int64")

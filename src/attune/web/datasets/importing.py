@@ -32,6 +32,7 @@ from attune.web.audit.chain import record
 from attune.web.deviations.models import Deviation
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import InvalidInput
+from attune.web.fidelity import dataset as fidelity_data
 from attune.web.forms.models import Completer, FormKind, FormRecord, FormRevision, FormStatus
 from attune.web.forms.services import form_scores
 from attune.web.participants.models import (
@@ -207,12 +208,16 @@ class _Importer:
         events = _rows(dataset.adverse_events)
         deviations = _rows(dataset.deviations)
         forms = self._forms(dataset.item_responses)
+        ratings = fidelity_data.take_adherence(forms, self.protocol)
         counts: dict[str, int] = defaultdict(int)
         alerts = 0
         for row in _records(dataset.participants):
             code = str(row["participant_id"])
             participant = self._participant(row)
             held = self._visits(participant, visits.get(code, []))
+            fidelity_data.import_fidelity(
+                self.study, participant, row.get("dyad"), ratings.get(code, {}), self.user
+            )
             made = self._make_forms(participant, forms.get(code, {}), held)
             n_doses = self._doses(participant, doses.get(code, []))
             n_vitals = self._vitals(participant, vitals.get(code, []))

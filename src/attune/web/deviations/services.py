@@ -30,13 +30,19 @@ def _new_deviation(
     actor: User, participant: Participant, visit_id: str, kind: str, description: str
 ) -> Deviation:
     """Store a deviation under the participant's next number (the caller audits it)."""
+    return _new_deviation_by(actor.get_username(), participant, visit_id, kind, description)
+
+
+def _new_deviation_by(
+    recorded_by: str, participant: Participant, visit_id: str, kind: str, description: str
+) -> Deviation:
     return Deviation.objects.create(
         participant=participant,
         number=next_number(participant, Deviation, "D"),
         visit_id=visit_id,
         kind=kind,
         description=description,
-        recorded_by=actor.get_username(),
+        recorded_by=recorded_by,
     )
 
 
@@ -67,6 +73,27 @@ def record_deviation(
         participant=participant,
         changes={"visit_id": [None, visit_id], "kind": [None, kind]},
         reason=description.strip(),
+    )
+    return deviation
+
+
+@transaction.atomic
+def record_found_deviation(
+    participant: Participant, *, visit_id: str, description: str, found_by: str
+) -> Deviation:
+    """A deviation the platform itself found (e.g. a therapist alone with a participant, from the
+    dyad's presence attestations): recorded without a person's RECORD_DEVIATIONS right, audited as
+    ``record_deviation`` by ``found_by``."""
+    deviation = _new_deviation_by(found_by, participant, visit_id, DeviationKind.OTHER, description)
+    record(
+        found_by,
+        "record_deviation",
+        model="deviations.deviation",
+        object_id=f"{participant.code}/{deviation.number}",
+        study=participant.study.code,
+        participant=participant,
+        changes={"visit_id": [None, visit_id], "kind": [None, DeviationKind.OTHER.value]},
+        reason=description,
     )
     return deviation
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from attune.web.pages import checklist, downloads, events, members, session, views
+from attune.web.pages import checklist, downloads, events, fidelity, members, session, views
 
 app_name = "pages"
 urlpatterns = [
@@ -31,4 +31,14 @@ urlpatterns = [
     path(
         "s/<slug:study>/p/<str:code>/checklist/<str:visit>/", checklist.checklist, name="checklist"
     ),
+    # therapist fidelity and conduct
+    path("s/<slug:study>/dyads/", fidelity.dyads, name="fidelity_dyads"),
+    path(
+        "s/<slug:study>/p/<str:code>/sessions/<str:visit>/conduct/",
+        fidelity.session,
+        name="fidelity_session",
+    ),
+    path("s/<slug:study>/adherence/", fidelity.worklist, name="adherence"),
+    path("s/<slug:study>/adherence/<str:code>/<str:visit>/", fidelity.rate, name="adherence_rate"),
+    path("s/<slug:study>/concerns/", fidelity.concerns, name="concerns"),
 ]

@@ -20,6 +20,8 @@ class Role(StrEnum):
     MONITOR = "monitor"
     ADMINISTRATOR = "administrator"
     PRINCIPAL_INVESTIGATOR = "principal_investigator"
+    ADHERENCE_RATER = "adherence_rater"
+    ETHICS_CONTACT = "ethics_contact"
 
 
 class Capability(StrEnum):
@@ -47,6 +49,14 @@ class Capability(StrEnum):
     READ_AUDIT = "read_audit"
     MANAGE_MEMBERS = "manage_members"
     OVERRIDE_PROTOCOL_ORDER = "override_protocol_order"
+    # therapist fidelity and conduct (attune.web.fidelity)
+    ASSIGN_DYADS = "assign_dyads"
+    ATTEST_PRESENCE = "attest_presence"
+    REGISTER_RECORDINGS = "register_recordings"
+    READ_RECORDINGS = "read_recordings"
+    RATE_ADHERENCE = "rate_adherence"
+    READ_ADHERENCE = "read_adherence"
+    READ_CONCERNS = "read_concerns"
 
 
 C = Capability
@@ -63,10 +73,16 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             C.READ_ADVERSE_EVENTS,
             C.RECORD_DEVIATIONS,
             C.READ_DEVIATIONS,
+            C.ASSIGN_DYADS,
+            C.REGISTER_RECORDINGS,
+            C.READ_RECORDINGS,
         }
     ),
     Role.THERAPIST: frozenset(
         {
+            C.ATTEST_PRESENCE,
+            C.REGISTER_RECORDINGS,
+            C.READ_RECORDINGS,
             C.READ_PARTICIPANT_FORMS,
             C.READ_THERAPIST_FORMS,
             C.WRITE_THERAPIST_FORMS,
@@ -82,6 +98,8 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.RATER: frozenset({C.READ_RATER_FORMS, C.WRITE_RATER_FORMS}),
     Role.DATA_MANAGER: frozenset(
         {
+            C.READ_RECORDINGS,
+            C.READ_ADHERENCE,
             C.READ_PARTICIPANT_FORMS,
             C.READ_RATER_FORMS,
             C.READ_THERAPIST_FORMS,
@@ -95,6 +113,7 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
     ),
     Role.STATISTICIAN: frozenset(
         {
+            C.READ_ADHERENCE,
             C.SEE_ARM,
             C.READ_PARTICIPANT_FORMS,
             C.READ_RATER_FORMS,
@@ -109,6 +128,8 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
     ),
     Role.MONITOR: frozenset(
         {
+            C.READ_RECORDINGS,
+            C.READ_ADHERENCE,
             C.READ_PARTICIPANT_FORMS,
             C.READ_RATER_FORMS,
             C.READ_THERAPIST_FORMS,
@@ -140,8 +161,19 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             C.READ_DEVIATIONS,
             C.READ_AUDIT,
             C.OVERRIDE_PROTOCOL_ORDER,
+            C.ASSIGN_DYADS,
+            C.ATTEST_PRESENCE,
+            C.REGISTER_RECORDINGS,
+            C.READ_RECORDINGS,
+            C.READ_ADHERENCE,
         }
     ),
+    # Scores sampled recorded sessions on the adherence scale: independent of the dyads it rates,
+    # blind to the arm and to outcome (no participant or rater forms, no clinical course).
+    Role.ADHERENCE_RATER: frozenset({C.RATE_ADHERENCE, C.READ_RECORDINGS}),
+    # Receives participants' confidential concern reports; treats nobody, so no therapist (whom a
+    # concern may be about) and no outcome rater (a concern may speak of the drug's effects) reads them.
+    Role.ETHICS_CONTACT: frozenset({C.READ_CONCERNS}),
 }
 
 
@@ -152,8 +184,24 @@ UNBLINDING = frozenset({C.SEE_ARM, C.EXPORT_UNBLINDED})
 #: audit trail that records them). An independent rater must hold none of them: a drug's typical
 #: effects reveal the arm as surely as a label would.
 CLINICAL_COURSE = frozenset(
-    {C.READ_ADVERSE_EVENTS, C.READ_THERAPY_NOTES, C.READ_THERAPIST_FORMS, C.READ_AUDIT}
+    {
+        C.READ_ADVERSE_EVENTS,
+        C.READ_THERAPY_NOTES,
+        C.READ_THERAPIST_FORMS,
+        C.READ_AUDIT,
+        # a participant's concern may describe what the session (and so the drug) did
+        C.READ_CONCERNS,
+    }
 )
+
+#: Capabilities that show outcomes: an adherence rater holds none of them (nor the clinical course),
+#: so that knowing how a participant fared cannot colour the rating of their therapists.
+OUTCOMES = frozenset(
+    {C.READ_PARTICIPANT_FORMS, C.READ_RATER_FORMS, C.EXPORT_BLINDED, C.READ_ADHERENCE}
+)
+
+#: Capabilities of the people a concern may be about: they never read concerns.
+TREATING = frozenset({C.WRITE_THERAPY_NOTES, C.ADMINISTER_DOSES, C.ATTEST_PRESENCE})
 
 
 def reveals_arm(role: Role) -> bool:
@@ -163,6 +211,37 @@ def reveals_arm(role: Role) -> bool:
 def is_independent_rater(role: Role) -> bool:
     """A role that rates outcomes blind to everything but the participant's answers."""
     return C.WRITE_RATER_FORMS in CAPABILITIES[role] and not (CAPABILITIES[role] & CLINICAL_COURSE)
+
+
+def is_adherence_rater(role: Role) -> bool:
+    return C.RATE_ADHERENCE in CAPABILITIES[role]
+
+
+def _fidelity_problem(roles: set[Role]) -> str | None:
+    """The adherence rater sees neither outcomes nor the clinical course (and rates no therapist
+    it works beside); the ethics contact is never one of the people a concern may be about."""
+    rater = next((r for r in roles if is_adherence_rater(r)), None)
+    if rater is not None:
+        seeing = sorted(
+            r.value.replace("_", " ")
+            for r in roles - {rater}
+            if CAPABILITIES[r] & (OUTCOMES | CLINICAL_COURSE | TREATING)
+        )
+        if seeing:
+            return (
+                f"an adherence rater must stay blind to outcomes and the clinical course and "
+                f"independent of the therapists; as {seeing[0]} they would not be, so the two "
+                "roles cannot be combined in the same study"
+            )
+    if any(C.READ_CONCERNS in CAPABILITIES[r] for r in roles):
+        treating = sorted(r.value.replace("_", " ") for r in roles if CAPABILITIES[r] & TREATING)
+        if treating:
+            return (
+                f"the ethics contact reads concerns that may be about the therapists; as "
+                f"{treating[0]} they would read concerns about themselves, so the two roles "
+                "cannot be combined in the same study"
+            )
+    return None
 
 
 def combination_problem(held: set[Role], new: Role) -> str | None:
@@ -192,4 +271,4 @@ def combination_problem(held: set[Role], new: Role) -> str | None:
                 f"{seeing[0].value.replace('_', ' ')} they would see it, so the two roles cannot "
                 "be combined in the same study"
             )
-    return None
+    return _fidelity_problem({new} | others)

@@ -120,6 +120,9 @@ def study_nav(context: Context) -> dict[str, object]:
         "study": study,
         "audit": can(user, study, Capability.READ_AUDIT),
         "members": can(user, study, Capability.MANAGE_MEMBERS),
+        "dyads": can(user, study, Capability.ASSIGN_DYADS),
+        "adherence": can(user, study, Capability.RATE_ADHERENCE),
+        "concerns": can(user, study, Capability.READ_CONCERNS),
     }
 
 
