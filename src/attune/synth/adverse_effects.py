@@ -209,7 +209,10 @@ def add_solicited(
     if s.under_reporting_site is not None and not events.empty:
         site_of = dict(zip(ids.to_numpy(dtype=object), site + 1, strict=True))
         at_site = events["participant_id"].map(site_of).to_numpy() == s.under_reporting_site
-        dropped = at_site & (_rng(seed, 5).random(len(events)) >= s.under_reporting_fraction)
+        # what goes unreported is the mild and moderate: severe events reach the sponsor anyway
+        minor = (events["severity"] != "severe").to_numpy()
+        keep = _rng(seed, 5).random(len(events)) < s.under_reporting_fraction
+        dropped = at_site & minor & ~keep
         events = events[~dropped]
     return _renumber(events, ids)
 
