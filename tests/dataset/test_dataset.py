@@ -266,6 +266,7 @@ def test_unknown_protocol_is_reported(folder, tmp_path):
 
 
 def test_empty_tables_round_trip(tmp_path):
+    from attune.protocol import get_protocol
     from attune.synth import SynthSettings
 
     quiet = SynthSettings(
@@ -278,7 +279,12 @@ def test_empty_tables_round_trip(tmp_path):
         active_severe_teae=0,
         placebo_severe_teae=0,
     )
-    trial = generate_trial("mapp", 2, seed=2, settings=quiet)
+    mapp = get_protocol("mapp")  # and no solicited events either (the protocol's synth settings)
+    checklist_quiet = mapp.synth.adverse_events.model_copy(update={"term_rates": {}})
+    mapp = mapp.model_copy(
+        update={"synth": mapp.synth.model_copy(update={"adverse_events": checklist_quiet})}
+    )
+    trial = generate_trial(mapp, 2, seed=2, settings=quiet)
     write_dataset(trial, tmp_path / "tiny")
     loaded = load_dataset(tmp_path / "tiny")
     assert loaded.adverse_events.empty and loaded.deviations.empty

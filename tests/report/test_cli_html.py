@@ -22,7 +22,8 @@ def test_command_writes_html_pdf_and_figures(trial_dir: Path, tmp_path: Path):
     assert out.is_file() and pdf.read_bytes().startswith(b"%PDF")
     figures = sorted(p.name for p in (tmp_path / "r" / "report_figures").iterdir())
     assert "consort.png" in figures and "consort.svg" in figures and "lsmeans.svg" in figures
-    assert len(figures) == 18  # 9 figures, PNG and SVG (fidelity: adherence and the dyad funnel)
+    assert "ae_site_funnel.svg" in figures  # the solicited-AE section's funnel plot
+    assert len(figures) == 20  # 10 figures, PNG and SVG (fidelity: adherence, the dyad funnel)
     html = out.read_text()
     # the appendix fingerprint is the SHA-256 of the checksums dataset.json lists
     tables = json.loads((trial_dir / "dataset.json").read_text())["tables"]
@@ -60,9 +61,8 @@ def test_html_is_self_contained_and_printable(written):
     assert "<script" not in html
     assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", html)  # nothing fetched
     assert "@media print" in html and "break-inside: avoid" in html
-    assert (
-        html.count('<img src="data:image/svg+xml;base64,') == 9
-    )  # two fidelity figures (adherence by dyad, the dyad funnel)
+    # two fidelity figures (adherence by dyad, the dyad funnel), the solicited-AE funnel
+    assert html.count('<img src="data:image/svg+xml;base64,') == 10
     for key in (
         "consort",
         "baseline",

@@ -29,8 +29,10 @@ FOLLOW_UP = "substance_use_followup"
 INSTRUMENTS = (HISTORY, FOLLOW_UP)
 _TAG = 12  # issue 12: keeps these streams apart from the generator's own
 _COMPLETED = 0
+# Checklist findings are mild or moderate: severe TEAEs are the generator's own, calibrated to
+# MAPP2 (9.4 % vs 3.9 % of participants), and must stay at that rate.
 _SEVERITY = np.array(["mild", "moderate", "severe"], dtype=object)
-_SEVERITY_P = np.array([0.72, 0.25, 0.03])
+_SEVERITY_P = np.array([0.75, 0.25, 0.0])
 
 
 def settings_of(protocol: Protocol) -> AdverseEventSynth:
@@ -207,7 +209,10 @@ def add_solicited(
     if s.under_reporting_site is not None and not events.empty:
         site_of = dict(zip(ids.to_numpy(dtype=object), site + 1, strict=True))
         at_site = events["participant_id"].map(site_of).to_numpy() == s.under_reporting_site
-        dropped = at_site & (_rng(seed, 5).random(len(events)) >= s.under_reporting_fraction)
+        # what goes unreported is the mild and moderate: severe events reach the sponsor anyway
+        minor = (events["severity"] != "severe").to_numpy()
+        keep = _rng(seed, 5).random(len(events)) < s.under_reporting_fraction
+        dropped = at_site & minor & ~keep
         events = events[~dropped]
     return _renumber(events, ids)
 
