@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from attune.protocol.synth_expectancy import ExpectancySynth, FollowUpSynth
 from attune.safety import SuicidalitySettings, SupplementalDoseSettings, VitalThresholds
 
 Slug = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -234,6 +235,13 @@ class CrisisContacts(_Model):
     )
 
 
+class ProtocolSynth(_Model):
+    """How ``attune synth`` simulates this protocol; each part of issue 12 adds its own sub-key."""
+
+    expectancy: ExpectancySynth | None = None
+    follow_up: FollowUpSynth | None = None
+
+
 class Protocol(_Model):
     id: str = Slug
     name: str
@@ -252,6 +260,7 @@ class Protocol(_Model):
     suicidality: SuicidalitySettings = SuicidalitySettings()
     crisis: CrisisContacts | None = None
     eligibility: Eligibility | None = None
+    synth: ProtocolSynth = ProtocolSynth()
 
     def supplemental_dose_settings(self) -> SupplementalDoseSettings | None:
         """The supplemental-dose window as :func:`attune.safety.may_give_supplemental_dose` takes it."""
