@@ -24,6 +24,8 @@ from attune.instruments.batch import score_columns
 from attune.protocol import get_protocol
 from attune.protocol.model import AllTests, AnyTest, FieldTest, Protocol, Test, Visit
 from attune.synth import items as forms
+from attune.synth.expectancy import add_expectancy
+from attune.synth.follow_up import lose_to_follow_up
 from attune.synth.settings import InstrumentModel, SynthSettings
 
 Ints = npt.NDArray[np.int64]
@@ -236,8 +238,10 @@ class _Generator:
         self._allocate(flow)
         self.say("scheduling visits")
         sched = self._schedule(flow)
+        lose_to_follow_up(self, flow, sched)
         self.say("answering forms")
         severity = self._severity(flow, sched)
+        add_expectancy(self, flow, sched, severity)
         items, scores = self._forms(flow, sched, severity)
         self.say("dosing sessions and vital signs")
         doses, vitals, dose_devs = self._dosing(flow, sched)
@@ -583,7 +587,10 @@ class _Generator:
         fractions: dict[str, Floats] = {}
         models: dict[str, InstrumentModel] = {}
         instruments = sorted({d.instrument for v in self.visits for d in v.instruments})
+        drawn_elsewhere = {instrument for _, instrument in severity.get("codes", {})}
         for instrument in instruments:
+            if instrument in drawn_elsewhere:  # its own module draws it (from its own stream)
+                continue
             model = s.instruments.get(instrument, InstrumentModel())
             models[instrument] = model
             noise = person_rng.normal(0.0, 1.0, k)
@@ -606,6 +613,8 @@ class _Generator:
                 if i == self.r_index and due.instrument in flow.baseline_codes:
                     # the same answers that decided eligibility
                     codes = {n: col[held] for n, col in flow.baseline_codes[due.instrument].items()}
+                elif (visit.id, due.instrument) in severity.get("codes", {}):
+                    codes = {n: c[held] for n, c in severity["codes"][(visit.id, due.instrument)].items()}
                 elif due.instrument == "caps5":
                     codes = forms.caps5_forms(
                         definition,
