@@ -42,7 +42,9 @@ def test_later_forms_use_the_reference_standardisation():
     later = pd.DataFrame({1: [7], 2: [8], 3: [9], 4: [80], 5: [8], 6: [60]}, index=["D"])
     scores = ceq_factor_scores(later, SAMPLE)
     assert scores.loc["D", "credibility"] == pytest.approx(1 + 4 / math.sqrt(12) + 2 / math.sqrt(3))
-    assert scores.loc["D", "expectancy"] == pytest.approx(1 + 2 / math.sqrt(3) + 1.1547005, abs=1e-6)
+    assert scores.loc["D", "expectancy"] == pytest.approx(
+        1 + 2 / math.sqrt(3) + 1.1547005, abs=1e-6
+    )
     ref = standardisation(SAMPLE)
     assert (ref.mean[4], ref.sd[4], ref.n) == (40.0, 40.0, 3)
 

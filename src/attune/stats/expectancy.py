@@ -124,4 +124,3 @@ def ceq_items_wide(
     wide = wide.reindex(columns=list(ITEMS))
     wide.columns = list(ITEMS)
     return wide.reset_index().astype({number: float for number in ITEMS})
-

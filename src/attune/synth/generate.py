@@ -614,7 +614,9 @@ class _Generator:
                     # the same answers that decided eligibility
                     codes = {n: col[held] for n, col in flow.baseline_codes[due.instrument].items()}
                 elif (visit.id, due.instrument) in severity.get("codes", {}):
-                    codes = {n: c[held] for n, c in severity["codes"][(visit.id, due.instrument)].items()}
+                    codes = {
+                        n: c[held] for n, c in severity["codes"][(visit.id, due.instrument)].items()
+                    }
                 elif due.instrument == "caps5":
                     codes = forms.caps5_forms(
                         definition,
