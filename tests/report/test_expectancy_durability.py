@@ -86,7 +86,7 @@ def test_the_report_finds_the_generated_correlation():
 
 def test_expectancy_rises_in_the_active_arm_before_later_sessions():
     """rise_active 0.5 vs rise_placebo 0.1 latent SD per session held (mapp2's synth settings)."""
-    ctx, section = _trial(-2.0, -1.0, 15)
+    _ctx, section = _trial(-2.0, -1.0, 15)
     means = section.values["ceq_by_visit"]
     rise = {
         arm: means[("experimental_3", arm)]["expectancy"] - means[("baseline", arm)]["expectancy"]
@@ -148,7 +148,7 @@ def test_both_sections_render_blinded_without_the_arms(follow_up_trial, tmp_path
 
     from .test_blinding import leaks
 
-    protocol, dataset = follow_up_trial
+    _protocol, dataset = follow_up_trial
     report = build_report(dataset, blinded=True)
     for key in ("expectancy", "durability"):
         section = report.section(key)

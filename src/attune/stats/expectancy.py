@@ -83,8 +83,9 @@ def ceq_factor_scores(
     sample). A factor is ``NaN`` on a form that misses one of its items.
     """
     _require_items(items)
-    ref = reference if isinstance(reference, Standardisation) else None
-    if ref is None:
+    if isinstance(reference, Standardisation):
+        ref = reference
+    else:
         ref = standardisation(items if reference is None else reference)
     out = pd.DataFrame(index=items.index)
     for factor, numbers in CEQ_FACTORS.items():

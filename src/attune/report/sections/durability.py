@@ -191,7 +191,7 @@ def _frame_at(ctx: ReportContext, visit: str) -> pd.DataFrame:
 
 def _loss_of_diagnosis(ctx: ReportContext, section: Section, follow_ups: list[str]) -> None:
     options = ctx.options
-    rows = []
+    rows: list[tuple[str, ...]] = []
     rates: dict[str, object] = {}
     for visit in [ctx.primary_visit, *follow_ups]:
         frame = _frame_at(ctx, visit)

@@ -210,7 +210,9 @@ def _adjusted(ctx: ReportContext, section: Section, baseline: pd.Series) -> None
     if at.empty:
         raise ReportDataError(f"no CAPS-5 data at the primary visit {ctx.primary_visit}")
     row = at.iloc[0]
-    slope = model.result.coefficients.set_index("term").loc[COVARIATE]
+    coefficients = model.result.coefficients
+    slope = coefficients[coefficients["term"] == COVARIATE].iloc[0].to_dict()
+    slope_estimate, slope_se, slope_p = (float(slope[k]) for k in ("estimate", "se", "p"))
     section.values["adjusted_difference"] = {
         k: float(row[k]) for k in ("estimate", "lower", "upper", "p", "se")
     }
@@ -228,12 +230,11 @@ def _adjusted(ctx: ReportContext, section: Section, baseline: pd.Series) -> None
                 ),
                 (
                     "baseline expectancy (per SD)",
-                    fmt_num(float(slope["estimate"])),
+                    fmt_num(slope_estimate),
                     fmt_ci(
-                        float(slope["estimate"]) - 1.959964 * float(slope["se"]),
-                        float(slope["estimate"]) + 1.959964 * float(slope["se"]),
+                        slope_estimate - 1.959964 * slope_se, slope_estimate + 1.959964 * slope_se
                     ),
-                    fmt_p(float(slope["p"])),
+                    fmt_p(slope_p),
                 ),
             ),
             note="The primary MMRM with baseline expectancy (z-scored) as a covariate.",
