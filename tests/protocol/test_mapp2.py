@@ -62,6 +62,7 @@ def test_follow_up_at_6_and_12_months_after_the_last_experimental_session():
 
 
 def test_ceq_is_taken_by_the_participant_at_baseline_and_before_each_session():
+    """At each session's visit, not as a pre-dose gate (timing "before" gates the dose)."""
     for protocol_id in ("mapp", "mapp2"):
         protocol = get_protocol(protocol_id)
         ceq = [
@@ -72,9 +73,9 @@ def test_ceq_is_taken_by_the_participant_at_baseline_and_before_each_session():
         ]
         assert ceq == [
             ("baseline", "participant", "during"),
-            ("experimental_1", "participant", "before"),
-            ("experimental_2", "participant", "before"),
-            ("experimental_3", "participant", "before"),
+            ("experimental_1", "participant", "during"),
+            ("experimental_2", "participant", "during"),
+            ("experimental_3", "participant", "during"),
         ]
 
 
