@@ -18,7 +18,7 @@ import pandas as pd
 
 from attune.report.analysis import attempt, fit_change_model
 from attune.report.context import ReportContext, ReportDataError, fmt_ci, fmt_num, fmt_p, percent
-from attune.report.figures import POOLED_COLOR, arm_color, new_figure
+from attune.report.figures import POOLED_COLOR, arm_color, new_figure, short_visit_labels
 from attune.report.model import Figure, Section, Table
 from attune.report.sections.primary import add_lsmeans, describe_model
 from attune.stats.responders import classify_outcomes, responder_analysis, wilson_ci
@@ -110,7 +110,7 @@ def _figure(ctx: ReportContext) -> Figure:
         ax.axvline(end + 0.5, color="#999", ls="--", lw=0.8)
     ax.set_xticks(
         x,
-        [ctx.visit_label(v).split(" (")[0].replace("assessment ", "") for v in visits],
+        short_visit_labels([ctx.visit_label(v) for v in visits]),
         rotation=25,
         ha="right",
         fontsize=7,
