@@ -45,7 +45,7 @@ def client(user) -> Client:
 
 
 def test_a_caps5_of_30_is_eligible_in_a_mapp2_study(team):
-    study, site, people = team
+    _study, site, people = team
     person = journey.start_screening(people[Role.COORDINATOR], site, "S1-001", timezone.localdate())
     journey.record_screening(people[Role.COORDINATOR], person, ELIGIBLE | {"caps5_total": 30})
     journey.enrol(people[Role.COORDINATOR], person, timezone.localdate())
