@@ -92,9 +92,24 @@ def add_expectancy(gen: _Generator, flow: _Flow, sched: dict[str, Any], severity
             6: _percent(s.percent_mean, s.percent_sd, _scale(e, noise[5], share)),
         }
     baseline = codes.get((gen.visit_ids[gen.r_index], INSTRUMENT))
-    if baseline is None or randomised.sum() < 3:
+    if baseline is not None and randomised.sum() >= 3:
+        _shift_outcome(gen, baseline, randomised, active, placebo, s, severity)
+    _leave_blanks(gen, rng, [codes[(gen.visit_ids[i], INSTRUMENT)] for i in visits])
+
+
+def _leave_blanks(
+    gen: _Generator, rng: np.random.Generator, forms: list[dict[int, Floats]]
+) -> None:
+    """Items left unanswered at the trial's ``unanswered_item_rate``, from this part's stream
+    (the shared stream of blanks stays as it was without the CEQ)."""
+    rate = gen.s.unanswered_item_rate
+    if rate <= 0:
         return
-    _shift_outcome(gen, baseline, randomised, active, placebo, s, severity)
+    for answers in forms:
+        for number, column in answers.items():
+            blank = rng.random(column.size) < rate
+            if blank.any():
+                answers[number] = np.where(blank, np.nan, column)
 
 
 def _shift_outcome(

@@ -610,13 +610,12 @@ class _Generator:
             for due in visit.instruments:
                 definition = get_instrument(due.instrument)
                 rng = self._form_rng(i, due.instrument)
+                own = severity.get("codes", {}).get((visit.id, due.instrument))
                 if i == self.r_index and due.instrument in flow.baseline_codes:
                     # the same answers that decided eligibility
                     codes = {n: col[held] for n, col in flow.baseline_codes[due.instrument].items()}
-                elif (visit.id, due.instrument) in severity.get("codes", {}):
-                    codes = {
-                        n: c[held] for n, c in severity["codes"][(visit.id, due.instrument)].items()
-                    }
+                elif own is not None:  # drawn by its own module, blanks included
+                    codes = {n: c[held] for n, c in own.items()}
                 elif due.instrument == "caps5":
                     codes = forms.caps5_forms(
                         definition,
@@ -636,7 +635,7 @@ class _Generator:
                     fraction = fractions[due.instrument][held] * relative**model.coupling
                     fraction = fraction + rng.normal(0.0, model.noise, held.size)
                     codes = forms.generic_forms(definition, np.clip(fraction, 0, 1), rng)
-                if due.by == "participant" and s.unanswered_item_rate > 0:
+                if due.by == "participant" and s.unanswered_item_rate > 0 and own is None:
                     for number, column in codes.items():
                         blank = miss_rng.random(held.size) < s.unanswered_item_rate
                         if blank.any():
