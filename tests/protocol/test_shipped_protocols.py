@@ -4,7 +4,7 @@ from attune.protocol import get_protocol, list_protocols
 
 
 def test_both_protocols_ship_and_validate():
-    assert {p.id for p in list_protocols()} == {"mapp", "psilocybin_single"}
+    assert {p.id for p in list_protocols()} == {"mapp", "mapp2", "psilocybin_single"}
 
 
 def test_mapp_sessions_match_the_phase3_shape():

@@ -69,6 +69,8 @@ def test_html_is_self_contained_and_printable(written):
         "primary",
         "secondary",
         "alliance",
+        "expectancy",
+        "durability",
         "safety",
         "conduct",
         "appendix",

@@ -59,6 +59,7 @@ BLINDED_ROLES = [role for role in Role if not reveals_arm(role)]
 #: An eligible screening record for each shipped protocol (a new protocol must add one here).
 ELIGIBLE_BY_PROTOCOL = {
     "mapp": ELIGIBLE,
+    "mapp2": ELIGIBLE | {"caps5_total": 30},  # MAPP2 admits CAPS-5 28-34 too
     "psilocybin_single": {
         "age": 40,
         "caps5_ptsd_diagnosis": True,

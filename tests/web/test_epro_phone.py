@@ -100,10 +100,11 @@ def test_the_error_summary_links_to_each_unanswered_question(phone):
 def test_the_link_page_shows_progress_time_and_continue(phone):
     client, token = phone
     home = client.get(f"/p/{token}/").content.decode()
-    # Baseline's six participant questionnaires and preparation 3's WAI-SR: the definitions'
-    # minutes are PCL-5 7, IES-R 7, SDS 2, PHQ-9 3, GAD-7 2, BDI-II 8, WAI-SR 4 = 33, shown in fives.
-    assert "7 questionnaires, about 35 minutes" in home
-    assert "0 of 7 done" in home
+    # Baseline's seven participant questionnaires and preparation 3's WAI-SR: the definitions'
+    # minutes are PCL-5 7, IES-R 7, SDS 2, PHQ-9 3, GAD-7 2, BDI-II 8, CEQ 3, WAI-SR 4 = 36,
+    # shown in fives.
+    assert "8 questionnaires, about 40 minutes" in home
+    assert "0 of 8 done" in home
     assert ">Continue</a>" not in home
 
     pcl5 = form_url(client, token, "PCL-5")
@@ -112,9 +113,9 @@ def test_the_link_page_shows_progress_time_and_continue(phone):
     client.post(phq9, {**{f"item_{n}": "0" for n in range(1, 11)}, "version": "1"})
 
     home = client.get(f"/p/{token}/").content.decode()
-    # PHQ-9 is done; half of the PCL-5 is left: 3.5 + 7 + 2 + 2 + 8 + 4 = 26.5 -> about 30.
-    assert "6 questionnaires, about 30 minutes" in home
-    assert "1 of 7 done" in home
+    # PHQ-9 is done; half of the PCL-5 is left: 3.5 + 7 + 2 + 2 + 8 + 3 + 4 = 29.5 -> about 30.
+    assert "7 questionnaires, about 30 minutes" in home
+    assert "1 of 8 done" in home
     card = home.split("<strong>PCL-5</strong>")[1].split('<div class="card">')[0]
     assert "10 of 20 answered" in card and ">Continue</a>" in card
     card = home.split("<strong>GAD-7</strong>")[1].split('<div class="card">')[0]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from attune.fidelity.settings import FidelitySection, FidelitySynth
 from attune.protocol.solicited import AdverseEventSynth, SolicitedChecklist
 from attune.protocol.strata import StratumSource
+from attune.protocol.synth_expectancy import ExpectancySynth, FollowUpSynth
 from attune.safety import SuicidalitySettings, SupplementalDoseSettings, VitalThresholds
 
 Slug = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -242,6 +243,8 @@ class ProtocolSynth(_Model):
 
     adverse_events: AdverseEventSynth | None = None
     fidelity: FidelitySynth | None = None
+    expectancy: ExpectancySynth | None = None
+    follow_up: FollowUpSynth | None = None
 
 
 class Protocol(_Model):

@@ -66,10 +66,20 @@ def model_formula(ctx: ReportContext, data: pd.DataFrame) -> str:
     return "chg ~ " + " + ".join(terms)
 
 
-def fit_change_model(ctx: ReportContext, instrument: str) -> ChangeModel:
-    """MMRM of change from baseline at the post-baseline visits up to the primary endpoint."""
+def fit_change_model(
+    ctx: ReportContext,
+    instrument: str,
+    visits: list[str] | None = None,
+    covariates: pd.DataFrame | None = None,
+    formula: str | None = None,
+) -> ChangeModel:
+    """MMRM of change from baseline at the post-baseline visits up to the primary endpoint.
+
+    ``visits`` replaces those visits (e.g. extended to follow-up); ``covariates`` (indexed by
+    participant) adds per-participant columns a caller's ``formula`` may use.
+    """
     ctx.require_scores(instrument)
-    planned = ctx.model_visits(instrument)
+    planned = ctx.model_visits(instrument) if visits is None else visits
     if not planned:
         raise ReportDataError(
             f"the protocol schedules no {instrument} assessment after baseline up to the "
@@ -81,8 +91,12 @@ def fit_change_model(ctx: ReportContext, instrument: str) -> ChangeModel:
             f"no participant has both a baseline and a post-baseline {instrument} total "
             f"(visits {', '.join(planned)})"
         )
+    if covariates is not None:
+        for column in covariates.columns:
+            data[column] = data["participant_id"].map(covariates[column])
+        data = data.dropna(subset=list(covariates.columns)).reset_index(drop=True)
     visits = [v for v in planned if v in set(data["visit_id"])]
-    formula = model_formula(ctx, data)
+    formula = formula or model_formula(ctx, data)
     options = ctx.options
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as records:

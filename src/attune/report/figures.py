@@ -47,3 +47,10 @@ def render_svg(figure: MplFigure, title: str) -> bytes:
             metadata={"Title": title, "Creator": SOFTWARE, "Date": None, "Format": None},
         )
     return buffer.getvalue()
+
+
+def short_visit_labels(labels: list[str]) -> list[str]:
+    """Visit labels for an axis, without their bracketed detail unless two would then read the
+    same ("Long-term follow-up (6 months)" and "(12 months)")."""
+    short = [label.split(" (")[0] for label in labels]
+    return [s if short.count(s) == 1 else full for s, full in zip(short, labels, strict=True)]

@@ -26,6 +26,8 @@ from attune.protocol.model import AllTests, AnyTest, FieldTest, Protocol, Test, 
 from attune.synth import adverse_effects
 from attune.synth import items as forms
 from attune.synth.fidelity import add_fidelity
+from attune.synth.expectancy import add_expectancy
+from attune.synth.follow_up import lose_to_follow_up
 from attune.synth.settings import InstrumentModel, SynthSettings
 
 Ints = npt.NDArray[np.int64]
@@ -239,8 +241,10 @@ class _Generator:
         self._allocate(flow)
         self.say("scheduling visits")
         sched = self._schedule(flow)
+        lose_to_follow_up(self, flow, sched)
         self.say("answering forms")
         severity = self._severity(flow, sched)
+        add_expectancy(self, flow, sched, severity)
         items, scores = self._forms(flow, sched, severity)
         self.say("dosing sessions and vital signs")
         doses, vitals, dose_devs = self._dosing(flow, sched)
@@ -588,7 +592,10 @@ class _Generator:
         fractions: dict[str, Floats] = {}
         models: dict[str, InstrumentModel] = {}
         instruments = sorted({d.instrument for v in self.visits for d in v.instruments})
+        drawn_elsewhere = {instrument for _, instrument in severity.get("codes", {})}
         for instrument in instruments:
+            if instrument in drawn_elsewhere:  # its own module draws it (from its own stream)
+                continue
             model = s.instruments.get(instrument, InstrumentModel())
             models[instrument] = model
             noise = person_rng.normal(0.0, 1.0, k)
@@ -608,9 +615,12 @@ class _Generator:
             for due in visit.instruments:
                 definition = get_instrument(due.instrument)
                 rng = self._form_rng(i, due.instrument)
+                own = severity.get("codes", {}).get((visit.id, due.instrument))
                 if i == self.r_index and due.instrument in flow.baseline_codes:
                     # the same answers that decided eligibility
                     codes = {n: col[held] for n, col in flow.baseline_codes[due.instrument].items()}
+                elif own is not None:  # drawn by its own module, blanks included
+                    codes = {n: c[held] for n, c in own.items()}
                 elif due.instrument == "caps5":
                     codes = forms.caps5_forms(
                         definition,
@@ -634,7 +644,7 @@ class _Generator:
                     fraction = fractions[due.instrument][held] * relative**model.coupling
                     fraction = fraction + rng.normal(0.0, model.noise, held.size)
                     codes = forms.generic_forms(definition, np.clip(fraction, 0, 1), rng)
-                if due.by == "participant" and s.unanswered_item_rate > 0:
+                if due.by == "participant" and s.unanswered_item_rate > 0 and own is None:
                     for number, column in codes.items():
                         blank = miss_rng.random(held.size) < s.unanswered_item_rate
                         if blank.any():

@@ -11,7 +11,7 @@ import pandas as pd
 
 from attune.report.analysis import ChangeModel, attempt, fit_change_model, model_description
 from attune.report.context import ReportContext, fmt_ci, fmt_num, fmt_p
-from attune.report.figures import POOLED_COLOR, arm_color, new_figure
+from attune.report.figures import POOLED_COLOR, arm_color, new_figure, short_visit_labels
 from attune.report.model import Figure, Section, Table
 from attune.stats.effects import effect_sizes
 
@@ -92,7 +92,7 @@ def lsmeans_figure(ctx: ReportContext, model: ChangeModel, name: str, what: str)
     ax.axhline(0, color="#999", lw=0.8)
     ax.set_xticks(
         range(len(model.visits)),
-        [ctx.visit_label(v).split(" (")[0] for v in model.visits],
+        short_visit_labels([ctx.visit_label(v) for v in model.visits]),
         fontsize=8,
     )
     ax.set_ylabel(f"LS mean change, {what}")

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from attune.instruments import get_instrument
+from attune.protocol import Protocol
 from attune.web.epro import services
 from attune.web.epro.models import ParticipantLink
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
@@ -54,7 +55,8 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
     except NotAllowed as error:
         return _refused(request, error)
     forms = services.open_questionnaires(link)
-    due = [_card(form) for form in forms if form.status == FormStatus.DRAFT]
+    protocol = link.participant.study.protocol
+    due = [_card(form, protocol) for form in forms if form.status == FormStatus.DRAFT]
     context = {
         "token": token,
         "due": due,
@@ -66,10 +68,16 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
     return _private(render(request, "epro/home.html", context))
 
 
-def _card(form: FormRecord) -> dict[str, Any]:
-    """One questionnaire on the link page: how long it is, how far the participant got, and the
-    minutes left (a half-done one takes the share of its time still unanswered)."""
+def _card(form: FormRecord, protocol: Protocol) -> dict[str, Any]:
+    """One questionnaire on the link page: how long it is, how far the participant got, the
+    minutes left (a half-done one takes the share of its time still unanswered), and the visit it
+    belongs to (the same questionnaire can be open at two visits, e.g. the CEQ at baseline and
+    before a session)."""
     definition = get_instrument(form.instrument)
+    try:
+        visit = protocol.visit(form.visit_id).label
+    except KeyError:
+        visit = ""
     count = len(definition.items)
     answered = sum(1 for value in (form.answers or {}).values() if value is not None)
     answered = min(answered, count)
@@ -81,6 +89,7 @@ def _card(form: FormRecord) -> dict[str, Any]:
         "answered": answered,
         "started": form.pk is not None and answered > 0,
         "minutes": minutes,
+        "visit": visit,
     }
 
 
