@@ -159,6 +159,7 @@ def test_every_instrument_due_is_answered_and_scored(small_trial):
         (pid, vid, due.instrument)
         for pid, vid in zip(held["participant_id"], held["visit_id"], strict=True)
         for due in protocol.visit(vid).instruments
+        if due.instrument != "arm_guess"  # several respondents: the arm_guesses table
     }
     assert forms == expected
     scores = small_trial.scores

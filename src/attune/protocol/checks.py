@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from itertools import pairwise
 
 from attune.instruments import list_instruments
+from attune.protocol.respondents import check_respondents
 from attune.protocol.model import (
     AllTests,
     AnyTest,
@@ -33,6 +34,7 @@ def check_protocol(protocol: Protocol) -> list[Problem]:
         *_check_dosing(protocol),
         *_check_vitals(protocol),
         *_check_eligibility(protocol),
+        *check_respondents(protocol),
     ]
 
 

@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from attune.protocol.blinding_settings import BlindingSynth
 from attune.safety import SuicidalitySettings, SupplementalDoseSettings, VitalThresholds
 
 Slug = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -55,6 +56,9 @@ class InstrumentDue(_Model):
     by: Completer
     timing: Literal["before", "during", "after"] = Field(
         default="during", description="When in the visit, e.g. C-SSRS before dosing."
+    )
+    each: bool = Field(
+        default=False, description="by: therapist only: each therapist of the dyad answers a form."
     )
 
 
@@ -218,6 +222,12 @@ class Eligibility(_Model):
     )
 
 
+class SynthSection(_Model):
+    """What ``attune synth`` should make of this protocol, one optional sub-key per part."""
+
+    blinding: BlindingSynth | None = None
+
+
 # --- the protocol --------------------------------------------------------------------------------
 
 
@@ -252,6 +262,7 @@ class Protocol(_Model):
     suicidality: SuicidalitySettings = SuicidalitySettings()
     crisis: CrisisContacts | None = None
     eligibility: Eligibility | None = None
+    synth: SynthSection = Field(default=SynthSection(), description="Synthetic-data settings.")
 
     def supplemental_dose_settings(self) -> SupplementalDoseSettings | None:
         """The supplemental-dose window as :func:`attune.safety.may_give_supplemental_dose` takes it."""

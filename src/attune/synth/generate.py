@@ -23,6 +23,7 @@ from attune.instruments import get_instrument
 from attune.instruments.batch import score_columns
 from attune.protocol import get_protocol
 from attune.protocol.model import AllTests, AnyTest, FieldTest, Protocol, Test, Visit
+from attune.synth import blinding as synth_blinding
 from attune.synth import items as forms
 from attune.synth.settings import InstrumentModel, SynthSettings
 
@@ -245,6 +246,7 @@ class _Generator:
         events = self._events(flow, sched)
         participants = self._participants(flow, sched)
         visits, deviations = self._visit_table(flow, sched, dose_devs)
+        guesses = synth_blinding.arm_guesses(self.p, participants, visits, scores, self.seed)
         return TrialDataset(
             participants=participants,
             visits=visits,
@@ -254,6 +256,7 @@ class _Generator:
             vitals=vitals,
             adverse_events=events,
             deviations=deviations,
+            arm_guesses=guesses,
         )
 
     def _screen(self, n: int) -> _Flow:
@@ -582,7 +585,10 @@ class _Generator:
         person_rng = self.rng["items"]
         fractions: dict[str, Floats] = {}
         models: dict[str, InstrumentModel] = {}
-        instruments = sorted({d.instrument for v in self.visits for d in v.instruments})
+        instruments = sorted(
+            {d.instrument for v in self.visits for d in v.instruments}
+            - {synth_blinding.INSTRUMENT}  # its own stream: leaves these draws as they were
+        )
         for instrument in instruments:
             model = s.instruments.get(instrument, InstrumentModel())
             models[instrument] = model
@@ -601,6 +607,8 @@ class _Generator:
             latent = severity["latent"][visit.id][held]
             relative = latent / base[held]
             for due in visit.instruments:
+                if due.instrument == synth_blinding.INSTRUMENT:
+                    continue  # several respondents each: the arm_guesses table (synth.blinding)
                 definition = get_instrument(due.instrument)
                 rng = self._form_rng(i, due.instrument)
                 if i == self.r_index and due.instrument in flow.baseline_codes:
