@@ -22,7 +22,7 @@ def test_command_writes_html_pdf_and_figures(trial_dir: Path, tmp_path: Path):
     assert out.is_file() and pdf.read_bytes().startswith(b"%PDF")
     figures = sorted(p.name for p in (tmp_path / "r" / "report_figures").iterdir())
     assert "consort.png" in figures and "consort.svg" in figures and "lsmeans.svg" in figures
-    assert len(figures) == 14
+    assert len(figures) == 16  # + blinding-indices (png, svg)
     html = out.read_text()
     # the appendix fingerprint is the SHA-256 of the checksums dataset.json lists
     tables = json.loads((trial_dir / "dataset.json").read_text())["tables"]
@@ -60,13 +60,14 @@ def test_html_is_self_contained_and_printable(written):
     assert "<script" not in html
     assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", html)  # nothing fetched
     assert "@media print" in html and "break-inside: avoid" in html
-    assert html.count('<img src="data:image/svg+xml;base64,') == 7
+    assert html.count('<img src="data:image/svg+xml;base64,') == 8
     for key in (
         "consort",
         "baseline",
         "primary",
         "secondary",
         "alliance",
+        "blinding",
         "safety",
         "conduct",
         "appendix",

@@ -83,9 +83,19 @@ def test_indices_by_group_counts_every_answer_once():
     frame = pd.DataFrame(
         {
             "respondent": ["participant"] * 6 + ["rater"] * 4,
-            "guess": ["active", "active", "placebo", "placebo", "dont_know", None]
-            + ["active", "placebo", "active", "placebo"],
-            "active": [True, True, True, False, False, False] + [True, True, False, False],
+            "guess": [
+                "active",
+                "active",
+                "inactive",
+                "inactive",
+                "dont_know",
+                None,
+                "active",
+                "inactive",
+                "active",
+                "inactive",
+            ],
+            "active": [True, True, True, False, False, False, True, True, False, False],
         }
     )
     result = indices_by(frame, ["respondent"]).set_index("respondent")

@@ -91,7 +91,9 @@ class TrialDataset:
 
 def empty_table(name: str) -> pd.DataFrame:
     """A table with its columns and no rows (an optional table a dataset does not have)."""
-    return pd.DataFrame({column: pd.Series([], dtype=object) for column in TABLES[name].column_names(False)})
+    return pd.DataFrame(
+        {column: pd.Series([], dtype=object) for column in TABLES[name].column_names(False)}
+    )
 
 
 def blind(dataset: TrialDataset) -> TrialDataset:

@@ -109,7 +109,8 @@ DOSE_KINDS = ("initial", "supplemental")
 PRODUCTS = ("active", "placebo")
 SEVERITY = ("mild", "moderate", "severe")
 RESPONDENTS = ("participant", "therapist", "rater", "coordinator")
-GUESSES = ("active", "placebo", "dont_know")
+#: "inactive" is a guess of placebo: the word "placebo" never appears in blinded files
+GUESSES = ("active", "inactive", "dont_know")
 DEVIATION_KINDS = ("visit_out_of_window", "visit_missed", "dose_out_of_window", "other")
 
 _PID = Column("participant_id", "id", description="Participant identifier.")

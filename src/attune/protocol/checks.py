@@ -10,7 +10,6 @@ from collections.abc import Iterator, Mapping
 from itertools import pairwise
 
 from attune.instruments import list_instruments
-from attune.protocol.respondents import check_respondents
 from attune.protocol.model import (
     AllTests,
     AnyTest,
@@ -20,6 +19,7 @@ from attune.protocol.model import (
     ScreeningField,
     Test,
 )
+from attune.protocol.respondents import check_respondents
 
 Problem = tuple[tuple[str | int, ...], str]
 ENROLMENT = "enrolment"

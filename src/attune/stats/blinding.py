@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 Alternative = Literal["two-sided", "less", "greater"]
-GUESSES = ("active", "placebo", "dont_know")
+GUESSES = ("active", "inactive", "dont_know")  # inactive = guessed placebo
 #: James' default weights: rows guesses (active, placebo), columns arms (active, placebo)
 JAMES_WEIGHTS = np.array([[0.0, 0.5], [0.5, 0.0]])
 
@@ -139,7 +139,7 @@ def indices_by(
 ) -> pd.DataFrame:
     """Bang's index per arm and James' index, per group of ``by`` (e.g. respondent, visit_id).
 
-    ``guesses`` has ``guess`` (active / placebo / dont_know; missing guesses are left out) and
+    ``guesses`` has ``guess`` (active / inactive / dont_know; missing guesses are left out) and
     ``active`` (bool: the arm given). One row per group with the 3 x 2 counts and the indices.
     """
     rows = []
@@ -157,7 +157,9 @@ def indices_by(
                 "n_active": active.n,
                 "n_placebo": placebo.n,
                 **{f"bang_active_{k}": getattr(active, k) for k in ("estimate", "lower", "upper")},
-                **{f"bang_placebo_{k}": getattr(placebo, k) for k in ("estimate", "lower", "upper")},
+                **{
+                    f"bang_placebo_{k}": getattr(placebo, k) for k in ("estimate", "lower", "upper")
+                },
                 **{f"james_{k}": getattr(james, k) for k in ("estimate", "lower", "upper")},
             }
         )

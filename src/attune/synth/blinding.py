@@ -149,7 +149,7 @@ def _guess(
     guess = np.where(
         u > 1 - p_active,
         "active",
-        np.where(u > 1 - p_active - rates.dont_know, "dont_know", "placebo"),
+        np.where(u > 1 - p_active - rates.dont_know, "dont_know", "inactive"),
     ).astype(object)
     right = (guess == "active") == active
     kind = np.where(guess == "dont_know", "dont_know", np.where(right, "right", "wrong"))
