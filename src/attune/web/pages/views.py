@@ -28,6 +28,12 @@ from attune.web.forms import services as forms
 from attune.web.forms.models import Completer, FormStatus
 from attune.web.forms.rendering import questions, submitted_answers
 from attune.web.forms.selectors import forms_of
+from attune.web.pages.respondent_forms import (
+    FREE_TEXT,
+    free_text_context,
+    respondent_param,
+    save_free_text,
+)
 from attune.web.pages.sparkline import trajectories
 from attune.web.pages.status_grid import STATES, status_grid
 from attune.web.pages.worklist import KINDS, listed, read_filters, worklist
@@ -470,8 +476,9 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
     here = access_for(request, study)
     found, user, person = here.study, _user(request), here.participant(code)
     try:
+        by = respondent_param(request)  # whose form, when several answer it (the treatment guess)
         # Read-only: a form nobody saved yet is shown unsaved; the first save stores it.
-        record = forms.instrument_form(user, person, visit, instrument)
+        record = forms.instrument_form(user, person, visit, instrument, by)
     except REFUSALS as error:
         return _forbidden(request, str(error))
     errors: dict[str, str] = {}
@@ -485,8 +492,15 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
             )
             if action in ("save", "sign"):
                 record = forms.save_instrument_draft(
-                    user, person, visit, instrument, expected_version=version, answers=submitted
+                    user,
+                    person,
+                    visit,
+                    instrument,
+                    expected_version=version,
+                    answers=submitted,
+                    by=by,
                 )
+                record = save_free_text(user, record, request.POST.get(FREE_TEXT))
             if action == "save":
                 messages.success(request, "Draft saved.")
             elif action == "sign":
@@ -542,6 +556,7 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
         "labels": {f"item {q['number']}": f"Question {q['number']}" for q in items},
         # The reason and meaning typed stay after a refusal (the password never comes back).
         "kept": {k: request.POST.get(k, "") for k in ("reason", "meaning")} if errors else {},
+        **free_text_context(record, request.POST.get(FREE_TEXT) if errors else None, by),
     }
     return render(request, "pages/form.html", context, status=422 if errors else 200)
 
