@@ -41,6 +41,7 @@ from attune.web.dosing.models import Dose
 from attune.web.downloads.models import DownloadJob
 from attune.web.errors import InvalidInput, WrongState
 from attune.web.forms import services as forms
+from attune.web.forms.free_text import save_free_text
 from attune.web.participants import services as journey
 from attune.web.participants.models import Allocation, Participant
 from attune.web.studies.models import Study
@@ -189,6 +190,7 @@ class Setting:
         record_deviation(
             coordinator, person, visit_id=self.visit, kind="other", description="Late start"
         )
+        self._guess(person)
         journey.discontinue(
             coordinator,
             person,
@@ -199,6 +201,30 @@ class Setting:
         )
         person.refresh_from_db()
         return person
+
+    def _guess(self, person: Participant) -> None:
+        """Every respondent of the treatment guess at the session answers and signs it, the same
+        way in every arm (with an answer in words): their forms must read the same in each arm."""
+        who = {
+            "participant": Role.COORDINATOR,  # entered from paper; the link is tested elsewhere
+            "therapist": Role.THERAPIST,
+            "rater": Role.RATER,
+        }
+        for due in self.protocol.visit(self.visit).instruments:
+            if due.instrument != "arm_guess":
+                continue
+            user = self.users[who[due.by]]
+            form = forms.save_instrument_draft(
+                user,
+                person,
+                self.visit,
+                "arm_guess",
+                expected_version=1,
+                answers={"1": 1, "2": 5},
+                by=due.by,
+            )
+            form = save_free_text(user, form, "Strong effects within the hour")
+            forms.sign(user, form, expected_version=form.version, password=PASSWORD, meaning="mine")
 
     def client(self, role: Role) -> Client:
         client = Client()
@@ -219,6 +245,13 @@ class Setting:
             *(
                 f"/s/{s}/p/{c}/forms/{self.visit}/{due.instrument}/"
                 for due in self.protocol.visit(self.visit).instruments
+            ),
+            # the treatment guess: every respondent's form at every visit it is due
+            *(
+                f"/s/{s}/p/{c}/forms/{v.id}/{due.instrument}/?by={due.by}"
+                for v in self.protocol.visits
+                for due in v.instruments
+                if due.instrument == "arm_guess"
             ),
         ]
         api = [
