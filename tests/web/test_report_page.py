@@ -131,7 +131,7 @@ def test_the_data_manager_gets_only_the_blinded_report_built_with_progress(
     assert percents == sorted(percents) and percents[0] < 10 and percents[-1] == 100
     stages = [stage for _, stage in seen]
     assert "Exporting the study's data" in stages and "Writing the PDF" in stages
-    assert sum(stage.startswith("Analysing: ") for stage in stages) == 8  # one per section
+    assert sum(stage.startswith("Analysing: ") for stage in stages) == 9  # one per section
     assert job.blinded and all("-report-blinded-" in name for name in job.files)
     html = fetch(users[Role.DATA_MANAGER], job, ".html")[1].decode()
     assert 'name="attune-report-blinded" content="yes"' in html

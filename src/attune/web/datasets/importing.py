@@ -32,6 +32,7 @@ from attune.web.audit.chain import record
 from attune.web.deviations.models import Deviation
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import InvalidInput
+from attune.web.forms.exporting_guesses import guesses_by_participant, import_guesses
 from attune.web.forms.models import Completer, FormKind, FormRecord, FormRevision, FormStatus
 from attune.web.forms.services import form_scores
 from attune.web.participants.models import (
@@ -207,6 +208,7 @@ class _Importer:
         events = _rows(dataset.adverse_events)
         deviations = _rows(dataset.deviations)
         forms = self._forms(dataset.item_responses)
+        guesses = guesses_by_participant(dataset.arm_guesses)
         counts: dict[str, int] = defaultdict(int)
         alerts = 0
         for row in _records(dataset.participants):
@@ -214,6 +216,7 @@ class _Importer:
             participant = self._participant(row)
             held = self._visits(participant, visits.get(code, []))
             made = self._make_forms(participant, forms.get(code, {}), held)
+            import_guesses(participant, guesses.get(code, []), held, self.user, self.actor)
             n_doses = self._doses(participant, doses.get(code, []))
             n_vitals = self._vitals(participant, vitals.get(code, []))
             n_events = self._events(participant, events.get(code, []))
