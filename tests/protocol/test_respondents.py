@@ -32,7 +32,9 @@ def test_mapp_asks_every_respondent_after_each_session_and_at_the_endpoint():
 
 def test_each_is_for_the_dyads_therapists_only(tmp_path):
     path, line = broken(
-        tmp_path, GUESS_AT_ENDPOINT, GUESS_AT_ENDPOINT.replace("by: rater}", "by: rater, each: true}")
+        tmp_path,
+        GUESS_AT_ENDPOINT,
+        GUESS_AT_ENDPOINT.replace("by: rater}", "by: rater, each: true}"),
     )
     [problem] = problems(path)
     assert "each: true is for by: therapist" in problem.message

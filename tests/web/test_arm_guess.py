@@ -87,6 +87,16 @@ def test_a_signed_guess_is_locked(dyad, at_session):
         forms.save_draft(dyad[0], signed, expected_version=signed.version, answers={"1": 2})
     with pytest.raises(WrongState):
         save_free_text(dyad[0], signed, "changed my mind")
+    with pytest.raises(WrongState, match="locked once signed"):
+        forms.correct(
+            dyad[0],
+            signed,
+            expected_version=signed.version,
+            reason="clicked the wrong answer",
+            password=PASSWORD,
+            meaning="correction",
+            answers={"1": 2},
+        )
     signed.refresh_from_db()
     assert signed.answers == {"1": 1, "2": 4} and signed.note == ""
 

@@ -66,3 +66,21 @@ def checked_respondent(by: str | None) -> str | None:
     if by not in Completer.values:
         raise InvalidInput({"by": f"unknown respondent {by[:40]!r}"})
     return by
+
+
+#: forms that record what someone believed at a moment: once signed, never changed, not even by a
+#: correction (a guess "corrected" after the fact would no longer measure the blind)
+LOCKED_WHEN_SIGNED = frozenset({"arm_guess"})
+
+
+def correctable(form: FormRecord) -> bool:
+    return form.instrument not in LOCKED_WHEN_SIGNED
+
+
+def require_correctable(form: FormRecord) -> None:
+    if not correctable(form):
+        from attune.web.errors import WrongState
+
+        raise WrongState(
+            "a treatment guess is locked once signed: it records what the respondent believed then"
+        )

@@ -20,7 +20,12 @@ from attune.web.audit.chain import record
 from attune.web.audit.keys import seal
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms.models import Completer, FormKind, FormRecord, FormRevision, FormStatus
-from attune.web.forms.respondents import due_for, require_own, respondent_of
+from attune.web.forms.respondents import (
+    due_for,
+    require_correctable,
+    require_own,
+    respondent_of,
+)
 from attune.web.participants.models import Participant
 from attune.web.security.lockout import LockedOut, confirm_password
 from attune.web.studies.access import can, require
@@ -442,6 +447,7 @@ def correct(
         raise NotAllowed("your role cannot correct this form")
     if form.status != FormStatus.SIGNED:
         raise WrongState("only a signed form is corrected; a draft is simply saved")
+    require_correctable(form)
     clean_text("reason", reason, REASON_TEXT, required="a correction needs its reason")
     _check_signature(actor, password, meaning, request)
     with transaction.atomic():

@@ -27,6 +27,7 @@ from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms import services as forms
 from attune.web.forms.models import Completer, FormStatus
 from attune.web.forms.rendering import questions, submitted_answers
+from attune.web.forms.respondents import correctable
 from attune.web.forms.selectors import forms_of
 from attune.web.pages.respondent_forms import (
     FREE_TEXT,
@@ -539,7 +540,9 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
             messages.error(request, str(error))
     items = questions(record, submitted, errors)
     writes = can(user, found, forms.write_capability(record), person.site)
-    corrects = writes or can(user, found, Capability.CORRECT_DATA, person.site)
+    corrects = (writes or can(user, found, Capability.CORRECT_DATA, person.site)) and correctable(
+        record
+    )
     context = {
         "study": found,
         "participant": person,
@@ -548,6 +551,7 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
         # Readers who may not write (a monitor, the statistician) get the form without buttons.
         "can_write": writes,
         "can_correct": corrects,
+        "locked": not correctable(record),  # a signed treatment guess is never changed
         # A role that may not change this form gets it read-only: no form the server would refuse.
         "editable": corrects if record.status == FormStatus.SIGNED else writes,
         "instrument": record.instrument,
