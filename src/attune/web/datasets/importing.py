@@ -33,8 +33,8 @@ from attune.web.deviations.models import Deviation
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import InvalidInput
 from attune.web.forms.exporting_guesses import guesses_by_participant, import_guesses
-from attune.web.forms.models import Completer, FormKind, FormRecord, FormRevision, FormStatus
-from attune.web.forms.services import form_scores
+from attune.web.forms.models import Completer, FormKind, FormRecord, FormStatus
+from attune.web.forms.services import form_scores, store_imported
 from attune.web.participants.models import (
     Allocation,
     Discontinuation,
@@ -372,20 +372,7 @@ class _Importer:
                     signature_meaning=f"Imported from tidy dataset {self.fingerprint[:16]}",
                 )
             )
-        made = FormRecord.objects.bulk_create(records)  # SQLite and PostgreSQL return the keys
-        FormRevision.objects.bulk_create(
-            FormRevision(
-                form=form,
-                version=1,
-                status=form.status,
-                answers=form.answers,
-                scores=form.scores,
-                saved_by=self.actor,
-                reason="imported",
-            )
-            for form in made
-        )
-        return made
+        return store_imported(records, self.actor)
 
     def _doses(self, participant: Participant, rows: list[dict[str, Any]]) -> int:
         Dose.objects.bulk_create(

@@ -18,8 +18,8 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from attune.dataset.schema import TABLES
-from attune.web.forms.models import FormKind, FormRecord, FormRevision, FormStatus
-from attune.web.forms.services import form_scores
+from attune.web.forms.models import FormKind, FormRecord, FormStatus
+from attune.web.forms.services import form_scores, store_imported
 from attune.web.participants.models import Participant
 
 GUESS_FORM = "arm_guess"
@@ -122,19 +122,7 @@ def import_guesses(
                 signature_meaning="Imported from a tidy dataset",
             )
         )
-    made = FormRecord.objects.bulk_create(records)
-    FormRevision.objects.bulk_create(
-        FormRevision(
-            form=form,
-            version=1,
-            status=form.status,
-            answers=form.answers,
-            scores=form.scores,
-            saved_by=actor,
-        )
-        for form in made
-    )
-    return made
+    return store_imported(records, actor)
 
 
 def _missing(value: object) -> bool:
