@@ -206,7 +206,9 @@ def _indices_table(ctx: ReportContext, section: Section, indices: pd.DataFrame) 
             tuple(rows),
             note="Bang (2004): 0 random guessing, 1 every answer right, -1 every answer wrong; "
             "within -0.2 to 0.2 reads as a kept blind. James (1996): 1 complete blinding, 0.5 "
-            "random guessing, 0 complete unblinding; an upper limit below 0.5 claims unblinding.",
+            "random guessing, 0 complete unblinding; an upper limit below 0.5 claims unblinding. "
+            "Therapist rows count each therapist's own form: the two guesses about one "
+            "participant are not independent, so those intervals are somewhat narrow.",
         )
     )
 
