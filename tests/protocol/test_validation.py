@@ -159,3 +159,15 @@ def test_arm_specific_doses_give_one_amount_per_arm_and_session(tmp_path, old, n
     path, _ = broken(tmp_path, old, new, text=PSILOCYBIN)
     found = problems(path)
     assert any(message in p.message for p in found), [p.message for p in found]
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    """YAML loaders keep the last of two equal keys silently: a second ``synth:`` (or
+    ``thresholds:``) would erase the first without a word. The protocol file refuses it."""
+    text = resources.files("attune.protocol.protocols").joinpath("mapp.yaml").read_text()
+    path = tmp_path / "twice.yaml"
+    path.write_text(text + "\nvitals:\n  schedule_minutes: [0]\n")
+    with pytest.raises(SourceError) as caught:
+        load_protocol(path)
+    message = str(caught.value)
+    assert "'vitals' is given twice (first on line" in message

@@ -23,7 +23,9 @@ def test_command_writes_html_pdf_and_figures(trial_dir: Path, tmp_path: Path):
     figures = sorted(p.name for p in (tmp_path / "r" / "report_figures").iterdir())
     assert "consort.png" in figures and "consort.svg" in figures and "lsmeans.svg" in figures
     assert "ae_site_funnel.svg" in figures  # the solicited-AE section's funnel plot
-    assert len(figures) == 20  # 10 figures, PNG and SVG (fidelity: adherence, the dyad funnel)
+    # 14 figures, PNG and SVG: issue 12 added the blinding indices, expectancy, durability and the
+    # extended least-squares means, adherence by dyad, the dyad funnel and the AE site funnel
+    assert len(figures) == 28
     html = out.read_text()
     # the appendix fingerprint is the SHA-256 of the checksums dataset.json lists
     tables = json.loads((trial_dir / "dataset.json").read_text())["tables"]
@@ -61,14 +63,14 @@ def test_html_is_self_contained_and_printable(written):
     assert "<script" not in html
     assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", html)  # nothing fetched
     assert "@media print" in html and "break-inside: avoid" in html
-    # two fidelity figures (adherence by dyad, the dyad funnel), the solicited-AE funnel
-    assert html.count('<img src="data:image/svg+xml;base64,') == 10
+    assert html.count('<img src="data:image/svg+xml;base64,') == 14  # every figure, once
     for key in (
         "consort",
         "baseline",
         "primary",
         "secondary",
         "alliance",
+        "blinding",
         "expectancy",
         "durability",
         "safety",

@@ -44,6 +44,7 @@ from attune.web.errors import InvalidInput, WrongState
 from attune.web.fidelity import selectors as fidelity_selectors
 from attune.web.fidelity import services as fidelity
 from attune.web.forms import services as forms
+from attune.web.forms.free_text import save_free_text
 from attune.web.participants import services as journey
 from attune.web.participants.models import Allocation, Participant
 from attune.web.solicited import services as solicited
@@ -203,6 +204,7 @@ class Setting:
             coordinator, person, visit_id=self.visit, kind="other", description="Late start"
         )
         self._fidelity(person)
+        self._guess(person)
         journey.discontinue(
             coordinator,
             person,
@@ -268,6 +270,30 @@ class Setting:
             wants_contact=False,
         )
 
+    def _guess(self, person: Participant) -> None:
+        """Every respondent of the treatment guess at the session answers and signs it, the same
+        way in every arm (with an answer in words): their forms must read the same in each arm."""
+        who = {
+            "participant": Role.COORDINATOR,  # entered from paper; the link is tested elsewhere
+            "therapist": Role.THERAPIST,
+            "rater": Role.RATER,
+        }
+        for due in self.protocol.visit(self.visit).instruments:
+            if due.instrument != "arm_guess":
+                continue
+            user = self.users[who[due.by]]
+            form = forms.save_instrument_draft(
+                user,
+                person,
+                self.visit,
+                "arm_guess",
+                expected_version=1,
+                answers={"1": 1, "2": 5},
+                by=due.by,
+            )
+            form = save_free_text(user, form, "Strong effects within the hour")
+            forms.sign(user, form, expected_version=form.version, password=PASSWORD, meaning="mine")
+
     def client(self, role: Role) -> Client:
         client = Client()
         client.force_login(self.users[role])
@@ -292,6 +318,13 @@ class Setting:
             *(
                 f"/s/{s}/p/{c}/sessions/{v.id}/conduct/"
                 for v in self.protocol.visits_of("experimental")
+            ),
+            # the treatment guess: every respondent's form at every visit it is due
+            *(
+                f"/s/{s}/p/{c}/forms/{v.id}/{due.instrument}/?by={due.by}"
+                for v in self.protocol.visits
+                for due in v.instruments
+                if due.instrument == "arm_guess"
             ),
         ]
         api = [

@@ -296,7 +296,8 @@ def test_the_form_status_grid_shows_each_state_to_those_who_may_read(users, enro
         assert label in page.split('id="form-status-legend"', 1)[1].split("</p>", 1)[0]
     # a rater reads rater forms only: the CAPS-5 cell, not the progress of the others
     rater = grid_states(browser(users[Role.RATER]).get("/s/mapp-demo/p/S1-001/").content.decode())
-    assert {instrument for _, instrument in rater} == {"caps5"}
+    # (and their own treatment guess, due from the rater after the sessions and at the endpoint)
+    assert {instrument for _, instrument in rater} == {"caps5", "arm_guess"}
     assert rater[("baseline", "caps5")] == "not_started"
 
 

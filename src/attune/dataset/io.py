@@ -233,6 +233,9 @@ def load_dataset(folder: Path | str, *, protocol: Any = None) -> TrialDataset:
         entry = listed.get(name) if isinstance(listed.get(name), dict) else None
         file_name = str(entry["file"]) if entry and "file" in entry else f"{name}.csv"
         path = root / file_name
+        if not path.is_file() and TABLES[name].optional and entry is None:
+            raw[name] = None  # written before the table existed: read as empty
+            continue
         if not path.is_file():
             problems.append(DatasetProblem(file_name, None, None, "file not found"))
             raw[name] = None

@@ -30,6 +30,7 @@ class TrialDataset:
     adverse_events: pd.DataFrame
     deviations: pd.DataFrame
     metadata: dict[str, Any] = field(default_factory=dict)
+    arm_guesses: pd.DataFrame = field(default_factory=lambda: empty_table("arm_guesses"))
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -86,6 +87,13 @@ class TrialDataset:
         base = people[keep].astype({"participant_id": str}).set_index("participant_id")
         scores = self.score_by_visit(instrument, name)
         return base.join(scores, how="left").reset_index()
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """A table with its columns and no rows (an optional table a dataset does not have)."""
+    return pd.DataFrame(
+        {column: pd.Series([], dtype=object) for column in TABLES[name].column_names(False)}
+    )
 
 
 def blind(dataset: TrialDataset) -> TrialDataset:

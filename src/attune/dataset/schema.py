@@ -61,6 +61,8 @@ class Table:
     #: extra columns allowed by the dataset's metadata (stratification factors)
     open_columns: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    #: added after format 1.0: a folder written before it may lack the file (read as empty)
+    optional: bool = False
 
     @property
     def file(self) -> str:
@@ -108,6 +110,9 @@ SCORE_KINDS = ("total", "subscale", "flag", "band")
 DOSE_KINDS = ("initial", "supplemental")
 PRODUCTS = ("active", "placebo")
 SEVERITY = ("mild", "moderate", "severe")
+RESPONDENTS = ("participant", "therapist", "rater", "coordinator")
+#: "inactive" is a guess of placebo: the word "placebo" never appears in blinded files
+GUESSES = ("active", "inactive", "dont_know")
 DEVIATION_KINDS = ("visit_out_of_window", "visit_missed", "dose_out_of_window", "other")
 
 _PID = Column("participant_id", "id", description="Participant identifier.")
@@ -303,6 +308,26 @@ TABLES: dict[str, Table] = {
                 Column("description", "text"),
             ),
             key=("participant_id", "deviation_id"),
+        ),
+        Table(
+            "arm_guesses",
+            "One row per treatment-guess form (instrument arm_guess) per respondent: several "
+            "people guess at one visit, so guesses have their own table. A guess is not the arm "
+            "(blinded datasets keep it); whether it was right is never stored.",
+            (
+                _PID,
+                _VISIT,
+                Column("respondent", "choice", choices=RESPONDENTS, description="Who answered."),
+                Column(
+                    "respondent_id",
+                    "id",
+                    description="One respondent of that type (e.g. therapist_1, therapist_2).",
+                ),
+                Column("guess", "choice", nullable=True, choices=GUESSES),
+                Column("confidence", "int", nullable=True, min=1, max=5, description="1-5."),
+            ),
+            key=("participant_id", "visit_id", "respondent_id"),
+            optional=True,
         ),
     )
 }

@@ -148,6 +148,17 @@ class Licence(_Model):
     note: str = ""
 
 
+class FreeText(_Model):
+    """One optional free-text answer kept with the form (not an item: it is never scored).
+
+    Items are codes, so that scoring stays exact; a few forms also ask "why?" in words. The text is
+    stored with the form (the platform's form note), limited to ``max_length`` characters.
+    """
+
+    label: str = Field(min_length=1, max_length=200)
+    max_length: int = Field(ge=1, le=4000)
+
+
 class Codes(_Model):
     loinc_panel: str | None = None
     loinc_total: str | None = None
@@ -159,7 +170,7 @@ class Instrument(_Model):
     name: str
     abbreviation: str
     version: str
-    respondent: Literal["participant", "clinician", "therapist"]
+    respondent: Literal["participant", "clinician", "therapist", "any"]
     recall_period: str
     minutes: int | None = Field(
         default=None,
@@ -178,6 +189,9 @@ class Instrument(_Model):
     flags: dict[str, Condition] = {}
     band: list[BandLevel] = []
     proration: Proration | None = None
+    free_text: FreeText | None = Field(
+        default=None, description="An optional answer in words, kept with the form, never scored."
+    )
 
     @model_validator(mode="after")
     def _check_references(self) -> Instrument:

@@ -19,6 +19,7 @@ from attune.protocol.model import (
     ScreeningField,
     Test,
 )
+from attune.protocol.respondents import check_respondents
 from attune.protocol.solicited_checks import check_solicited
 
 Problem = tuple[tuple[str | int, ...], str]
@@ -35,6 +36,7 @@ def check_protocol(protocol: Protocol) -> list[Problem]:
         *_check_vitals(protocol),
         *_check_eligibility(protocol),
         *check_solicited(protocol),
+        *check_respondents(protocol),
     ]
 
 

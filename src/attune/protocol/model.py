@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from attune.fidelity.settings import FidelitySection, FidelitySynth
+from attune.protocol.blinding_settings import BlindingSynth
 from attune.protocol.solicited import AdverseEventSynth, SolicitedChecklist
 from attune.protocol.strata import StratumSource
 from attune.protocol.synth_expectancy import ExpectancySynth, FollowUpSynth
@@ -59,6 +60,9 @@ class InstrumentDue(_Model):
     by: Completer
     timing: Literal["before", "during", "after"] = Field(
         default="during", description="When in the visit, e.g. C-SSRS before dosing."
+    )
+    each: bool = Field(
+        default=False, description="by: therapist only: each therapist of the dyad answers a form."
     )
 
 
@@ -242,6 +246,7 @@ class ProtocolSynth(_Model):
     """``synth:``: how ``attune synth`` simulates this protocol's parts (each part optional)."""
 
     adverse_events: AdverseEventSynth | None = None
+    blinding: BlindingSynth | None = None
     fidelity: FidelitySynth | None = None
     expectancy: ExpectancySynth | None = None
     follow_up: FollowUpSynth | None = None
@@ -270,7 +275,7 @@ class Protocol(_Model):
         default={}, description="Stratification factors read from a signed form."
     )
     fidelity: FidelitySection | None = None
-    synth: ProtocolSynth = ProtocolSynth()
+    synth: ProtocolSynth = Field(default=ProtocolSynth(), description="Synthetic-data settings.")
 
     def supplemental_dose_settings(self) -> SupplementalDoseSettings | None:
         """The supplemental-dose window as :func:`attune.safety.may_give_supplemental_dose` takes it."""

@@ -77,7 +77,10 @@ def load_yaml(text: str, source: str) -> LocatedData:
     finally:
         loader.dispose()
     located = LocatedData(data, source)
-    _index(node, (), located.lines, yaml.SafeLoader(""))
+    duplicates: list[SourceProblem] = []
+    _index(node, (), located.lines, yaml.SafeLoader(""), duplicates)
+    if duplicates:
+        raise SourceError(source, duplicates)
     return located
 
 
@@ -92,13 +95,34 @@ def load_yaml_file(path: Path | str) -> LocatedData:
     return load_yaml(text, str(path))
 
 
-def _index(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: yaml.SafeLoader) -> None:
+def _index(
+    node: yaml.Node,
+    path: Path_,
+    lines: dict[Path_, int],
+    loader: yaml.SafeLoader,
+    duplicates: list[SourceProblem],
+) -> None:
+    """Note the line of every value; a key given twice in one mapping is a problem (YAML loaders
+    keep the last silently, so a second ``synth:`` or ``thresholds:`` would erase the first)."""
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: dict[object, int] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
-            _index(value_node, (*path, key), lines, loader)
-            lines[(*path, key)] = key_node.start_mark.line + 1
+            line = key_node.start_mark.line + 1
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                duplicates.append(
+                    SourceProblem(
+                        (*path, key),
+                        f"{key!r} is given twice (first on line {seen[key]}): "
+                        "the second would silently replace the first",
+                        line,
+                    )
+                )
+            elif isinstance(key, (str, int, float, bool)):
+                seen[key] = line
+            _index(value_node, (*path, key), lines, loader, duplicates)
+            lines[(*path, key)] = line
     elif isinstance(node, yaml.SequenceNode):
         for position, item in enumerate(node.value):
-            _index(item, (*path, position), lines, loader)
+            _index(item, (*path, position), lines, loader, duplicates)

@@ -24,9 +24,10 @@ from attune.instruments.batch import score_columns
 from attune.protocol import get_protocol
 from attune.protocol.model import AllTests, AnyTest, FieldTest, Protocol, Test, Visit
 from attune.synth import adverse_effects
+from attune.synth import blinding as synth_blinding
 from attune.synth import items as forms
-from attune.synth.fidelity import add_fidelity
 from attune.synth.expectancy import add_expectancy
+from attune.synth.fidelity import add_fidelity
 from attune.synth.follow_up import lose_to_follow_up
 from attune.synth.settings import InstrumentModel, SynthSettings
 
@@ -253,6 +254,7 @@ class _Generator:
         events = adverse_effects.add_solicited(self.p, events, **self._ae_inputs(flow, sched))
         participants = self._participants(flow, sched)
         visits, deviations = self._visit_table(flow, sched, dose_devs)
+        guesses = synth_blinding.arm_guesses(self.p, participants, visits, scores, self.seed)
         return TrialDataset(
             participants=participants,
             visits=visits,
@@ -262,6 +264,7 @@ class _Generator:
             vitals=vitals,
             adverse_events=events,
             deviations=deviations,
+            arm_guesses=guesses,
         )
 
     def _screen(self, n: int) -> _Flow:
@@ -591,7 +594,10 @@ class _Generator:
         person_rng = self.rng["items"]
         fractions: dict[str, Floats] = {}
         models: dict[str, InstrumentModel] = {}
-        instruments = sorted({d.instrument for v in self.visits for d in v.instruments})
+        instruments = sorted(
+            {d.instrument for v in self.visits for d in v.instruments}
+            - {synth_blinding.INSTRUMENT}  # its own stream: leaves these draws as they were
+        )
         drawn_elsewhere = {instrument for _, instrument in severity.get("codes", {})}
         for instrument in instruments:
             if instrument in drawn_elsewhere:  # its own module draws it (from its own stream)
@@ -613,6 +619,8 @@ class _Generator:
             latent = severity["latent"][visit.id][held]
             relative = latent / base[held]
             for due in visit.instruments:
+                if due.instrument == synth_blinding.INSTRUMENT:
+                    continue  # several respondents each: the arm_guesses table (synth.blinding)
                 definition = get_instrument(due.instrument)
                 rng = self._form_rng(i, due.instrument)
                 own = severity.get("codes", {}).get((visit.id, due.instrument))

@@ -27,7 +27,9 @@ from attune.web.downloads.api import router as downloads_router
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.fidelity.api import router as fidelity_router
 from attune.web.forms import services as forms
+from attune.web.forms.free_text import save_free_text
 from attune.web.forms.models import FormRecord
+from attune.web.forms.respondents import checked_respondent
 from attune.web.forms.selectors import forms_of
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
@@ -180,6 +182,7 @@ class FormOut(Schema):
     kind: str
     instrument: str
     completed_by: str
+    respondent: str
     status: str
     version: int
     answers: dict[str, Any]
@@ -387,12 +390,13 @@ def list_forms(request: HttpRequest, study: str, code: str) -> list[FormRecord]:
     tags=["forms"],
 )
 def open_form(
-    request: HttpRequest, study: str, code: str, visit: str, instrument: str
+    request: HttpRequest, study: str, code: str, visit: str, instrument: str, by: str = ""
 ) -> FormRecord:
     participant = _participant(request, study, code)
     if instrument == "therapy_note":
         return forms.open_therapy_note(_staff(request), participant, visit)
-    return forms.open_instrument_form(_staff(request), participant, visit, instrument)
+    respondent = checked_respondent(by)  # whose form, when several answer it (treatment guess)
+    return forms.open_instrument_form(_staff(request), participant, visit, instrument, respondent)
 
 
 @api.put("/studies/{study}/participants/{code}/forms/{form_id}", response=FormOut, tags=["forms"])
@@ -400,13 +404,14 @@ def save_form(
     request: HttpRequest, study: str, code: str, form_id: int, body: AnswersIn
 ) -> FormRecord:
     form = _form(request, study, code, form_id)
-    return forms.save_draft(
+    saved = forms.save_draft(
         _staff(request),
         form,
         expected_version=body.expected_version,
         answers=body.answers,
         note=body.note,
     )
+    return save_free_text(_staff(request), saved, body.note) if saved.instrument else saved
 
 
 @api.post(

@@ -36,6 +36,7 @@ from attune.web.deviations.selectors import deviations_of
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import NotAllowed
 from attune.web.fidelity import dataset as fidelity_data
+from attune.web.forms.exporting_guesses import GUESS_FORM, guess_table
 from attune.web.forms.models import FormKind, FormRecord, FormStatus
 from attune.web.participants.models import Allocation, Participant, Status
 from attune.web.participants.selectors import participants_for, planned_schedule
@@ -240,6 +241,7 @@ class _Exporter:
             adverse_events=self._adverse_events(),
             deviations=self._deviations(),
             metadata=metadata,
+            arm_guesses=guess_table(self.people, self._at_held_visit, self._left_out),
         )
         if self.withheld:
             metadata["withheld"] = self.withheld
@@ -311,9 +313,13 @@ class _Exporter:
         return _frame("visits", rows, self.blinded)
 
     def _item_responses(self) -> pd.DataFrame:
-        forms = FormRecord.objects.filter(
-            participant__in=self.people, kind=FormKind.INSTRUMENT, status=FormStatus.SIGNED
-        ).select_related("participant")
+        forms = (
+            FormRecord.objects.filter(
+                participant__in=self.people, kind=FormKind.INSTRUMENT, status=FormStatus.SIGNED
+            )
+            .exclude(instrument=GUESS_FORM)  # several respondents each: the arm_guesses table
+            .select_related("participant")
+        )
         rows = []
         for form in forms.order_by("participant__code", "visit_id", "instrument"):
             if not self._at_held_visit(

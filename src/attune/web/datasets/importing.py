@@ -33,8 +33,9 @@ from attune.web.deviations.models import Deviation
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import InvalidInput
 from attune.web.fidelity import dataset as fidelity_data
-from attune.web.forms.models import Completer, FormKind, FormRecord, FormRevision, FormStatus
-from attune.web.forms.services import form_scores
+from attune.web.forms.exporting_guesses import guesses_by_participant, import_guesses
+from attune.web.forms.models import Completer, FormKind, FormRecord, FormStatus
+from attune.web.forms.services import form_scores, store_imported
 from attune.web.participants.models import (
     Allocation,
     Discontinuation,
@@ -209,6 +210,7 @@ class _Importer:
         deviations = _rows(dataset.deviations)
         forms = self._forms(dataset.item_responses)
         ratings = fidelity_data.take_adherence(forms, self.protocol)
+        guesses = guesses_by_participant(dataset.arm_guesses)
         counts: dict[str, int] = defaultdict(int)
         alerts = 0
         for row in _records(dataset.participants):
@@ -219,6 +221,7 @@ class _Importer:
                 self.study, participant, row.get("dyad"), ratings.get(code, {}), self.user
             )
             made = self._make_forms(participant, forms.get(code, {}), held)
+            import_guesses(participant, guesses.get(code, []), held, self.user, self.actor)
             n_doses = self._doses(participant, doses.get(code, []))
             n_vitals = self._vitals(participant, vitals.get(code, []))
             n_events = self._events(participant, events.get(code, []))
@@ -374,20 +377,7 @@ class _Importer:
                     signature_meaning=f"Imported from tidy dataset {self.fingerprint[:16]}",
                 )
             )
-        made = FormRecord.objects.bulk_create(records)  # SQLite and PostgreSQL return the keys
-        FormRevision.objects.bulk_create(
-            FormRevision(
-                form=form,
-                version=1,
-                status=form.status,
-                answers=form.answers,
-                scores=form.scores,
-                saved_by=self.actor,
-                reason="imported",
-            )
-            for form in made
-        )
-        return made
+        return store_imported(records, self.actor)
 
     def _doses(self, participant: Participant, rows: list[dict[str, Any]]) -> int:
         Dose.objects.bulk_create(

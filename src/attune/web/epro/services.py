@@ -21,6 +21,7 @@ from attune.web.audit.chain import record
 from attune.web.epro.models import ParticipantLink
 from attune.web.errors import InvalidInput, NotAllowed, WrongState
 from attune.web.forms import services as forms
+from attune.web.forms.free_text import save_free_text_by
 from attune.web.forms.models import Completer, FormKind, FormRecord, FormStatus
 from attune.web.participants.models import Participant, Status
 from attune.web.participants.selectors import schedule_of
@@ -149,7 +150,9 @@ def open_questionnaires(link: ParticipantLink) -> list[FormRecord]:
     ]
     stored = {
         (form.visit_id, form.instrument): form
-        for form in FormRecord.objects.filter(participant=participant, kind=FormKind.INSTRUMENT)
+        for form in FormRecord.objects.filter(
+            participant=participant, kind=FormKind.INSTRUMENT, completed_by=Completer.PARTICIPANT
+        )  # a therapist's or rater's form of the same instrument is never the participant's
     }
     found: list[FormRecord] = []
     for planned in open_visits:
@@ -189,7 +192,11 @@ def form_for_link(link: ParticipantLink, visit_id: str, instrument: str) -> Form
 
 @transaction.atomic
 def submit(
-    link: ParticipantLink, form: FormRecord, answers: dict[str, Any], expected_version: int
+    link: ParticipantLink,
+    form: FormRecord,
+    answers: dict[str, Any],
+    expected_version: int,
+    free_text: str | None = None,
 ) -> FormRecord:
     """Save the participant's answers and, when complete, submit them (the form locks)."""
     if form.participant_id != link.participant_id or form.completed_by != Completer.PARTICIPANT:
@@ -205,6 +212,7 @@ def submit(
             actor,
         )
     saved = forms.save_by(actor, form, expected_version=expected_version, answers=answers)
+    saved = save_free_text_by(actor, saved, free_text)  # the optional answer in words
     if saved.scores.get("missing"):
         return saved  # kept as a draft: the page shows what is still unanswered
     return forms.complete_by(

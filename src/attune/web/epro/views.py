@@ -120,7 +120,9 @@ def form(request: HttpRequest, token: str, visit: str, instrument: str) -> HttpR
                 minimum=0,
                 message="this page is out of date: reload it and answer again",
             )
-            record = services.submit(link, record, submitted, version)
+            record = services.submit(
+                link, record, submitted, version, request.POST.get("free_text")
+            )
         except InvalidInput as error:
             errors = error.errors
         except (Conflict, WrongState) as error:
@@ -151,6 +153,10 @@ def form(request: HttpRequest, token: str, visit: str, instrument: str) -> HttpR
         # The summary names questions as the page numbers them, and links to each one.
         "labels": {f"item {q['number']}": f"Question {i}" for i, q in enumerate(items, 1)},
         "crisis": _crisis(link, record) if request.method == "POST" else None,
+        # the answer in words, as typed (kept on an error) or as saved
+        "free_text_value": request.POST.get("free_text", record.note)
+        if request.method == "POST"
+        else record.note,
     }
     return _private(
         render(

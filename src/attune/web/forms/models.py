@@ -31,6 +31,13 @@ class FormRecord(models.Model):
     kind = models.CharField(max_length=20, choices=FormKind.choices)
     instrument = models.CharField(max_length=32, blank=True)
     completed_by = models.CharField(max_length=20, choices=Completer.choices)
+    respondent = models.CharField(
+        max_length=150,
+        blank=True,
+        default="",
+        help_text="Which one of several of a kind answers (each therapist of a dyad: their "
+        "username); empty when one person answers for the role.",
+    )
     answers = models.JSONField(
         default=dict, blank=True, help_text="item number (as text): code or null"
     )
@@ -53,7 +60,15 @@ class FormRecord(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["participant", "visit_id", "kind", "instrument"], name="one_form_per_visit"
+                fields=[
+                    "participant",
+                    "visit_id",
+                    "kind",
+                    "instrument",
+                    "completed_by",
+                    "respondent",
+                ],
+                name="one_form_per_respondent",
             )
         ]
 

@@ -20,6 +20,12 @@ from attune.web.audit.chain import record
 from attune.web.audit.keys import seal
 from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms.models import Completer, FormKind, FormRecord, FormRevision, FormStatus
+from attune.web.forms.respondents import (
+    due_for,
+    require_correctable,
+    require_own,
+    respondent_of,
+)
 from attune.web.participants.models import Participant
 from attune.web.security.lockout import LockedOut, confirm_password
 from attune.web.studies.access import can, require
@@ -58,27 +64,34 @@ def read_capability(form: FormRecord) -> Capability:
 
 
 def instrument_form(
-    actor: User, participant: Participant, visit_id: str, instrument: str
+    actor: User, participant: Participant, visit_id: str, instrument: str, by: str | None = None
 ) -> FormRecord:
     """The form of an instrument due at a visit, for reading: stored, or new and unsaved.
 
     Never writes (a page opened with GET must not create records): a form nobody has saved yet
     comes back as an empty, unsaved draft (``pk`` None, version 1); :func:`save_instrument_draft`
-    stores it on the first save.
+    stores it on the first save. An instrument due from several respondents at the visit (the
+    treatment guess) is one form per respondent: ``by`` names whose (default: the first the actor
+    may write, see :mod:`attune.web.forms.respondents`), and a form each therapist of the dyad
+    answers is the actor's own.
     """
     protocol = participant.study.protocol
     if visit_id not in protocol.visit_ids:
         raise InvalidInput({"visit_id": f"unknown visit {visit_id!r}"})
     _check_visit_open(participant, visit_id)
-    due = next(
-        (d for d in protocol.visit(visit_id).instruments if d.instrument == instrument), None
-    )
+    due = due_for(actor, participant, protocol.visit(visit_id).instruments, instrument, by)
     if due is None:
         raise InvalidInput({"instrument": f"{instrument} is not due at {visit_id}"})
     if not can(actor, participant.study, READ[Completer(due.by)], participant.site):
         raise NotAllowed(f"your role does not allow {instrument} forms")
+    respondent = respondent_of(actor, due)
     stored = FormRecord.objects.filter(
-        participant=participant, visit_id=visit_id, kind=FormKind.INSTRUMENT, instrument=instrument
+        participant=participant,
+        visit_id=visit_id,
+        kind=FormKind.INSTRUMENT,
+        instrument=instrument,
+        completed_by=due.by,
+        respondent=respondent,
     ).first()
     return stored or FormRecord(
         participant=participant,
@@ -86,16 +99,17 @@ def instrument_form(
         kind=FormKind.INSTRUMENT,
         instrument=instrument,
         completed_by=Completer(due.by),
+        respondent=respondent,
         updated_by=actor.get_username(),
     )
 
 
 @transaction.atomic
 def open_instrument_form(
-    actor: User, participant: Participant, visit_id: str, instrument: str
+    actor: User, participant: Participant, visit_id: str, instrument: str, by: str | None = None
 ) -> FormRecord:
     """The form of an instrument due at a visit (created as an empty draft the first time)."""
-    form = instrument_form(actor, participant, visit_id, instrument)
+    form = instrument_form(actor, participant, visit_id, instrument, by)
     if not form._state.adding:  # stored already
         return form
     return draft_form(
@@ -105,6 +119,7 @@ def open_instrument_form(
         instrument,
         Completer(form.completed_by),
         actor.get_username(),
+        respondent=form.respondent,
     )
 
 
@@ -117,13 +132,14 @@ def save_instrument_draft(
     *,
     expected_version: int,
     answers: dict[Any, Any],
+    by: str | None = None,
 ) -> FormRecord:
     """Save answers, storing the form first if this is its first save.
 
     One transaction: a draft created for a save that is then refused (no right to write, invalid
     answers, a conflict) is not kept, so no form record exists without its audited save.
     """
-    form = open_instrument_form(actor, participant, visit_id, instrument)
+    form = open_instrument_form(actor, participant, visit_id, instrument, by)
     return save_draft(actor, form, expected_version=expected_version, answers=answers)
 
 
@@ -134,6 +150,7 @@ def draft_form(
     instrument: str,
     completed_by: Completer,
     actor: str,
+    respondent: str = "",
 ) -> FormRecord:
     """The form of a visit, created as an empty draft with its first revision the first time.
 
@@ -144,7 +161,9 @@ def draft_form(
         visit_id=visit_id,
         kind=kind,
         instrument=instrument,
-        defaults={"completed_by": completed_by, "updated_by": actor},
+        completed_by=completed_by,
+        respondent=respondent,
+        defaults={"updated_by": actor},
     )
     if created:
         FormRevision.objects.create(form=form, version=1, status=form.status, saved_by=actor)
@@ -294,6 +313,7 @@ def save_draft(
     note: str | None = None,
 ) -> FormRecord:
     require(actor, form.participant.study, write_capability(form), form.participant.site)
+    require_own(actor, form)
     if form.kind == FormKind.THERAPY_NOTE:
         if form.status == FormStatus.SIGNED:
             raise WrongState(
@@ -381,6 +401,7 @@ def sign(
     ``request`` is the web request the password came with: the lockout counts per user and address.
     """
     require(actor, form.participant.study, write_capability(form), form.participant.site)
+    require_own(actor, form)
     if form.status == FormStatus.SIGNED:
         raise WrongState("this form is signed already")
     if form.kind == FormKind.INSTRUMENT:
@@ -426,6 +447,7 @@ def correct(
         raise NotAllowed("your role cannot correct this form")
     if form.status != FormStatus.SIGNED:
         raise WrongState("only a signed form is corrected; a draft is simply saved")
+    require_correctable(form)
     clean_text("reason", reason, REASON_TEXT, required="a correction needs its reason")
     _check_signature(actor, password, meaning, request)
     with transaction.atomic():
@@ -469,3 +491,21 @@ def _save_correction(
         scores=form_scores(form.instrument, merged),
         **common,
     )
+
+
+def store_imported(records: list[FormRecord], actor: str) -> list[FormRecord]:
+    """Signed forms read from a tidy dataset, stored at once, each with its first revision."""
+    made = FormRecord.objects.bulk_create(records)  # SQLite and PostgreSQL return the keys
+    FormRevision.objects.bulk_create(
+        FormRevision(
+            form=form,
+            version=1,
+            status=form.status,
+            answers=form.answers,
+            scores=form.scores,
+            saved_by=actor,
+            reason="imported",
+        )
+        for form in made
+    )
+    return made

@@ -85,12 +85,15 @@ def status_grid(
     nothing is scheduled: before enrolment, a screen failure) by the instruments due at them, and
     any visit where a form was saved; ``forms`` are those the user may read."""
     protocol = person.study.protocol
+    # keyed by respondent too: the treatment guess is one form per respondent at one visit
     by_key = {
-        (form.visit_id, form.instrument): form for form in forms if form.kind == FormKind.INSTRUMENT
+        (form.visit_id, form.instrument, form.completed_by): form
+        for form in forms
+        if form.kind == FormKind.INSTRUMENT
     }
     statuses = {planned.id: planned.status for planned in schedule.visits} if schedule else {}
     shown = set(statuses) or {protocol.visits[0].id}
-    shown |= {visit for visit, _ in by_key}  # a form saved at any visit is never hidden
+    shown |= {visit for visit, _, _ in by_key}  # a form saved at any visit is never hidden
     visits = [v for v in protocol.visits if v.id in shown and v.instruments]
     instruments: list[str] = []
     for visit in visits:
@@ -99,7 +102,13 @@ def status_grid(
                 instruments.append(due.instrument)
     rows = []
     for visit in visits:
-        due_here = {due.instrument: due.by for due in visit.instruments}
+        # of several respondents of one instrument, the cell is the first the user may read
+        due_here: dict[str, str] = {}
+        for due in visit.instruments:
+            if due.instrument not in due_here or (
+                not may_read(Completer(due_here[due.instrument])) and may_read(Completer(due.by))
+            ):
+                due_here[due.instrument] = due.by
         cells: list[Cell | None] = []
         for instrument in instruments:
             by = due_here.get(instrument)
@@ -107,7 +116,7 @@ def status_grid(
                 cells.append(None)
                 continue
             readable = may_read(Completer(by))
-            state = form_state(by_key.get((visit.id, instrument))) if readable else None
+            state = form_state(by_key.get((visit.id, instrument, by))) if readable else None
             cells.append(Cell(instrument, visit.id, state, by, readable))
         rows.append(GridRow(visit.id, visit.label, statuses.get(visit.id, ""), cells))
     return Grid(instruments, rows)

@@ -27,7 +27,14 @@ from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
 from attune.web.forms import services as forms
 from attune.web.forms.models import Completer, FormStatus
 from attune.web.forms.rendering import questions, submitted_answers
+from attune.web.forms.respondents import correctable
 from attune.web.forms.selectors import forms_of
+from attune.web.pages.respondent_forms import (
+    FREE_TEXT,
+    free_text_context,
+    respondent_param,
+    save_free_text,
+)
 from attune.web.pages.sparkline import trajectories
 from attune.web.pages.status_grid import STATES, status_grid
 from attune.web.pages.worklist import KINDS, listed, read_filters, worklist
@@ -472,8 +479,9 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
     here = access_for(request, study)
     found, user, person = here.study, _user(request), here.participant(code)
     try:
+        by = respondent_param(request)  # whose form, when several answer it (the treatment guess)
         # Read-only: a form nobody saved yet is shown unsaved; the first save stores it.
-        record = forms.instrument_form(user, person, visit, instrument)
+        record = forms.instrument_form(user, person, visit, instrument, by)
     except REFUSALS as error:
         return _forbidden(request, str(error))
     errors: dict[str, str] = {}
@@ -487,8 +495,15 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
             )
             if action in ("save", "sign"):
                 record = forms.save_instrument_draft(
-                    user, person, visit, instrument, expected_version=version, answers=submitted
+                    user,
+                    person,
+                    visit,
+                    instrument,
+                    expected_version=version,
+                    answers=submitted,
+                    by=by,
                 )
+                record = save_free_text(user, record, request.POST.get(FREE_TEXT))
             if action == "save":
                 messages.success(request, "Draft saved.")
             elif action == "sign":
@@ -527,7 +542,9 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
             messages.error(request, str(error))
     items = questions(record, submitted, errors)
     writes = can(user, found, forms.write_capability(record), person.site)
-    corrects = writes or can(user, found, Capability.CORRECT_DATA, person.site)
+    corrects = (writes or can(user, found, Capability.CORRECT_DATA, person.site)) and correctable(
+        record
+    )
     context = {
         "study": found,
         "participant": person,
@@ -536,6 +553,7 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
         # Readers who may not write (a monitor, the statistician) get the form without buttons.
         "can_write": writes,
         "can_correct": corrects,
+        "locked": not correctable(record),  # a signed treatment guess is never changed
         # A role that may not change this form gets it read-only: no form the server would refuse.
         "editable": corrects if record.status == FormStatus.SIGNED else writes,
         "instrument": record.instrument,
@@ -544,6 +562,7 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
         "labels": {f"item {q['number']}": f"Question {q['number']}" for q in items},
         # The reason and meaning typed stay after a refusal (the password never comes back).
         "kept": {k: request.POST.get(k, "") for k in ("reason", "meaning")} if errors else {},
+        **free_text_context(record, request.POST.get(FREE_TEXT) if errors else None, by),
     }
     return render(request, "pages/form.html", context, status=422 if errors else 200)
 
