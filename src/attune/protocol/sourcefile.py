@@ -106,11 +106,11 @@ def _index(
     keep the last silently, so a second ``synth:`` or ``thresholds:`` would erase the first)."""
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
-        seen: dict[object, int] = {}
+        seen: dict[str | int, int] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
-            if isinstance(key, (str, int, float, bool)) and key in seen:
+            if isinstance(key, (str, int)) and key in seen:
                 duplicates.append(
                     SourceProblem(
                         (*path, key),
@@ -119,7 +119,7 @@ def _index(
                         line,
                     )
                 )
-            elif isinstance(key, (str, int, float, bool)):
+            elif isinstance(key, (str, int)):
                 seen[key] = line
             _index(value_node, (*path, key), lines, loader, duplicates)
             lines[(*path, key)] = line
