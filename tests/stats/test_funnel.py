@@ -19,12 +19,9 @@ def _binom_cdf(r: int, n: int, theta: float) -> float:
 
 
 def _poisson_cdf(y: int, mean: float) -> float:
-    term, total = math.exp(-mean), 0.0
-    for k in range(0, y + 1):
-        if k:
-            term *= mean / k
-        total += term
-    return total
+    # each term in logs: exp(-mean) alone underflows to 0 for a mean above about 745, and a CDF
+    # that stays 0 would never reach p
+    return sum(math.exp(k * math.log(mean) - mean - math.lgamma(k + 1)) for k in range(0, y + 1))
 
 
 def _walk(p: float, cdf) -> float:  # type: ignore[no-untyped-def]

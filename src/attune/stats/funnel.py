@@ -198,11 +198,16 @@ def funnel(
         raise ValueError("observed counts must be between 0 and the unit's size")
     if target is None:
         target = sum(o for _, o, _ in kept) / sum(s for _, _, s in kept)
+    # under-dispersion never narrows the limits: phi only widens them (Spiegelhalter 2005)
+    phi = max(overdispersion(kept, kind, target), 1.0) if overdispersed else 1.0
     return Funnel(
         kind,
         target,
         tuple(
-            FunnelUnit(name, o, s, o / s, {c: limits(kind, target, s, c) for c in coverages})
+            FunnelUnit(
+                name, o, s, o / s, {c: _unit_limits(kind, target, s, c, phi) for c in coverages}
+            )
             for name, o, s in kept
         ),
+        phi,
     )

@@ -174,7 +174,7 @@ def site_funnel(ctx: ReportContext) -> Funnel:
             (str(site), float(per_site.get(site, 0)), float(n))
             for site, n in sorted(sessions.items())
         ]
-        return funnel(units, kind="poisson", overdispersed=True)
+        return funnel(units, kind="poisson")
     arm_of = dosed["arm"].astype(str)
     by_arm_sessions = pd.crosstab(held_ids.map(site_of), held_ids.map(arm_of))
     arm_rate = events["participant_id"].map(arm_of).value_counts() / by_arm_sessions.sum()
@@ -183,7 +183,7 @@ def site_funnel(ctx: ReportContext) -> Funnel:
         (str(site), float(per_site.get(site, 0)), float(expected[site]))
         for site in sorted(expected.index)
     ]
-    return funnel(units, kind="poisson", target=1.0, overdispersed=True)
+    return funnel(units, kind="poisson", target=1.0)
 
 
 def _site_funnel(ctx: ReportContext, section: Section) -> None:
