@@ -29,9 +29,11 @@ def test_report_renders_offline_with_every_figure(report_file, chromium):
     page = context.new_page()
     page.goto(report_file.as_uri())
     assert page.locator("h1").inner_text().startswith("Trial report")
-    assert page.locator("section").count() == 10  # with Expectancy and Durability (issue 12)
+    # issue 12 added Expectancy, Durability, Blinding integrity, Adverse effects (solicited) and
+    # Therapist fidelity and conduct
+    assert page.locator("section").count() == 13
     images = page.locator("figure img")
-    assert images.count() == 10
+    assert images.count() == 14
     widths = page.eval_on_selector_all("figure img", "imgs => imgs.map(i => i.naturalWidth)")
     assert all(width > 100 for width in widths)  # every embedded SVG decoded and drawn
     assert page.locator("table[data-name=difference] td", has_text="MDMA − PBO").count() == 3

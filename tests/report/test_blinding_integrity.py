@@ -10,7 +10,6 @@ import pytest
 
 from attune.protocol import get_protocol
 from attune.protocol.blinding_settings import BlindingSynth, GuessRates
-from attune.protocol.model import ProtocolSynth
 from attune.report import build_report, write_html, write_pdf
 from attune.synth import generate_trial
 
@@ -63,11 +62,13 @@ def test_a_well_kept_blind_changes_the_verdict(section):
     protocol = get_protocol("mapp")
     kept = protocol.model_copy(
         update={
-            "synth": ProtocolSynth(
-                blinding=BlindingSynth(
-                    **chance.model_dump(),
-                    by_respondent={"therapist": chance, "rater": chance},
-                )
+            "synth": protocol.synth.model_copy(
+                update={
+                    "blinding": BlindingSynth(
+                        **chance.model_dump(),
+                        by_respondent={"therapist": chance, "rater": chance},
+                    )
+                }
             )
         }
     )
@@ -83,7 +84,11 @@ def test_guesses_do_not_move_any_other_number(unblinded_trial):
     """Guesses draw from their own stream: changing their settings leaves the rest identical."""
     protocol = get_protocol("mapp")
     other = protocol.model_copy(
-        update={"synth": ProtocolSynth(blinding=BlindingSynth(active_correct=0.5))}
+        update={
+            "synth": protocol.synth.model_copy(
+                update={"blinding": BlindingSynth(active_correct=0.5)}
+            )
+        }
     )
     trial = generate_trial(other, PARTICIPANTS, seed=21)
     for name in ("participants", "item_responses", "scores", "adverse_events", "doses"):

@@ -64,7 +64,10 @@ def test_the_same_seed_rates_the_same_sessions() -> None:
 
 def test_adding_fidelity_changed_no_other_part_of_the_trial() -> None:
     # The fidelity stream is spawned separately: CAPS-5 answers are those of the protocol without it.
-    plain = get_protocol("mapp").model_copy(update={"fidelity": None, "synth": None})
+    mapp = get_protocol("mapp")
+    plain = mapp.model_copy(
+        update={"fidelity": None, "synth": mapp.synth.model_copy(update={"fidelity": None})}
+    )
     with_fidelity = generate_trial("mapp", 30, seed=5)
     without = generate_trial(plain, 30, seed=5)
     caps = lambda d: d.scores_wide("caps5").reset_index(drop=True)  # noqa: E731
