@@ -24,7 +24,7 @@ from attune.web.deviations import services as deviations
 from attune.web.deviations.models import Deviation
 from attune.web.deviations.selectors import deviations_of
 from attune.web.downloads.api import router as downloads_router
-from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
+from attune.web.errors import Conflict, InvalidInput, Locked, NotAllowed, WrongState
 from attune.web.fidelity.api import router as fidelity_router
 from attune.web.forms import services as forms
 from attune.web.forms.free_text import save_free_text
@@ -78,6 +78,11 @@ def _conflict(request: HttpRequest, error: Conflict) -> HttpResponse:
 @api.exception_handler(WrongState)
 def _wrong_state(request: HttpRequest, error: WrongState) -> HttpResponse:
     return api.create_response(request, {"detail": str(error)}, status=409)
+
+
+@api.exception_handler(Locked)
+def _locked(request: HttpRequest, error: Locked) -> HttpResponse:
+    return api.create_response(request, {"detail": str(error)}, status=423)
 
 
 @api.exception_handler(SourceError)

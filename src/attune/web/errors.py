@@ -23,3 +23,10 @@ class InvalidInput(ValueError):
 
 class WrongState(ValueError):
     """The action does not fit the record's state, e.g. randomising someone not yet enrolled (HTTP 409)."""
+
+
+class Locked(WrongState):
+    """The data is locked (form, participant, study freeze or database lock): HTTP 423 in the API.
+
+    A subclass of :class:`WrongState`, so every page that already shows a refusal shows this one.
+    """

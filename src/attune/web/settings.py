@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "attune.web.deviations",
     "attune.web.fidelity",
     "attune.web.downloads",
+    "attune.web.notifications",
     "attune.web.pages",
     "django_tasks",
     "django_tasks_db",  # the task queue's table: exports and reports built by `attune worker`

@@ -57,12 +57,43 @@ class Capability(StrEnum):
     RATE_ADHERENCE = "rate_adherence"
     READ_ADHERENCE = "read_adherence"
     READ_CONCERNS = "read_concerns"
+    # data management (issue 13): queries, source verification, locks
+    RAISE_QUERIES = "raise_queries"
+    ANSWER_QUERIES = "answer_queries"
+    VERIFY_SOURCE = "verify_source"
+    LOCK_DATA = "lock_data"
+    UNLOCK_DATA = "unlock_data"
+    # consent
+    MANAGE_CONSENT_DOCUMENTS = "manage_consent_documents"
+    RECORD_CONSENT = "record_consent"
+    READ_CONSENT = "read_consent"
+    # concomitant medications and the coding of terms
+    RECORD_MEDICATIONS = "record_medications"
+    READ_MEDICATIONS = "read_medications"
+    CODE_TERMS = "code_terms"
+    # kits of study drug, their accountability, and emergency unblinding
+    MANAGE_KIT_LIST = "manage_kit_list"
+    SHIP_KITS = "ship_kits"
+    DISPENSE_KITS = "dispense_kits"
+    ACCOUNT_KITS = "account_kits"
+    READ_ACCOUNTABILITY = "read_accountability"
+    EMERGENCY_UNBLIND = "emergency_unblind"
+    # the study's notification contacts and failed sends
+    MANAGE_NOTIFICATIONS = "manage_notifications"
 
 
 C = Capability
 CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.COORDINATOR: frozenset(
         {
+            C.ANSWER_QUERIES,
+            C.RECORD_CONSENT,
+            C.READ_CONSENT,
+            C.RECORD_MEDICATIONS,
+            C.READ_MEDICATIONS,
+            C.DISPENSE_KITS,
+            C.ACCOUNT_KITS,
+            C.READ_ACCOUNTABILITY,
             C.SCREEN_AND_ENROL,
             C.RECORD_VISITS,
             C.READ_PARTICIPANT_FORMS,
@@ -80,6 +111,10 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
     ),
     Role.THERAPIST: frozenset(
         {
+            C.ANSWER_QUERIES,
+            C.RECORD_MEDICATIONS,
+            C.READ_MEDICATIONS,
+            C.DISPENSE_KITS,
             C.ATTEST_PRESENCE,
             C.REGISTER_RECORDINGS,
             C.READ_RECORDINGS,
@@ -95,9 +130,18 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             C.READ_ADVERSE_EVENTS,
         }
     ),
-    Role.RATER: frozenset({C.READ_RATER_FORMS, C.WRITE_RATER_FORMS}),
+    Role.RATER: frozenset({C.READ_RATER_FORMS, C.WRITE_RATER_FORMS, C.ANSWER_QUERIES}),
     Role.DATA_MANAGER: frozenset(
         {
+            C.RAISE_QUERIES,
+            C.LOCK_DATA,
+            C.UNLOCK_DATA,
+            C.READ_CONSENT,
+            C.READ_MEDICATIONS,
+            C.CODE_TERMS,
+            C.SHIP_KITS,
+            C.READ_ACCOUNTABILITY,
+            C.MANAGE_CONSENT_DOCUMENTS,
             C.READ_RECORDINGS,
             C.READ_ADHERENCE,
             C.READ_PARTICIPANT_FORMS,
@@ -124,10 +168,17 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             # The audit trail (its CSV is one of the statistician's downloads): it tells them
             # nothing they do not already know, and data integrity is part of their analysis.
             C.READ_AUDIT,
+            # uploads the blinded kit list (kit number -> arm): an unblinded act
+            C.MANAGE_KIT_LIST,
         }
     ),
     Role.MONITOR: frozenset(
         {
+            C.RAISE_QUERIES,
+            C.VERIFY_SOURCE,
+            C.READ_CONSENT,
+            C.READ_MEDICATIONS,
+            C.READ_ACCOUNTABILITY,
             C.READ_RECORDINGS,
             C.READ_ADHERENCE,
             C.READ_PARTICIPANT_FORMS,
@@ -138,13 +189,22 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
             C.READ_DEVIATIONS,
         }
     ),
-    Role.ADMINISTRATOR: frozenset({C.MANAGE_MEMBERS, C.READ_AUDIT}),
+    Role.ADMINISTRATOR: frozenset({C.MANAGE_MEMBERS, C.READ_AUDIT, C.MANAGE_NOTIFICATIONS}),
     # Responsible for the site's participants: does what the coordinator and the therapists do
     # (a physician may dose), reads the clinical record and the audit trail, and alone may let a
     # step go ahead out of the protocol's order, with a reason that becomes a deviation. Blinded:
     # a PI never sees the arm, and never rates outcomes (the clinical course unblinds a rater).
     Role.PRINCIPAL_INVESTIGATOR: frozenset(
         {
+            C.ANSWER_QUERIES,
+            C.RECORD_CONSENT,
+            C.READ_CONSENT,
+            C.RECORD_MEDICATIONS,
+            C.READ_MEDICATIONS,
+            C.DISPENSE_KITS,
+            C.ACCOUNT_KITS,
+            C.READ_ACCOUNTABILITY,
+            C.EMERGENCY_UNBLIND,
             C.SCREEN_AND_ENROL,
             C.RECORD_VISITS,
             C.READ_PARTICIPANT_FORMS,
@@ -178,7 +238,7 @@ CAPABILITIES: dict[Role, frozenset[Capability]] = {
 
 
 #: Capabilities that reveal the treatment arm: roles holding any of them are "unblinded".
-UNBLINDING = frozenset({C.SEE_ARM, C.EXPORT_UNBLINDED})
+UNBLINDING = frozenset({C.SEE_ARM, C.EXPORT_UNBLINDED, C.MANAGE_KIT_LIST})
 
 #: Capabilities that show the clinical course (adverse events, therapy, the therapists' forms, the
 #: audit trail that records them). An independent rater must hold none of them: a drug's typical
