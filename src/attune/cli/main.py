@@ -13,6 +13,13 @@ from attune import __version__
 from attune.cli.analyze import analyze
 from attune.cli.demo import demo
 from attune.cli.instruments import instruments, score
+from attune.cli.interop_exchange import (
+    export_fhir,
+    export_redcap,
+    import_fhir,
+    import_redcap,
+    import_redcap_instrument,
+)
 from attune.cli.power import power
 from attune.cli.protocol import eligibility, protocol
 from attune.cli.report import report
@@ -47,6 +54,11 @@ cli.add_command(manage)
 cli.add_command(audit)
 cli.add_command(export)
 cli.add_command(import_)
+export.add_command(export_redcap)
+export.add_command(export_fhir)
+import_.add_command(import_redcap)
+import_.add_command(import_redcap_instrument)
+import_.add_command(import_fhir)
 
 
 def main() -> None:
