@@ -159,7 +159,7 @@ def instrument_from_dictionary(
         items, method = found
         score = {"items": items, **({"method": method} if method == "mean" else {})}
         stem = item.name.removeprefix(f"{form}_")
-        if total is None and ("total" in stem or stem in ("score", "sum", form)):
+        if total is None and ("total" in stem or "score" in stem or stem == form):
             total = score
         else:
             subscales[slug(stem)] = score
