@@ -40,7 +40,7 @@ def score_link_id(name: str) -> str:
 def score_expression(item_numbers: tuple[int, ...], method: str) -> str:
     """FHIRPath: the sum (or mean) of the answer codes, empty while any item is unanswered."""
     ids = " | ".join(f"'{link_id(n)}'" for n in item_numbers)
-    codes = f"%resource.repeat(item).where(linkId in ({ids})).answer.value.code.toInteger()"
+    codes = f"%resource.repeat(item).where(linkId in ({ids})).answer.value.code.select($this.toInteger())"
     total = f"{codes}.aggregate($this + $total, 0)"
     value = total if method == "sum" else f"({total}) / {len(item_numbers)}"
     return f"iif({codes}.count() = {len(item_numbers)}, {value}, {{}})"
