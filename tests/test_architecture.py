@@ -18,6 +18,11 @@ CORE = [
     "attune.fidelity.sampling",
     "attune.fidelity.drift",
     "attune.stats.funnel_means",
+    "attune.interop.redcap.export",
+    "attune.interop.redcap.importing",
+    "attune.interop.redcap.instrument",
+    "attune.interop.fhir.responses",
+    "attune.interop.fhir.importing",
 ]
 WEB = ["django", "ninja", "rest_framework", "flask", "fastapi", "starlette"]
 

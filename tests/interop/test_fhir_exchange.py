@@ -42,7 +42,11 @@ def test_every_instrument_is_a_valid_sdc_questionnaire() -> None:
 
 @pytest.mark.parametrize(
     ("instrument_id", "panel", "total"),
-    [("phq9", "44249-1", "44261-6"), ("gad7", "69737-5", "70274-6"), ("pcl5", "101697-1", "101698-9")],
+    [
+        ("phq9", "44249-1", "44261-6"),
+        ("gad7", "69737-5", "70274-6"),
+        ("pcl5", "101697-1", "101698-9"),
+    ],
 )
 def test_public_loinc_codes(instrument_id: str, panel: str, total: str) -> None:
     data = questionnaire(get_instrument(instrument_id)).model_dump(mode="json", exclude_none=True)
@@ -71,7 +75,9 @@ def test_skip_rule_is_enable_when() -> None:
     assert third["enableWhen"][0]["answerCoding"]["code"] == "1"
 
 
-def test_calculated_expressions_compute_attunes_scores(exported: Any, rf_trial: TrialDataset) -> None:
+def test_calculated_expressions_compute_attunes_scores(
+    exported: Any, rf_trial: TrialDataset
+) -> None:
     fhirpathpy = pytest.importorskip("fhirpathpy")  # a FHIRPath engine, when installed
     r4 = pytest.importorskip("fhirpathpy.models").models["r4"]
     _, bundle = exported
@@ -79,8 +85,11 @@ def test_calculated_expressions_compute_attunes_scores(exported: Any, rf_trial: 
     for response in _resources(bundle, "QuestionnaireResponse")[:40]:
         instrument = get_instrument(response["questionnaire"].split(":")[-1].split("|")[0])
         data = questionnaire(instrument).model_dump(mode="json", exclude_none=True)
-        answers = {int(i["linkId"]): int(i["answer"][0]["valueCoding"]["code"])
-                   for i in response["item"] if i["linkId"].isdigit()}  # fmt: skip
+        answers = {
+            int(i["linkId"]): int(i["answer"][0]["valueCoding"]["code"])
+            for i in response["item"]
+            if i["linkId"].isdigit()
+        }
         expected = score(instrument, answers)
         stripped = {**response, "item": [i for i in response["item"] if i["linkId"].isdigit()]}
         for item in data["item"]:
@@ -104,7 +113,9 @@ def test_export_validates_and_links_observations_to_responses(
     _, bundle = exported
     Bundle.model_validate(bundle)
     responses = _resources(bundle, "QuestionnaireResponse")
-    forms = rf_trial.item_responses.groupby(["participant_id", "visit_id", "instrument"], observed=True)
+    forms = rf_trial.item_responses.groupby(
+        ["participant_id", "visit_id", "instrument"], observed=True
+    )
     assert len(responses) == forms.ngroups
     assert all(r["status"] == "completed" for r in responses)
     ids = {r["id"] for r in responses}
@@ -112,15 +123,21 @@ def test_export_validates_and_links_observations_to_responses(
     assert observations
     for observation in observations:
         Observation.model_validate(observation)
-        assert observation["derivedFrom"][0]["reference"].removeprefix("QuestionnaireResponse/") in ids
+        assert (
+            observation["derivedFrom"][0]["reference"].removeprefix("QuestionnaireResponse/") in ids
+        )
     phq9 = [o for o in observations if o["code"]["coding"][0].get("code") == "44261-6"]
-    totals = rf_trial.scores[(rf_trial.scores["instrument"] == "phq9") & (rf_trial.scores["name"] == "total")]
+    totals = rf_trial.scores[
+        (rf_trial.scores["instrument"] == "phq9") & (rf_trial.scores["name"] == "total")
+    ]
     assert len(phq9) == totals["value"].notna().sum()
     text = json.dumps(bundle)
     assert "MDMA" not in text and "PBO" not in text  # nothing about the allocation
 
 
-def test_import_into_a_trial_without_forms_gives_them_back(exported: Any, rf_trial: TrialDataset) -> None:
+def test_import_into_a_trial_without_forms_gives_them_back(
+    exported: Any, rf_trial: TrialDataset
+) -> None:
     _, bundle = exported
     empty = replace(
         rf_trial, item_responses=rf_trial.item_responses.iloc[0:0], scores=rf_trial.scores.iloc[0:0]
@@ -147,36 +164,68 @@ def _one(bundle: dict[str, Any], instrument: str = "phq9") -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda r: r["item"][0]["answer"][0]["valueCoding"].update(code="7"), "answer 7 to phq9 item 1 is out of range (allowed 0, 1, 2, 3)"),
-        (lambda r: r["item"].append({"linkId": "42", "answer": [{"valueInteger": 1}]}), "item '42' is not an item of PHQ-9"),
-        (lambda r: r.update(questionnaire="http://example.org/Questionnaire/mood"), "unknown questionnaire 'http://example.org/Questionnaire/mood'"),
+        (
+            lambda r: r["item"][0]["answer"][0]["valueCoding"].update(code="7"),
+            "answer 7 to phq9 item 1 is out of range (allowed 0, 1, 2, 3)",
+        ),
+        (
+            lambda r: r["item"].append({"linkId": "42", "answer": [{"valueInteger": 1}]}),
+            "item '42' is not an item of PHQ-9",
+        ),
+        (
+            lambda r: r.update(questionnaire="http://example.org/Questionnaire/mood"),
+            "unknown questionnaire 'http://example.org/Questionnaire/mood'",
+        ),
         (lambda r: r.update(status="in-progress"), "status 'in-progress'"),
-        (lambda r: r.update(subject={"reference": "Patient/nobody"}), "'Patient/nobody' is not a participant"),
-        (lambda r: (r.pop("identifier"), r.update(authored="1999-01-01")), "cannot tell which visit"),
-        (lambda r: r["item"][0].update(linkId=5), "not a valid FHIR R4B QuestionnaireResponse: item.0.linkId"),
+        (
+            lambda r: r.update(subject={"reference": "Patient/nobody"}),
+            "'Patient/nobody' is not a participant",
+        ),
+        (
+            lambda r: (r.pop("identifier"), r.update(authored="1999-01-01")),
+            "cannot tell which visit",
+        ),
+        (
+            lambda r: r["item"][0].update(linkId=5),
+            "not a valid FHIR R4B QuestionnaireResponse: item.0.linkId",
+        ),
         (lambda r: r["item"][0]["answer"].append({"valueInteger": 1}), "has 2 answers"),
-        (lambda r: r["item"][0]["answer"][0].pop("valueCoding") and r["item"][0]["answer"][0].update(valueString="x"), "answer of type valueString"),
+        (
+            lambda r: (
+                r["item"][0]["answer"][0].pop("valueCoding")
+                and r["item"][0]["answer"][0].update(valueString="x")
+            ),
+            "answer of type valueString",
+        ),
     ],
-)  # fmt: skip
-def test_bad_responses_get_readable_messages(exported: Any, rf_trial: TrialDataset, change: Any, expected: str) -> None:
+)
+def test_bad_responses_get_readable_messages(
+    exported: Any, rf_trial: TrialDataset, change: Any, expected: str
+) -> None:
     _, bundle = exported
     response = _one(bundle)
     change(response)
-    empty = replace(rf_trial, item_responses=rf_trial.item_responses.iloc[0:0], scores=rf_trial.scores.iloc[0:0])
+    empty = replace(
+        rf_trial, item_responses=rf_trial.item_responses.iloc[0:0], scores=rf_trial.scores.iloc[0:0]
+    )
     with pytest.raises(FhirImportError) as caught:
         import_responses([response], empty)
     assert expected in str(caught.value)
     assert str(caught.value).startswith("1 problem in the FHIR responses:")
 
 
-def test_loinc_canonical_and_authored_date_find_the_form(exported: Any, rf_trial: TrialDataset) -> None:
+def test_loinc_canonical_and_authored_date_find_the_form(
+    exported: Any, rf_trial: TrialDataset
+) -> None:
     _, bundle = exported
     response = _one(bundle)
     response.pop("identifier")
     response["questionnaire"] = "http://loinc.org/q/44249-1"
     response["subject"] = {"reference": response["subject"]["reference"]}
     key = (response["id"].split("-")[0],)
-    empty = replace(rf_trial, item_responses=rf_trial.item_responses.iloc[0:0], scores=rf_trial.scores.iloc[0:0])
+    empty = replace(
+        rf_trial, item_responses=rf_trial.item_responses.iloc[0:0], scores=rf_trial.scores.iloc[0:0]
+    )
     result = import_responses([response], empty)
     assert len(result.imported) == 1 and result.imported[0].startswith(key[0])
 

@@ -65,9 +65,12 @@ def test_dry_run_of_an_attune_export_maps_every_data_field(rf_trial: TrialDatase
     assert checked.conflicts == []
     unmapped = [entry for entry in checked.fields if entry.status == "unmapped"]
     assert unmapped and all(
-        project.field_named(entry.field).type == "calc" for entry in unmapped  # type: ignore[union-attr]
+        project.field_named(entry.field).type == "calc"
+        for entry in unmapped  # type: ignore[union-attr]
     )
-    assert any(line.startswith("  mapped       phq9.phq9_1 -> phq9 item 1") for line in checked.lines())
+    assert any(
+        line.startswith("  mapped       phq9.phq9_1 -> phq9 item 1") for line in checked.lines()
+    )
 
 
 def _foreign_project() -> Project:
@@ -79,12 +82,26 @@ def _foreign_project() -> Project:
         Field("consent_dt", "enrolment", "text", "Consent", validation="date_ymd"),
         Field("v_target", "visit_dates", "text", "Target", validation="date_ymd"),
         Field("v_date", "visit_dates", "text", "Held", validation="date_ymd"),
-        Field("dep1", "depression", "radio", "Interest", choices="1, Not at all | 2, Several days | 3, Most days | 4, Every day"),
-        Field("dep2", "depression", "radio", "Mood", choices="0, Not at all | 1, Several | 2, Most | 3, Every"),
+        Field(
+            "dep1",
+            "depression",
+            "radio",
+            "Interest",
+            choices="1, Not at all | 2, Several days | 3, Most days | 4, Every day",
+        ),
+        Field(
+            "dep2",
+            "depression",
+            "radio",
+            "Mood",
+            choices="0, Not at all | 1, Several | 2, Most | 3, Every",
+        ),
         Field("dep_comment", "depression", "notes", "Comment"),
         Field("dep_score", "depression", "calc", "Score", choices="sum([dep1],[dep2])"),
-    ]  # fmt: skip
-    return Project(fields=fields, instruments=[("enrolment", "E"), ("visit_dates", "V"), ("depression", "D")])
+    ]
+    return Project(
+        fields=fields, instruments=[("enrolment", "E"), ("visit_dates", "V"), ("depression", "D")]
+    )
 
 
 def test_dry_run_lists_mapped_unmapped_and_conflicting_fields() -> None:
@@ -109,7 +126,7 @@ def test_dry_run_lists_mapped_unmapped_and_conflicting_fields() -> None:
     assert status["dep_comment"][0] == "unmapped"
     assert status["v_date"] == ("unmapped", "the form maps to no Attune instrument or table")
     assert any(e.target == "phq9 item 9" and e.status == "unmapped" for e in checked.fields)
-    with pytest.raises(RedcapImportError, match="conflict: conflicting  depression.dep1"):
+    with pytest.raises(RedcapImportError, match=r"conflict: conflicting  depression\.dep1"):
         import_project(project, merge(default_mapping(project, MAPP), user), MAPP)
 
 
@@ -175,7 +192,9 @@ def test_mapping_round_trips_through_yaml(rf_trial: TrialDataset) -> None:
     assert again.forms["phq9"].fields == mapping.forms["phq9"].fields
 
 
-def test_a_dictionary_becomes_an_instrument_attune_scores(rf_trial: TrialDataset, tmp_path: Path) -> None:
+def test_a_dictionary_becomes_an_instrument_attune_scores(
+    rf_trial: TrialDataset, tmp_path: Path
+) -> None:
     project = export_project(rf_trial)
     for form in ("phq9", "iesr", "caps5", "sds"):
         conversion = instrument_from_dictionary(project.fields, form)

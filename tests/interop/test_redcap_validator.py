@@ -43,11 +43,20 @@ def test_a_good_dictionary_passes() -> None:
             "is not a integer",
         ),
         (
-            replace(GOOD, type="text", choices="", validation="date_ymd", validation_min="2020-02-30"),
+            replace(
+                GOOD, type="text", choices="", validation="date_ymd", validation_min="2020-02-30"
+            ),
             "is not a date_ymd",
         ),
         (
-            replace(GOOD, type="text", choices="", validation="integer", validation_min="5", validation_max="1"),
+            replace(
+                GOOD,
+                type="text",
+                choices="",
+                validation="integer",
+                validation_min="5",
+                validation_max="1",
+            ),
             "min is above max",
         ),
         (replace(GOOD, required="yes"), "must be empty or 'y'"),
@@ -80,19 +89,43 @@ def _project(rows: list[dict[str, str]]) -> Project:
     fields = [
         RECORD,
         Field("visit_date", "visit", "text", "Date", validation="date_ymd"),
-        Field("score", "visit", "text", "Score", validation="integer", validation_min="0", validation_max="10"),
+        Field(
+            "score",
+            "visit",
+            "text",
+            "Score",
+            validation="integer",
+            validation_min="0",
+            validation_max="10",
+        ),
         Field("sym", "visit", "checkbox", "Symptoms", choices="1, A | 2, B"),
         Field("ae_term", "ae", "text", "Term"),
         GOOD,
     ]
-    columns = ["record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
-               "visit_date", "score", "sym___1", "sym___2", "visit_complete", "ae_term", "ae_complete",
-               "q1", "survey_complete"]  # fmt: skip
+    columns = [
+        "record_id",
+        "redcap_event_name",
+        "redcap_repeat_instrument",
+        "redcap_repeat_instance",
+        "visit_date",
+        "score",
+        "sym___1",
+        "sym___2",
+        "visit_complete",
+        "ae_term",
+        "ae_complete",
+        "q1",
+        "survey_complete",
+    ]
     return Project(
         fields=fields,
         events=[Event("one", "one_arm_1"), Event("two", "two_arm_1")],
-        mapping=[(1, "one_arm_1", "demographics"), (1, "one_arm_1", "visit"),
-                 (1, "two_arm_1", "visit"), (1, "two_arm_1", "ae")],  # fmt: skip
+        mapping=[
+            (1, "one_arm_1", "demographics"),
+            (1, "one_arm_1", "visit"),
+            (1, "two_arm_1", "visit"),
+            (1, "two_arm_1", "ae"),
+        ],
         repeating=[("two_arm_1", "ae", "")],
         record_columns=columns,
         records=[{column: "" for column in columns} | row for row in rows],
@@ -117,15 +150,23 @@ BASE = {"record_id": "P1", "redcap_event_name": "one_arm_1"}
         ({"redcap_repeat_instrument": "ae", "redcap_repeat_instance": "1"}, "not a repeating"),
         ({"redcap_event_name": "two_arm_1", "ae_term": "Nausea"}, "give its instance"),
         (
-            {"redcap_event_name": "two_arm_1", "redcap_repeat_instrument": "ae",
-             "redcap_repeat_instance": "0", "ae_term": "x"},
+            {
+                "redcap_event_name": "two_arm_1",
+                "redcap_repeat_instrument": "ae",
+                "redcap_repeat_instance": "0",
+                "ae_term": "x",
+            },
             "positive whole number",
-        ),  # fmt: skip
+        ),
         (
-            {"redcap_event_name": "two_arm_1", "redcap_repeat_instrument": "ae",
-             "redcap_repeat_instance": "1", "visit_date": "2020-01-01"},
+            {
+                "redcap_event_name": "two_arm_1",
+                "redcap_repeat_instrument": "ae",
+                "redcap_repeat_instance": "1",
+                "visit_date": "2020-01-01",
+            },
             "holds only ae fields",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_each_import_rule_is_enforced(row: dict[str, str], expected: str) -> None:

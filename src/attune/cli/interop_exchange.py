@@ -139,7 +139,9 @@ def import_redcap(
     except (ProjectReadError, MappingError) as error:
         _fail(str(error))
         return
-    attune_info = project.info.get("attune") if isinstance(project.info.get("attune"), dict) else {}
+    attune_info: dict[str, Any] = (
+        project.info["attune"] if isinstance(project.info.get("attune"), dict) else {}
+    )
     named = protocol_name or (user.protocol if user else None)
     if named is None and isinstance(attune_info.get("protocol"), dict):
         named = attune_info["protocol"].get("id")
@@ -189,9 +191,9 @@ def import_redcap(
 def import_redcap_instrument(dictionary: str, out: str, forms: tuple[str, ...]) -> None:
     """Turn the forms of a REDCap data dictionary (a CSV file or a project folder) into Attune
     instrument definitions (YAML) that `attune score` reads from ATTUNE_INSTRUMENTS_PATH."""
+    from attune.instruments import DefinitionError
     from attune.interop.redcap.instrument import ConversionError, dump, instrument_from_dictionary
     from attune.interop.redcap.model import FILES, ProjectReadError, read_project
-    from attune.instruments import DefinitionError
 
     path = Path(dictionary)
     folder = path
@@ -224,7 +226,10 @@ def import_redcap_instrument(dictionary: str, out: str, forms: tuple[str, ...]) 
         file = target / f"{conversion.instrument.id}.yaml"
         file.write_text(dump(conversion), encoding="utf-8")
         written += 1
-        click.echo(f"wrote {file}" + (f" ({len(conversion.notes)} notes)" if conversion.notes else ""), err=True)
+        click.echo(
+            f"wrote {file}" + (f" ({len(conversion.notes)} notes)" if conversion.notes else ""),
+            err=True,
+        )
     if not written:
         _fail("no form could be converted")
 

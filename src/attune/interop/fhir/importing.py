@@ -126,7 +126,10 @@ def _answer_code(answer: dict[str, Any]) -> tuple[int | None, str]:
     if "valueInteger" in answer:
         return int(answer["valueInteger"]), str(answer["valueInteger"])
     kinds = [key for key in answer if key.startswith("value")]
-    return None, f"answer of type {kinds[0] if kinds else 'none'} (a coding or an integer is needed)"
+    return (
+        None,
+        f"answer of type {kinds[0] if kinds else 'none'} (a coding or an integer is needed)",
+    )
 
 
 def _items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -151,7 +154,11 @@ def import_responses(resources: list[dict[str, Any]], dataset: TrialDataset) -> 
     held: dict[tuple[str, str], str] = {}
     held_on: dict[tuple[str, str], list[str]] = {}
     for p, v, status, day in zip(
-        visits["participant_id"], visits["visit_id"], visits["status"], visits["actual_date"], strict=True
+        visits["participant_id"],
+        visits["visit_id"],
+        visits["status"],
+        visits["actual_date"],
+        strict=True,
     ):
         if str(status) == "completed" and not pd.isna(day):
             text = pd.Timestamp(day).strftime("%Y-%m-%d")
@@ -160,10 +167,16 @@ def import_responses(resources: list[dict[str, Any]], dataset: TrialDataset) -> 
     existing: dict[tuple[str, str, str], dict[int, int | None]] = {}
     items_table = dataset.item_responses
     for p, v, i, n, value in zip(
-        items_table["participant_id"], items_table["visit_id"], items_table["instrument"],
-        items_table["item"], items_table["value"], strict=True,
-    ):  # fmt: skip
-        existing.setdefault((str(p), str(v), str(i)), {})[int(n)] = None if pd.isna(value) else int(value)
+        items_table["participant_id"],
+        items_table["visit_id"],
+        items_table["instrument"],
+        items_table["item"],
+        items_table["value"],
+        strict=True,
+    ):
+        existing.setdefault((str(p), str(v), str(i)), {})[int(n)] = (
+            None if pd.isna(value) else int(value)
+        )
 
     problems: list[str] = []
     result = FhirImportResult(dataset)
@@ -178,11 +191,15 @@ def import_responses(resources: list[dict[str, Any]], dataset: TrialDataset) -> 
         try:
             QuestionnaireResponse.model_validate(resource)
         except ValidationError as error:
-            problems.append(f"{label}: not a valid FHIR R4B QuestionnaireResponse: {_validation_message(error)}")
+            problems.append(
+                f"{label}: not a valid FHIR R4B QuestionnaireResponse: {_validation_message(error)}"
+            )
             continue
         status = resource.get("status")
         if status not in ACCEPTED_STATUS:
-            problems.append(f"{label}: status {status!r}: only completed or amended forms are imported")
+            problems.append(
+                f"{label}: status {status!r}: only completed or amended forms are imported"
+            )
             continue
         canonical = str(resource.get("questionnaire") or "")
         instrument = _instrument_for(canonical, instruments)
@@ -195,7 +212,10 @@ def import_responses(resources: list[dict[str, Any]], dataset: TrialDataset) -> 
         subject = resource.get("subject") or {}
         identifier = subject.get("identifier") or {}
         pid: str | None = None
-        if identifier.get("system") == PARTICIPANT_SYSTEM and identifier.get("value") in participants:
+        if (
+            identifier.get("system") == PARTICIPANT_SYSTEM
+            and identifier.get("value") in participants
+        ):
             pid = str(identifier["value"])
         elif str(subject.get("reference", "")).startswith("Patient/"):
             pid = by_fhir_id.get(str(subject["reference"]).removeprefix("Patient/"))
@@ -210,16 +230,19 @@ def import_responses(resources: list[dict[str, Any]], dataset: TrialDataset) -> 
             if len(parts) == 3 and parts[0] == pid and parts[2] == instrument.id:
                 visit = parts[1]
                 if (pid, visit) not in held:
-                    problems.append(f"{label}: {pid} did not hold visit {visit!r}: forms belong to held visits")
+                    problems.append(
+                        f"{label}: {pid} did not hold visit {visit!r}: forms belong to held visits"
+                    )
                     continue
         if visit is None:
             authored = str(resource.get("authored") or "")[:10]
             candidates = held_on.get((pid, authored), []) if authored else []
             if len(candidates) != 1:
                 why = (
-                    "no authored date" if not authored
+                    "no authored date"
+                    if not authored
                     else f"{pid} held {'no visit' if not candidates else 'several visits'} on {authored}"
-                )  # fmt: skip
+                )
                 problems.append(f"{label}: cannot tell which visit the form belongs to ({why})")
                 continue
             visit = candidates[0]
@@ -232,7 +255,9 @@ def import_responses(resources: list[dict[str, Any]], dataset: TrialDataset) -> 
                 continue  # a calculated score: Attune computes its own
             key = link.removeprefix(f"{instrument.id}_").removeprefix("/")
             if not key.isdigit() or int(key) not in answers:
-                problems.append(f"{label}: item {link!r} is not an item of {instrument.abbreviation} ({instrument.id})")
+                problems.append(
+                    f"{label}: item {link!r} is not an item of {instrument.abbreviation} ({instrument.id})"
+                )
                 bad = True
                 continue
             given = item.get("answer") or []
@@ -259,7 +284,9 @@ def import_responses(resources: list[dict[str, Any]], dataset: TrialDataset) -> 
             continue
         form_key = (pid, visit, instrument.id)
         if form_key in seen:
-            problems.append(f"{label}: a second {instrument.id} form for {pid} at {visit} ({seen[form_key]})")
+            problems.append(
+                f"{label}: a second {instrument.id} form for {pid} at {visit} ({seen[form_key]})"
+            )
             continue
         seen[form_key] = label
         if form_key in existing:
@@ -273,7 +300,13 @@ def import_responses(resources: list[dict[str, Any]], dataset: TrialDataset) -> 
             continue
         result.imported.append(f"{pid}/{visit}/{instrument.id}")
         new_rows += [
-            {"participant_id": pid, "visit_id": visit, "instrument": instrument.id, "item": n, "value": v}
+            {
+                "participant_id": pid,
+                "visit_id": visit,
+                "instrument": instrument.id,
+                "item": n,
+                "value": v,
+            }
             for n, v in answers.items()
         ]
     if problems:

@@ -19,10 +19,10 @@ from attune.instruments import Instrument
 from attune.interop.fhir.common import (
     LOINC,
     ORDINAL_VALUE,
+    SCORE_SYSTEM,
     SDC_BEHAVE,
     SDC_CALCULATED,
     SDC_QUESTIONNAIRE,
-    SCORE_SYSTEM,
     answer_system,
     fhir_id,
     questionnaire_url,

@@ -56,9 +56,7 @@ def response_resource(
         value = answers.get(item.number)
         if value is None:
             continue
-        label = next(
-            o.label for o in instrument.response_sets[item.responses] if o.code == value
-        )
+        label = next(o.label for o in instrument.response_sets[item.responses] if o.code == value)
         items.append(
             {
                 "linkId": link_id(item.number),
@@ -78,8 +76,8 @@ def response_resource(
         if not text:
             continue
         kind = "valueDecimal" if score.method == "mean" else "valueInteger"
-        value = float(text) if score.method == "mean" else int(float(text))
-        items.append({"linkId": score_link_id(name), "answer": [{kind: value}]})
+        number = float(text) if score.method == "mean" else int(float(text))
+        items.append({"linkId": score_link_id(name), "answer": [{kind: number}]})
     resource: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "id": fhir_id(f"{pid}-{visit}-{instrument.id}"),
@@ -106,9 +104,17 @@ def observation_resource(
         "category": [
             {"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
         ],
-        "code": {"coding": [score_code(instrument, "total")], "text": f"{instrument.abbreviation} total score"},
+        "code": {
+            "coding": [score_code(instrument, "total")],
+            "text": f"{instrument.abbreviation} total score",
+        },
         "subject": _subject(pid),
-        "valueQuantity": {"value": _number(total), "unit": "{score}", "system": UCUM, "code": "{score}"},
+        "valueQuantity": {
+            "value": _number(total),
+            "unit": "{score}",
+            "system": UCUM,
+            "code": "{score}",
+        },
         "derivedFrom": [{"reference": f"QuestionnaireResponse/{response_id}"}],
     }
     if effective:
@@ -124,13 +130,21 @@ def export_bundle(dataset: TrialDataset) -> tuple[list[dict[str, Any]], dict[str
     visits = dataset.visits
     held = {
         (str(p), str(v)): pd.Timestamp(d).strftime("%Y-%m-%d")
-        for p, v, d in zip(visits["participant_id"], visits["visit_id"], visits["actual_date"], strict=True)
+        for p, v, d in zip(
+            visits["participant_id"], visits["visit_id"], visits["actual_date"], strict=True
+        )
         if not pd.isna(d)
     }
     scores: dict[tuple[str, str, str], dict[str, str]] = {}
     table = dataset.scores
     for p, v, i, kind, name, value in zip(
-        table["participant_id"], table["visit_id"], table["instrument"], table["kind"], table["name"], table["value"], strict=True
+        table["participant_id"],
+        table["visit_id"],
+        table["instrument"],
+        table["kind"],
+        table["name"],
+        table["value"],
+        strict=True,
     ):
         if kind in ("total", "subscale") and not pd.isna(value):
             scores.setdefault((str(p), str(v), str(i)), {})[str(name)] = str(value)
@@ -151,10 +165,10 @@ def export_bundle(dataset: TrialDataset) -> tuple[list[dict[str, Any]], dict[str
                     "identifier": [{"system": PARTICIPANT_SYSTEM, "value": pid}],
                 }
             )
-    for (pid, visit, instrument_id), form in items.groupby(
+    for key, form in items.groupby(
         ["participant_id", "visit_id", "instrument"], observed=True, sort=False
     ):
-        pid, visit, instrument_id = str(pid), str(visit), str(instrument_id)
+        pid, visit, instrument_id = (str(part) for part in key)
         instrument = get_instrument(instrument_id)
         answers = {
             int(n): (None if pd.isna(v) else int(v))
@@ -170,7 +184,9 @@ def export_bundle(dataset: TrialDataset) -> tuple[list[dict[str, Any]], dict[str
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
-        "entry": [{"fullUrl": full_url(e["resourceType"], e["id"]), "resource": e} for e in entries],
+        "entry": [
+            {"fullUrl": full_url(e["resourceType"], e["id"]), "resource": e} for e in entries
+        ],
     }
     # fhir.resources checks the whole bundle; the dictionaries it passed are what is written
     # (dumping the models back would double the time and give the same JSON)

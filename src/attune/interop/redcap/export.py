@@ -170,9 +170,7 @@ def project_design(
         if v == visit and form in known_forms
     ]
     mapping += [(1, event_of[LOG_EVENT], AE_FORM), (1, event_of[LOG_EVENT], DEVIATION_FORM)]
-    repeating = [
-        (event, form, "") for _, event, form in mapping if form in REPEATING_FORMS
-    ]
+    repeating = [(event, form, "") for _, event, form in mapping if form in REPEATING_FORMS]
     project = Project(
         fields=ordered,
         instruments=[(form, labels.get(form, form)) for form in form_order],
@@ -228,9 +226,7 @@ def export_project(
     instruments = [get_instrument(i) for i in instrument_ids]
 
     items = dataset.item_responses
-    extra = {
-        (str(v), str(i)) for v, i in zip(items["visit_id"], items["instrument"], strict=True)
-    }
+    extra = {(str(v), str(i)) for v, i in zip(items["visit_id"], items["instrument"], strict=True)}
     extra |= {(str(v), DOSE_FORM) for v in dataset.doses["visit_id"]}
     extra |= {(str(v), VITALS_FORM) for v in dataset.vitals["visit_id"]}
     extra |= {(str(v), GUESS_FORM) for v in dataset.arm_guesses["visit_id"]}
@@ -269,15 +265,16 @@ def export_project(
         plain[(str(row.participant_id), event_of[str(row.visit_id)])].update(
             table_values(VISIT_FORM, row)
         )
-    for (pid, visit, instrument), form in items.groupby(
+    for key, answers in items.groupby(
         ["participant_id", "visit_id", "instrument"], observed=True, sort=False
     ):
-        names = item_names[str(instrument)]
-        target = plain[(str(pid), event_of[str(visit)])]
-        for number, value in zip(form["item"], form["value"], strict=True):
+        form_pid, form_visit, form_instrument = (str(part) for part in key)
+        names = item_names[form_instrument]
+        target = plain[(form_pid, event_of[form_visit])]
+        for number, value in zip(answers["item"], answers["value"], strict=True):
             target[names[int(number)]] = _text(value, "int")
-        target[f"{instrument}_complete"] = COMPLETE
-    for form, table, by_visit in (
+        target[f"{form_instrument}_complete"] = COMPLETE
+    for repeat_form, table, by_visit in (
         (DOSE_FORM, dataset.doses, True),
         (VITALS_FORM, dataset.vitals, True),
         (GUESS_FORM, dataset.arm_guesses, True),
@@ -286,7 +283,9 @@ def export_project(
     ):
         for row in table.itertuples(index=False):
             event = event_of[str(row.visit_id)] if by_visit else log_event
-            repeats[(str(row.participant_id), event, form)].append(table_values(form, row))
+            repeats[(str(row.participant_id), event, repeat_form)].append(
+                table_values(repeat_form, row)
+            )
 
     event_order = {event.unique_name: n for n, event in enumerate(project.events)}
     rows: list[dict[str, str]] = []
@@ -299,18 +298,25 @@ def export_project(
     for pid in [str(p) for p in participants["participant_id"]]:
         entries: list[tuple[int, int, str, dict[str, str]]] = []
         for event, values in by_pid_plain.get(pid, []):
-            row = {RECORD_ID: pid, "redcap_event_name": event, **values}
-            entries.append((event_order[event], 0, "", row))
-        for event, form, instances in by_pid_repeat.get(pid, []):
+            flat = {RECORD_ID: pid, "redcap_event_name": event, **values}
+            entries.append((event_order[event], 0, "", flat))
+        for event, form_name, instances in by_pid_repeat.get(pid, []):
             for number, values in enumerate(instances, start=1):
-                row = {
+                flat = {
                     RECORD_ID: pid,
                     "redcap_event_name": event,
-                    "redcap_repeat_instrument": form,
+                    "redcap_repeat_instrument": form_name,
                     "redcap_repeat_instance": str(number),
                     **values,
                 }
-                entries.append((event_order[event], 1 + REPEATING_FORMS.index(form), f"{number:06d}", row))
+                entries.append(
+                    (
+                        event_order[event],
+                        1 + REPEATING_FORMS.index(form_name),
+                        f"{number:06d}",
+                        flat,
+                    )
+                )
         entries.sort(key=lambda entry: entry[:3])
         rows += [entry[3] for entry in entries]
     project.records = rows

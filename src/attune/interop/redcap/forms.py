@@ -16,7 +16,6 @@ from attune.dataset.schema import (
     DEVIATION_KINDS,
     DISCONTINUATION_REASONS,
     DOSE_KINDS,
-    GUESSES,
     PARTICIPANT_STATUS,
     PRODUCTS,
     RACE,
@@ -151,9 +150,7 @@ def _pairs(values: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
 
 
 def _date(name: str, form: str, label: str, *, required: bool = False) -> Field:
-    return Field(
-        name, form, "text", label, validation="date_ymd", required="y" if required else ""
-    )
+    return Field(name, form, "text", label, validation="date_ymd", required="y" if required else "")
 
 
 def table_fields(
@@ -173,10 +170,8 @@ def table_fields(
         Field(RECORD_ID, p, "text", "Participant ID", required="y"),
         Field("site", p, "text", "Site", required="y"),
     ]
-    if not blinded:
-        fields.append(
-            Field("arm", p, "dropdown", "Allocated arm", choices=format_choices(arms))
-        )
+    if arms is not None:
+        fields.append(Field("arm", p, "dropdown", "Allocated arm", choices=format_choices(arms)))
     fields += [
         Field(f"strat_{factor}", p, "text", f"Stratification factor {factor}") for factor in strata
     ]
@@ -254,9 +249,7 @@ def table_fields(
             choices=format_choices(_pairs(VISIT_STATUS)),
             required="y",
         ),
-        Field(
-            "dose_kind", DOSE_FORM, "radio", "Dose", choices=format_choices(_pairs(DOSE_KINDS))
-        ),
+        Field("dose_kind", DOSE_FORM, "radio", "Dose", choices=format_choices(_pairs(DOSE_KINDS))),
     ]
     if not blinded:
         fields.append(
@@ -272,7 +265,11 @@ def table_fields(
         )
     fields += [
         Field(
-            "dose_unit", DOSE_FORM, "radio", "Unit", choices=format_choices([("mg", "mg"), ("ug", "ug")])
+            "dose_unit",
+            DOSE_FORM,
+            "radio",
+            "Unit",
+            choices=format_choices([("mg", "mg"), ("ug", "ug")]),
         ),
         Field("dose_time", DOSE_FORM, "text", "Time given", validation="datetime_ymd"),
     ]
@@ -328,7 +325,11 @@ def table_fields(
             "radio",
             "Guess of the treatment",
             choices=format_choices(
-                [("active", "Active drug"), ("inactive", "Inactive (no drug)"), ("dont_know", "Don't know")]
+                [
+                    ("active", "Active drug"),
+                    ("inactive", "Inactive (no drug)"),
+                    ("dont_know", "Don't know"),
+                ]
             ),
         ),
         Field(
@@ -342,7 +343,9 @@ def table_fields(
         Field("ae_term", AE_FORM, "text", "Term"),
         _date("ae_onset_date", AE_FORM, "Onset"),
         _date("ae_resolved_date", AE_FORM, "Resolved (empty if ongoing)"),
-        Field("ae_severity", AE_FORM, "radio", "Severity", choices=format_choices(_pairs(SEVERITY))),
+        Field(
+            "ae_severity", AE_FORM, "radio", "Severity", choices=format_choices(_pairs(SEVERITY))
+        ),
         Field("ae_serious", AE_FORM, "yesno", "Serious"),
         Field("ae_treatment_emergent", AE_FORM, "yesno", "Treatment-emergent"),
         Field(
@@ -383,7 +386,9 @@ def instrument_fields(instrument: Instrument, book: NameBook | None = None) -> l
     subscales as calculated fields (blank, as Attune's scores, when an item is unanswered)."""
     book = book or NameBook()
     form = instrument.id
-    names = {item.number: item_field_name(book, instrument, item.number) for item in instrument.items}
+    names = {
+        item.number: item_field_name(book, instrument, item.number) for item in instrument.items
+    }
     licence = instrument.licence
     fields: list[Field] = []
     for index, item in enumerate(instrument.items):

@@ -73,9 +73,12 @@ class Plan:
             *(f"  {entry}" for entry in self.fields),
             f"{counts['mapped']} fields mapped, {counts['unmapped']} unmapped, "
             f"{counts['conflicting']} conflicting"
-            + (f"; {len([e for e in self.events if e.status == 'conflicting'])} events conflicting"
-               if any(e.status == "conflicting" for e in self.events) else ""),
-        ]  # fmt: skip
+            + (
+                f"; {len([e for e in self.events if e.status == 'conflicting'])} events conflicting"
+                if any(e.status == "conflicting" for e in self.events)
+                else ""
+            ),
+        ]
 
 
 class RedcapImportError(ValueError):
@@ -116,23 +119,35 @@ def _instrument_plan(project: Project, form: str, entry: FormMap) -> list[FieldP
         target_number = fields.get(item.name)
         if item.type == "calc":
             out.append(
-                FieldPlan(form, item.name, "unmapped", "", "calculated: Attune scores the form itself")
+                FieldPlan(
+                    form, item.name, "unmapped", "", "calculated: Attune scores the form itself"
+                )
             )
             continue
         if item.type == "descriptive":
             continue
         if target_number is None:
-            out.append(FieldPlan(form, item.name, "unmapped", "", f"not an item of {instrument.id}"))
+            out.append(
+                FieldPlan(form, item.name, "unmapped", "", f"not an item of {instrument.id}")
+            )
             continue
         target = f"{instrument.id} item {target_number}"
         if target_number not in instrument.item_numbers:
             out.append(
-                FieldPlan(form, item.name, "conflicting", target, f"{instrument.id} has no item {target_number}")
+                FieldPlan(
+                    form,
+                    item.name,
+                    "conflicting",
+                    target,
+                    f"{instrument.id} has no item {target_number}",
+                )
             )
             continue
         if target_number in used:
             out.append(
-                FieldPlan(form, item.name, "conflicting", target, f"{used[target_number]} maps there too")
+                FieldPlan(
+                    form, item.name, "conflicting", target, f"{used[target_number]} maps there too"
+                )
             )
             continue
         used[target_number] = item.name
@@ -173,7 +188,13 @@ def _instrument_plan(project: Project, form: str, entry: FormMap) -> list[FieldP
             p.target == f"{instrument.id} item {number}" for p in out
         ):
             out.append(
-                FieldPlan(form, "(none)", "unmapped", f"{instrument.id} item {number}", "no REDCap field: left unanswered")
+                FieldPlan(
+                    form,
+                    "(none)",
+                    "unmapped",
+                    f"{instrument.id} item {number}",
+                    "no REDCap field: left unanswered",
+                )
             )
     return out
 
@@ -208,14 +229,34 @@ def _table_plan(project: Project, form: str, entry: FormMap, blinded: bool) -> l
             continue
         target = f"{entry.table}.{column_name}"
         column = columns.get(str(column_name))
-        if column is None and not (entry.table == "participants"):
-            out.append(FieldPlan(form, item.name, "conflicting", target, f"{entry.table} has no column {column_name}"))
+        if column is None and entry.table != "participants":
+            out.append(
+                FieldPlan(
+                    form,
+                    item.name,
+                    "conflicting",
+                    target,
+                    f"{entry.table} has no column {column_name}",
+                )
+            )
             continue
         if column is not None and column.unblinded_only and blinded:
-            out.append(FieldPlan(form, item.name, "conflicting", target, "the allocation in a blinded import"))
+            out.append(
+                FieldPlan(
+                    form, item.name, "conflicting", target, "the allocation in a blinded import"
+                )
+            )
             continue
         if str(column_name) in targets:
-            out.append(FieldPlan(form, item.name, "conflicting", target, f"{targets[str(column_name)]} maps there too"))
+            out.append(
+                FieldPlan(
+                    form,
+                    item.name,
+                    "conflicting",
+                    target,
+                    f"{targets[str(column_name)]} maps there too",
+                )
+            )
             continue
         targets[str(column_name)] = item.name
         if column is not None and column.type == "choice" and item.type in ("dropdown", "radio"):
@@ -246,22 +287,47 @@ def plan(project: Project, mapping: Mapping, protocol: Protocol) -> Plan:
         target = mapping.events.get(event.unique_name)
         if target is None:
             result.events.append(
-                FieldPlan("event", event.unique_name, "unmapped", "", "not a visit of the protocol: its data are left out")
+                FieldPlan(
+                    "event",
+                    event.unique_name,
+                    "unmapped",
+                    "",
+                    "not a visit of the protocol: its data are left out",
+                )
             )
         elif target == SKIP:
-            result.events.append(FieldPlan("event", event.unique_name, "unmapped", "", "skipped by the mapping"))
+            result.events.append(
+                FieldPlan("event", event.unique_name, "unmapped", "", "skipped by the mapping")
+            )
         elif target == LOG or target in visits:
             result.events.append(
-                FieldPlan("event", event.unique_name, "mapped", "study log" if target == LOG else f"visit {target}")
+                FieldPlan(
+                    "event",
+                    event.unique_name,
+                    "mapped",
+                    "study log" if target == LOG else f"visit {target}",
+                )
             )
         else:
             result.events.append(
-                FieldPlan("event", event.unique_name, "conflicting", target, f"{protocol.id} has no visit {target!r}")
+                FieldPlan(
+                    "event",
+                    event.unique_name,
+                    "conflicting",
+                    target,
+                    f"{protocol.id} has no visit {target!r}",
+                )
             )
     for name in mapping.events:
         if project.events and name not in {event.unique_name for event in project.events}:
             result.events.append(
-                FieldPlan("event", name, "conflicting", mapping.events[name], "the project has no such event")
+                FieldPlan(
+                    "event",
+                    name,
+                    "conflicting",
+                    mapping.events[name],
+                    "the project has no such event",
+                )
             )
     blinded = _blinded(project, mapping)
     forms = [form for form, _ in project.instruments] or sorted({f.form for f in project.fields})
@@ -269,7 +335,11 @@ def plan(project: Project, mapping: Mapping, protocol: Protocol) -> Plan:
         entry = mapping.forms.get(form)
         fields = [f for f in project.fields if f.form == form and f.name != project.record_id_field]
         if entry is None or entry.skip:
-            reason = "skipped by the mapping" if entry else "the form maps to no Attune instrument or table"
+            reason = (
+                "skipped by the mapping"
+                if entry
+                else "the form maps to no Attune instrument or table"
+            )
             result.fields += [FieldPlan(form, f.name, "unmapped", "", reason) for f in fields]
         elif entry.instrument:
             result.fields += _instrument_plan(project, form, entry)
@@ -277,13 +347,15 @@ def plan(project: Project, mapping: Mapping, protocol: Protocol) -> Plan:
             result.fields += _table_plan(project, form, entry, blinded)
     for name in mapping.forms:
         if name not in forms:
-            result.fields.append(FieldPlan(name, "(form)", "conflicting", "", "the project has no such form"))
+            result.fields.append(
+                FieldPlan(name, "(form)", "conflicting", "", "the project has no such form")
+            )
     return result
 
 
 def _blinded(project: Project, mapping: Mapping) -> bool:
-    attune = project.info.get("attune") if isinstance(project.info.get("attune"), dict) else None
-    if attune is not None and isinstance(attune.get("blinded"), bool):
+    attune = project.info.get("attune")
+    if isinstance(attune, dict) and isinstance(attune.get("blinded"), bool):
         return bool(attune["blinded"])
     for form, entry in mapping.forms.items():
         if entry.table == "participants" and "arm" in entry.fields.values():
@@ -310,8 +382,8 @@ def _column_kinds() -> dict[tuple[str, str], str]:
         for column in columns:
             kinds[(table, column.column)] = column.kind
     for name, spec in TABLES.items():
-        for column in spec.columns:
-            kinds.setdefault((name, column.name), column.type)
+        for tidy in spec.columns:
+            kinds.setdefault((name, tidy.name), tidy.type)
     return kinds
 
 
@@ -332,7 +404,9 @@ def import_project(
     if problems:
         raise RedcapImportError(problems)
     blinded = _blinded(project, mapping)
-    attune = project.info.get("attune") if isinstance(project.info.get("attune"), dict) else {}
+    attune: dict[str, Any] = (
+        project.info["attune"] if isinstance(project.info.get("attune"), dict) else {}
+    )
     record_id = project.record_id_field
     fields = {item.name: item for item in project.fields}
     kinds = _column_kinds()
@@ -354,26 +428,32 @@ def import_project(
         if project.longitudinal and (target is None or target == SKIP):
             continue
         repeat = record.get("redcap_repeat_instrument", "")
-        forms_here = [repeat] if repeat else [
-            form for form, entry in mapping.forms.items()
-            if not entry.skip and form not in project.repeating_forms(event)
-        ]  # fmt: skip
+        forms_here = (
+            [repeat]
+            if repeat
+            else [
+                name
+                for name, mapped in mapping.forms.items()
+                if not mapped.skip and name not in project.repeating_forms(event)
+            ]
+        )
         for form in forms_here:
-            entry = mapping.forms.get(form)
-            if entry is None or entry.skip:
+            found = mapping.forms.get(form)
+            if found is None or found.skip:
                 continue
+            entry = found
             form_fields = [f for f in project.fields if f.form == form and f.name != record_id]
             status = record.get(f"{form}_complete", "")
             has_data = any(
-                record.get(name, "") != ""
-                for f in form_fields
-                for name in _columns_of(f)
+                record.get(name, "") != "" for f in form_fields for name in _columns_of(f)
             )
             if not has_data and status in ("", "0"):
                 continue
             if entry.instrument:
                 if target in (None, LOG):
-                    problems.append(f"{where}: {form} is an instrument but the event is not a visit")
+                    problems.append(
+                        f"{where}: {form} is an instrument but the event is not a visit"
+                    )
                     continue
                 if status not in ("2", "") and f"{form}_complete" in project.record_columns:
                     skipped_incomplete += 1
@@ -381,26 +461,30 @@ def import_project(
                 instrument = instruments[entry.instrument]
                 key = (pid, target, instrument.id)
                 if key in seen_forms:
-                    problems.append(f"{where}: a second {instrument.id} form at visit {target} ({seen_forms[key]})")
+                    problems.append(
+                        f"{where}: a second {instrument.id} form at visit {target} ({seen_forms[key]})"
+                    )
                     continue
                 seen_forms[key] = where
                 answers: dict[int, str] = {}
                 for name, item_number in entry.fields.items():
-                    raw = record.get(name, "")
-                    if raw == "":
+                    given = record.get(name, "")
+                    if given == "":
                         continue
-                    value = entry.values.get(name, {}).get(raw, raw)
+                    value = entry.values.get(name, {}).get(given, given)
                     allowed = instrument.codes_for(int(item_number))
                     try:
                         code = int(float(value))
                         if code != float(value):
                             raise ValueError
                     except ValueError:
-                        problems.append(f"{where}: {name} = {raw!r} is not an answer code of {instrument.id} item {item_number}")
+                        problems.append(
+                            f"{where}: {name} = {given!r} is not an answer code of {instrument.id} item {item_number}"
+                        )
                         continue
                     if code not in allowed:
                         problems.append(
-                            f"{where}: {name} = {raw!r} is not an answer {instrument.id} item {item_number} allows ({_describe({str(c) for c in allowed})})"
+                            f"{where}: {name} = {given!r} is not an answer {instrument.id} item {item_number} allows ({_describe({str(c) for c in allowed})})"
                         )
                         continue
                     answers[int(item_number)] = str(code)
@@ -423,10 +507,18 @@ def import_project(
                     continue
                 kind = kinds.get((table, str(column)), "text")
                 if item.type == "checkbox":
-                    ticked = [code for code, _ in item.choice_list if record.get(f"{name}___{code.lower()}", "") == "1"]
-                    values[str(column)] = ";".join(entry.values.get(name, {}).get(c, c) for c in ticked)
+                    ticked = [
+                        code
+                        for code, _ in item.choice_list
+                        if record.get(f"{name}___{code.lower()}", "") == "1"
+                    ]
+                    values[str(column)] = ";".join(
+                        entry.values.get(name, {}).get(c, c) for c in ticked
+                    )
                 else:
-                    values[str(column)] = _tidy_value(item, record.get(name, ""), kind, entry.values.get(name, {}))
+                    values[str(column)] = _tidy_value(
+                        item, record.get(name, ""), kind, entry.values.get(name, {})
+                    )
             for column, constant in entry.defaults.items():
                 if values.get(column, "") == "":
                     values[column] = constant
@@ -436,7 +528,10 @@ def import_project(
                 else:
                     participants[pid] = values
                 for column in values:
-                    if column not in {c.name for c in TABLES["participants"].columns} and column not in strata:
+                    if (
+                        column not in {c.name for c in TABLES["participants"].columns}
+                        and column not in strata
+                    ):
                         strata.append(column)
                 continue
             if table in VISIT_TABLES:

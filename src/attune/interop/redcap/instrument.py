@@ -203,6 +203,8 @@ def dump(conversion: Conversion) -> str:
     """The definition as a YAML file with a header of the notes."""
     import yaml
 
-    header = [f"# {line}" for line in ["Converted from a REDCap data dictionary.", *conversion.notes]]
+    header = [
+        f"# {line}" for line in ["Converted from a REDCap data dictionary.", *conversion.notes]
+    ]
     body = yaml.safe_dump(conversion.data, sort_keys=False, allow_unicode=True, width=100)
     return "\n".join(header) + "\n" + body

@@ -131,7 +131,9 @@ def _item_fields(project: Project, form: str) -> dict[str, Any]:
     return fields
 
 
-def default_event(project_event_name: str, unique: str, label: str, protocol: Protocol) -> str | None:
+def default_event(
+    project_event_name: str, unique: str, label: str, protocol: Protocol
+) -> str | None:
     visits = set(protocol.visit_ids)
     stem = _ARM_SUFFIX.sub("", unique)
     for candidate in (project_event_name, stem):

@@ -106,8 +106,26 @@ class Field:
     @classmethod
     def from_row(cls, row: list[str]) -> Field:
         cells = (list(row) + [""] * 18)[:18]
-        (name, form, section, kind, label, choices, note, validation, vmin, vmax, identifier,
-         branching, required, alignment, number, matrix, ranking, annotation) = cells  # fmt: skip
+        (
+            name,
+            form,
+            section,
+            kind,
+            label,
+            choices,
+            note,
+            validation,
+            vmin,
+            vmax,
+            identifier,
+            branching,
+            required,
+            alignment,
+            number,
+            matrix,
+            ranking,
+            annotation,
+        ) = cells
         return cls(
             name=name,
             form=form,

@@ -20,25 +20,79 @@ from typing import Literal
 from attune.interop.redcap.model import Field, Project
 
 FIELD_TYPES = frozenset(
-    {"text", "notes", "dropdown", "radio", "checkbox", "yesno", "truefalse", "calc", "file",
-     "slider", "descriptive", "sql"}
-)  # fmt: skip
+    {
+        "text",
+        "notes",
+        "dropdown",
+        "radio",
+        "checkbox",
+        "yesno",
+        "truefalse",
+        "calc",
+        "file",
+        "slider",
+        "descriptive",
+        "sql",
+    }
+)
 CHOICE_TYPES = frozenset({"dropdown", "radio", "checkbox"})
 VALIDATION_TYPES = frozenset(
-    {"date_ymd", "date_mdy", "date_dmy", "datetime_ymd", "datetime_mdy", "datetime_dmy",
-     "datetime_seconds_ymd", "datetime_seconds_mdy", "datetime_seconds_dmy", "time", "time_mm_ss",
-     "integer", "number", "number_1dp", "number_2dp", "number_3dp", "number_4dp",
-     "number_comma_decimal", "email", "phone", "zipcode", "alpha_only", "mrn_10d", "ssn",
-     "postalcode_canada", "postalcode_french", "postalcode_germany", "postalcode_uk",
-     "postalcode_australia", "phone_australia", "vmrn", "signature"}
-)  # fmt: skip
+    {
+        "date_ymd",
+        "date_mdy",
+        "date_dmy",
+        "datetime_ymd",
+        "datetime_mdy",
+        "datetime_dmy",
+        "datetime_seconds_ymd",
+        "datetime_seconds_mdy",
+        "datetime_seconds_dmy",
+        "time",
+        "time_mm_ss",
+        "integer",
+        "number",
+        "number_1dp",
+        "number_2dp",
+        "number_3dp",
+        "number_4dp",
+        "number_comma_decimal",
+        "email",
+        "phone",
+        "zipcode",
+        "alpha_only",
+        "mrn_10d",
+        "ssn",
+        "postalcode_canada",
+        "postalcode_french",
+        "postalcode_germany",
+        "postalcode_uk",
+        "postalcode_australia",
+        "phone_australia",
+        "vmrn",
+        "signature",
+    }
+)
 #: names REDCap keeps for itself (its export columns and internal fields)
 RESERVED = frozenset(
-    {"redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
-     "redcap_data_access_group", "redcap_survey_identifier", "redcap_survey_timestamp",
-     "redcap_survey_return_code", "redcap_csrf_token", "hidden_edit_flag", "event_id", "record",
-     "instance", "arm", "event_name", "field_name", "project_id"}
-)  # fmt: skip
+    {
+        "redcap_event_name",
+        "redcap_repeat_instrument",
+        "redcap_repeat_instance",
+        "redcap_data_access_group",
+        "redcap_survey_identifier",
+        "redcap_survey_timestamp",
+        "redcap_survey_return_code",
+        "redcap_csrf_token",
+        "hidden_edit_flag",
+        "event_id",
+        "record",
+        "instance",
+        "arm",
+        "event_name",
+        "field_name",
+        "project_id",
+    }
+)
 #: "arm" is reserved by some REDCap versions only in piping; Attune's field is allowed
 ALLOWED_DESPITE_RESERVED = frozenset({"arm"})
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -104,9 +158,11 @@ def _parse_bound(kind: str, text: str) -> float | date | datetime | None:
 
 
 def _checkable(kind: str) -> bool:
-    return (
-        _numeric_validation(kind)
-        or kind in ("date_ymd", "datetime_ymd", "datetime_seconds_ymd", "time")
+    return _numeric_validation(kind) or kind in (
+        "date_ymd",
+        "datetime_ymd",
+        "datetime_seconds_ymd",
+        "time",
     )
 
 
@@ -136,7 +192,9 @@ def _references(
         if code:
             choice = code.rstrip(")").strip()
             if target.type != "checkbox":
-                problems.append(Problem(where, f"{what}: [{reference}] but {base} is not a checkbox"))
+                problems.append(
+                    Problem(where, f"{what}: [{reference}] but {base} is not a checkbox")
+                )
             elif choice not in {c for c, _ in target.choice_list}:
                 problems.append(Problem(where, f"{what}: {choice!r} is not a choice of {base}"))
     return problems
@@ -199,7 +257,9 @@ def validate_dictionary(fields: list[Field], events: set[str] | None = None) -> 
             for code, label in pairs:
                 if not CODE.match(code):
                     problems.append(
-                        Problem(where, f"choice code {code!r} must be a number or letters, digits, _")
+                        Problem(
+                            where, f"choice code {code!r} must be a number or letters, digits, _"
+                        )
                     )
                 if not label:
                     problems.append(
@@ -245,7 +305,9 @@ def validate_dictionary(fields: list[Field], events: set[str] | None = None) -> 
             if value not in ("", "y"):
                 problems.append(Problem(where, f"{flag} must be empty or 'y', not {value!r}"))
         if item.alignment not in ALIGNMENTS:
-            problems.append(Problem(where, f"custom alignment {item.alignment!r} is not LV/LH/RV/RH"))
+            problems.append(
+                Problem(where, f"custom alignment {item.alignment!r} is not LV/LH/RV/RH")
+            )
         if item.matrix_group and not NAME.match(item.matrix_group):
             problems.append(Problem(where, "matrix group names are lower-case letters, digits, _"))
     form_complete = {f"{form}_complete" for form in form_seen}
@@ -266,17 +328,17 @@ def validate_design(project: Project) -> list[Problem]:
     forms = {item.form for item in project.fields}
     arms = {number for number, _ in project.arms}
     events: dict[str, int] = {}
-    for event in project.events:
-        where = f"events.csv ({event.unique_name or event.name})"
-        if not event.name.strip():
+    for defined in project.events:
+        where = f"events.csv ({defined.unique_name or defined.name})"
+        if not defined.name.strip():
             problems.append(Problem(where, "an event needs a name"))
-        if not EVENT_NAME.match(event.unique_name):
+        if not EVENT_NAME.match(defined.unique_name):
             problems.append(Problem(where, "unique event names look like 'name_arm_1'"))
-        if event.unique_name in events:
+        if defined.unique_name in events:
             problems.append(Problem(where, "unique event name used twice"))
-        if event.arm_num not in arms:
-            problems.append(Problem(where, f"arm {event.arm_num} is not in arms.csv"))
-        events[event.unique_name] = event.arm_num
+        if defined.arm_num not in arms:
+            problems.append(Problem(where, f"arm {defined.arm_num} is not in arms.csv"))
+        events[defined.unique_name] = defined.arm_num
     seen: set[tuple[str, str]] = set()
     for arm, event, form in project.mapping:
         where = f"instrument_event_mapping.csv ({event}, {form})"
@@ -289,19 +351,26 @@ def validate_design(project: Project) -> list[Problem]:
         if (event, form) in seen:
             problems.append(Problem(where, "designated twice"))
         seen.add((event, form))
-    for event, form, _ in project.repeating:
-        where = f"repeating_instruments.csv ({event}, {form})"
-        if project.longitudinal and event not in events:
-            problems.append(Problem(where, f"unknown event {event!r}"))
-        if form not in forms:
-            problems.append(Problem(where, f"unknown form {form!r}"))
-        elif project.longitudinal and (event, form) not in seen:
-            problems.append(Problem(where, f"{form} repeats in {event} but is not designated there"))
+    for repeat_event, repeat_form, _ in project.repeating:
+        where = f"repeating_instruments.csv ({repeat_event}, {repeat_form})"
+        if project.longitudinal and repeat_event not in events:
+            problems.append(Problem(where, f"unknown event {repeat_event!r}"))
+        if repeat_form not in forms:
+            problems.append(Problem(where, f"unknown form {repeat_form!r}"))
+        elif project.longitudinal and (repeat_event, repeat_form) not in seen:
+            problems.append(
+                Problem(
+                    where, f"{repeat_form} repeats in {repeat_event} but is not designated there"
+                )
+            )
     if project.longitudinal and project.fields:
         record_form = project.fields[0].form
         if not any(form == record_form for _, _, form in project.mapping):
             problems.append(
-                Problem("instrument_event_mapping.csv", f"the record id form {record_form!r} is in no event")
+                Problem(
+                    "instrument_event_mapping.csv",
+                    f"the record id form {record_form!r} is in no event",
+                )
             )
     return problems
 
@@ -314,7 +383,9 @@ def _value_problem(item: Field, value: str) -> tuple[str, Literal["error", "warn
             return f"{value!r} is not a choice of {item.name} ({allowed})", "error"
         return None
     if kind in ("yesno", "truefalse"):
-        return None if value in ("0", "1") else (f"{item.name} takes 0 or 1, not {value!r}", "error")
+        return (
+            None if value in ("0", "1") else (f"{item.name} takes 0 or 1, not {value!r}", "error")
+        )
     if kind in ("calc", "descriptive", "file", "sql"):
         return f"{item.name} is a {kind} field: REDCap does not import values into it", "error"
     if kind == "text" and item.validation and _checkable(item.validation):
@@ -330,7 +401,11 @@ def _value_problem(item: Field, value: str) -> tuple[str, Literal["error", "warn
                 continue
             if (parsed > limit) if above else (parsed < limit):  # type: ignore[operator]
                 return f"{value!r} is outside the {bound} {text} of {item.name}", "warning"
-    if kind == "text" and item.validation == "email" and not re.fullmatch(r"[^@\s]+@[^@\s]+\.\w+", value):
+    if (
+        kind == "text"
+        and item.validation == "email"
+        and not re.fullmatch(r"[^@\s]+@[^@\s]+\.\w+", value)
+    ):
         return f"{value!r} is not an e-mail address", "error"
     return None
 
@@ -349,8 +424,13 @@ def validate_records(project: Project) -> list[Problem]:
     fields = {item.name: item for item in project.fields}
     column_field: dict[str, Field] = {}
     for column in header:
-        if column in ("redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
-                      "redcap_data_access_group", record_id):  # fmt: skip
+        if column in (
+            "redcap_event_name",
+            "redcap_repeat_instrument",
+            "redcap_repeat_instance",
+            "redcap_data_access_group",
+            record_id,
+        ):
             continue
         if column.endswith("_complete") and column[: -len("_complete")] in {
             item.form for item in project.fields
@@ -362,18 +442,27 @@ def validate_records(project: Project) -> list[Problem]:
             if target is None or target.type != "checkbox":
                 problems.append(Problem(RECORDS, f"column {column!r}: {base!r} is not a checkbox"))
             elif code not in {c.lower() for c, _ in target.choice_list}:
-                problems.append(Problem(RECORDS, f"column {column!r}: {code!r} is not a choice of {base}"))
+                problems.append(
+                    Problem(RECORDS, f"column {column!r}: {code!r} is not a choice of {base}")
+                )
             else:
                 column_field[column] = target
             continue
         if target is None:
             problems.append(Problem(RECORDS, f"column {column!r} is not a field of the project"))
         elif target.type == "checkbox":
-            problems.append(Problem(RECORDS, f"column {column!r}: a checkbox is imported as {column}___<code> columns"))
+            problems.append(
+                Problem(
+                    RECORDS,
+                    f"column {column!r}: a checkbox is imported as {column}___<code> columns",
+                )
+            )
         else:
             column_field[column] = target
     if project.longitudinal and "redcap_event_name" not in header:
-        problems.append(Problem(RECORDS, "a longitudinal project needs the redcap_event_name column"))
+        problems.append(
+            Problem(RECORDS, "a longitudinal project needs the redcap_event_name column")
+        )
     events = {event.unique_name for event in project.events}
     forms = {item.form for item in project.fields}
     seen: dict[tuple[str, str, str, str], int] = {}
@@ -399,25 +488,32 @@ def validate_records(project: Project) -> list[Problem]:
         repeat_form = row.get("redcap_repeat_instrument", "")
         instance = row.get("redcap_repeat_instance", "")
         if bool(repeat_form) != bool(instance):
-            report(Problem(where, "redcap_repeat_instrument and redcap_repeat_instance go together"))
+            report(
+                Problem(where, "redcap_repeat_instrument and redcap_repeat_instance go together")
+            )
         if instance and not re.fullmatch(r"[1-9]\d*", instance):
             report(Problem(where, f"repeat instance {instance!r} is not a positive whole number"))
         repeating_here = (
-            project.repeating_forms(event) if project.longitudinal
+            project.repeating_forms(event)
+            if project.longitudinal
             else {form for _, form, _ in project.repeating}
-        )  # fmt: skip
+        )
         if repeat_form and repeat_form not in repeating_here:
             report(Problem(where, f"{repeat_form!r} is not a repeating instrument in {event!r}"))
-        key = (record, event, repeat_form, instance)
-        if key in seen:
-            report(Problem(where, f"the same record, event and instance as row {seen[key]}"))
+        row_key = (record, event, repeat_form, instance)
+        if row_key in seen:
+            report(Problem(where, f"the same record, event and instance as row {seen[row_key]}"))
         else:
-            seen[key] = number
+            seen[row_key] = number
         designated = project.forms_of_event(event) if project.longitudinal else forms
         for column, value in row.items():
-            if value == "" or column in (record_id, "redcap_event_name",
-                                         "redcap_repeat_instrument", "redcap_repeat_instance",
-                                         "redcap_data_access_group"):  # fmt: skip
+            if value == "" or column in (
+                record_id,
+                "redcap_event_name",
+                "redcap_repeat_instrument",
+                "redcap_repeat_instance",
+                "redcap_data_access_group",
+            ):
                 continue
             if column.endswith("_complete") and column not in column_field:
                 form = column[: -len("_complete")]
@@ -430,17 +526,29 @@ def validate_records(project: Project) -> list[Problem]:
                 form = item.form
                 if item.type == "checkbox":
                     if value not in ("0", "1"):
-                        report(Problem(where, f"{column}: a checkbox column takes 0 or 1, not {value!r}"))
+                        report(
+                            Problem(
+                                where, f"{column}: a checkbox column takes 0 or 1, not {value!r}"
+                            )
+                        )
                 else:
                     found = _value_problem(item, value)
                     if found is not None:
                         report(Problem(f"{where}, column {column}", found[0], found[1]))
-            if project.longitudinal and form not in designated and not (
-                column.endswith("_complete") and value == "0"
+            if (
+                project.longitudinal
+                and form not in designated
+                and not (column.endswith("_complete") and value == "0")
             ):
-                report(Problem(where, f"{column}: form {form!r} is not designated to event {event!r}"))
+                report(
+                    Problem(where, f"{column}: form {form!r} is not designated to event {event!r}")
+                )
             if repeat_form and form != repeat_form:
-                report(Problem(where, f"{column}: a {repeat_form} instance holds only {repeat_form} fields"))
+                report(
+                    Problem(
+                        where, f"{column}: a {repeat_form} instance holds only {repeat_form} fields"
+                    )
+                )
             if not repeat_form and form in repeating_here:
                 report(Problem(where, f"{column}: {form} repeats in {event!r}: give its instance"))
     for key, count in reported.items():
