@@ -219,3 +219,72 @@ def test_foreign_forms_convert_by_position_and_sum() -> None:
     assert any("dep_comment" in note for note in conversion.notes)
     with pytest.raises(ConversionError, match="no coded field"):
         instrument_from_dictionary(_foreign_project().fields, "visit_dates")
+
+
+def test_a_classic_project_attune_did_not_write_imports_through_a_mapping(tmp_path: Path) -> None:
+    """Its own names and codes, no events, no targets or windows: the mapping supplies the visit,
+    the translations and the defaults; the schedule supplies targets and windows."""
+    from attune.interop.redcap.model import write_project
+
+    fields = [
+        Field("study_id", "enrolment", "text", "Study ID"),
+        Field("dem_sex", "enrolment", "radio", "Sex", choices="1, Female | 2, Male"),
+        Field("consent_date", "enrolment", "text", "Consent", validation="date_ymd"),
+        Field("visit_date", "depression", "text", "Date", validation="date_ymd"),
+        Field(
+            "dep1", "depression", "radio", "Interest", choices="1, No | 2, Some | 3, Half | 4, All"
+        ),
+        Field("dep2", "depression", "radio", "Mood", choices="0, No | 1, Some | 2, Half | 3, All"),
+    ]
+    columns = [
+        "study_id",
+        "dem_sex",
+        "consent_date",
+        "enrolment_complete",
+        "visit_date",
+        "dep1",
+        "dep2",
+        "depression_complete",
+    ]
+    records = [
+        dict(
+            zip(columns, ["101", "1", "2024-03-01", "2", "2024-03-01", "2", "1", "2"], strict=True)
+        ),
+        dict(
+            zip(columns, ["102", "2", "2024-03-04", "2", "2024-03-05", "4", "", "2"], strict=True)
+        ),
+    ]
+    write_project(Project(fields=fields, record_columns=columns, records=records), tmp_path / "rc")
+    project = read_project(tmp_path / "rc")
+    user = parse_mapping(
+        {
+            "protocol": "mapp",
+            "events": {"*": "screening"},
+            "forms": {
+                "enrolment": {
+                    "table": "participants",
+                    "fields": {"dem_sex": "sex", "consent_date": "enrolled_on"},
+                    "values": {"dem_sex": {"1": "female", "2": "male"}},
+                    "defaults": {"site": "S01", "status": "screening"},
+                },
+                "depression": {
+                    "instrument": "phq9",
+                    "fields": {"dep1": 1, "dep2": 2},
+                    "values": {"dep1": {"1": "0", "2": "1", "3": "2", "4": "3"}},
+                    "visit_date": "visit_date",
+                },
+            },
+        }
+    )
+    mapping = merge(default_mapping(project, MAPP), user)
+    assert plan(project, mapping, MAPP).conflicts == []
+    dataset = import_project(project, mapping, MAPP).dataset
+    assert dataset.blinded  # no arm was mapped
+    write_dataset(dataset, tmp_path / "out")
+    back = load_dataset(tmp_path / "out")
+    visits = back.visits.set_index("participant_id")
+    assert str(visits.loc["102", "actual_date"].date()) == "2024-03-05"
+    assert str(visits.loc["102", "target_date"].date()) == "2024-03-04"  # screening: day 0
+    answers = back.item_responses.set_index(["participant_id", "item"])["value"]
+    assert answers.loc[("101", 1)] == 1 and answers.loc[("102", 1)] == 3
+    assert pd.isna(answers.loc[("102", 2)])

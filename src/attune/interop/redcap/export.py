@@ -53,10 +53,13 @@ def _visit_days(protocol: Protocol) -> dict[str, int]:
     return days
 
 
-def _criteria(protocol: Protocol) -> list[str]:
+def _criteria(protocol: Protocol) -> list[tuple[str, str]]:
+    """The eligibility criteria (id, label): the choices of the screen-failure checkbox."""
     if protocol.eligibility is None:
         return []
-    return [c.id for c in [*protocol.eligibility.inclusion, *protocol.eligibility.exclusion]]
+    return [
+        (c.id, c.label) for c in [*protocol.eligibility.inclusion, *protocol.eligibility.exclusion]
+    ]
 
 
 def _instruments_in_order(protocol: Protocol, dataset: TrialDataset) -> list[str]:

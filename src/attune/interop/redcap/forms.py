@@ -158,7 +158,7 @@ def table_fields(
     visits: list[str],
     arms: list[tuple[str, str]] | None,
     strata: list[str],
-    criteria: list[str],
+    criteria: list[tuple[str, str]],
     sites: list[str] | None = None,
 ) -> list[Field]:
     """The fields of the participant, visit and repeating forms (``arms`` None: blinded, so no
@@ -203,7 +203,7 @@ def table_fields(
                 p,
                 "checkbox",
                 "Eligibility criteria failed",
-                choices=format_choices([(c, c) for c in criteria]),
+                choices=format_choices(criteria),
                 branching="[status] = 'screen_failed'",
             )
         )

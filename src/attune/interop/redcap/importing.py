@@ -29,6 +29,8 @@ from attune.protocol import Protocol
 Status = Literal["mapped", "unmapped", "conflicting"]
 #: tidy tables keyed by visit: their rows come from the event's visit
 VISIT_TABLES = frozenset({"visits", "doses", "vitals", "arm_guesses"})
+#: in a classic (not longitudinal) project, the mapping's ``events: {"*": visit}`` names the visit
+CLASSIC = "*"
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,18 @@ def _instrument_plan(project: Project, form: str, entry: FormMap) -> list[FieldP
         if item.form != form or item.name == project.record_id_field:
             continue
         target_number = fields.get(item.name)
+        if item.name == entry.visit_date:
+            ok = item.type == "text" and item.validation.startswith("date")
+            out.append(
+                FieldPlan(
+                    form,
+                    item.name,
+                    "mapped" if ok else "conflicting",
+                    "visits.actual_date",
+                    "" if ok else "the visit date must be a date field",
+                )
+            )
+            continue
         if item.type == "calc":
             out.append(
                 FieldPlan(
@@ -318,6 +332,11 @@ def plan(project: Project, mapping: Mapping, protocol: Protocol) -> Plan:
                     f"{protocol.id} has no visit {target!r}",
                 )
             )
+    if not project.events and CLASSIC in mapping.events:
+        target = mapping.events[CLASSIC]
+        state: Status = "mapped" if target in visits or target == LOG else "conflicting"
+        reason = "" if state == "mapped" else f"{protocol.id} has no visit {target!r}"
+        result.events.append(FieldPlan("event", CLASSIC, state, f"visit {target}", reason))
     for name in mapping.events:
         if project.events and name not in {event.unique_name for event in project.events}:
             result.events.append(
@@ -423,9 +442,9 @@ def import_project(
     for number, record in enumerate(project.records, start=1):
         pid = record.get(record_id, "").strip()
         event = record.get("redcap_event_name", "")
-        target = mapping.events.get(event) if project.longitudinal else None
+        target = mapping.events.get(event if project.longitudinal else CLASSIC)
         where = f"records.csv row {number} (record {pid or '?'}, event {event or '-'})"
-        if project.longitudinal and (target is None or target == SKIP):
+        if target == SKIP or (project.longitudinal and target is None):
             continue
         repeat = record.get("redcap_repeat_instrument", "")
         forms_here = (
@@ -466,6 +485,21 @@ def import_project(
                     )
                     continue
                 seen_forms[key] = where
+                if entry.visit_date and record.get(entry.visit_date, ""):
+                    day = record[entry.visit_date][:10]
+                    known = [
+                        r
+                        for r in rows["visits"]
+                        if (r["participant_id"], r["visit_id"]) == (pid, target)
+                    ]
+                    if not known:
+                        rows["visits"].append(
+                            {"participant_id": pid, "visit_id": str(target), "actual_date": day}
+                        )
+                    elif known[0].get("actual_date") not in (None, "", day):
+                        problems.append(
+                            f"{where}: {entry.visit_date} = {day} but visit {target} was held on {known[0]['actual_date']}"
+                        )
                 answers: dict[int, str] = {}
                 for name, item_number in entry.fields.items():
                     given = record.get(name, "")
@@ -542,6 +576,7 @@ def import_project(
             rows[table].append(values)
     if problems:
         raise RedcapImportError(problems)
+    _complete_visits(rows["visits"], participants, protocol)
 
     protocol_info = attune.get("protocol") if isinstance(attune.get("protocol"), dict) else None
     metadata: dict[str, Any] = {
@@ -575,6 +610,46 @@ def import_project(
         raise DatasetError("the REDCap project, as mapped", dataset_problems)
     metadata["format_version"] = FORMAT_VERSION
     return ImportResult(TrialDataset(**tables, metadata=metadata), skipped_incomplete)
+
+
+def _complete_visits(
+    visits: list[dict[str, str]], participants: dict[str, dict[str, str]], protocol: Protocol
+) -> None:
+    """Give a visit known only by the day it was held its target and window from the protocol's
+    schedule (as the platform computes them), and the status ``completed``.
+
+    A project Attune did not write rarely stores targets and windows; its visit dates are enough.
+    """
+    from datetime import date
+
+    from attune.protocol.schedule import ScheduleError, plan_schedule
+
+    by_person: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in visits:
+        if not row.get("target_date") and row.get("actual_date"):
+            by_person[row["participant_id"]].append(row)
+    for pid, rows in by_person.items():
+        person = participants.get(pid, {})
+        try:
+            enrolled = date.fromisoformat(person.get("enrolled_on", ""))
+            actual = {row["visit_id"]: date.fromisoformat(row["actual_date"]) for row in rows}
+            schedule = plan_schedule(
+                protocol,
+                enrolled,
+                actual,
+                as_of=max(actual.values()),
+                screen_failed=person.get("status") == "screen_failed",
+            )
+        except (ValueError, ScheduleError):
+            continue  # the dataset's own checks name the missing or bad dates
+        for row in rows:
+            planned = schedule.visit(row["visit_id"])
+            row["target_date"] = planned.target.isoformat()
+            row["window_start"] = planned.earliest.isoformat()
+            row["window_end"] = planned.latest.isoformat()
+            row.setdefault("status", "completed")
+            if not row["status"]:
+                row["status"] = "completed"
 
 
 def _columns_of(item: Field) -> list[str]:

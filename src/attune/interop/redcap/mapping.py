@@ -10,7 +10,7 @@ export writes maps entirely); the user's file overrides it entry by entry::
       study_log_arm_1: log            # adverse events and deviations
     forms:                            # REDCap form: an instrument, a table, or skip
       phq9: {instrument: phq9}        # fields ending in _<number> are the items
-      depression_q: {instrument: phq9, fields: {dep_q1: 1, dep_q2: 2}}
+      depression_q: {instrument: phq9, fields: {dep_q1: 1, dep_q2: 2}, visit_date: dep_date}
       demographics:
         table: participants
         fields: {dem_sex: sex, consent_date: enrolled_on}
@@ -54,6 +54,8 @@ class FormMap:
     fields: dict[str, Any] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     defaults: dict[str, str] = field(default_factory=dict)
+    #: an instrument form's date field: the day its visit was held (visits.actual_date)
+    visit_date: str | None = None
     skip: bool = False
 
     def as_yaml(self) -> Any:
@@ -70,6 +72,8 @@ class FormMap:
             out["values"] = {k: dict(v) for k, v in self.values.items()}
         if self.defaults:
             out["defaults"] = dict(self.defaults)
+        if self.visit_date:
+            out["visit_date"] = self.visit_date
         return out
 
 
@@ -187,7 +191,7 @@ def parse_mapping(data: Any, source: str = "mapping") -> Mapping:
             continue
         if not isinstance(entry, dict):
             raise MappingError(f"{where}: give {{instrument: id}}, {{table: name}} or skip")
-        extra = set(entry) - {"instrument", "table", "fields", "values", "defaults"}
+        extra = set(entry) - {"instrument", "table", "fields", "values", "defaults", "visit_date"}
         if extra:
             raise MappingError(f"{where}: unknown keys {sorted(extra)}")
         if bool(entry.get("instrument")) == bool(entry.get("table")):
@@ -216,6 +220,7 @@ def parse_mapping(data: Any, source: str = "mapping") -> Mapping:
                 for k, v in values.items()
             },
             defaults={str(k): str(v) for k, v in defaults.items()},
+            visit_date=str(entry["visit_date"]) if entry.get("visit_date") else None,
         )
     return mapping
 
