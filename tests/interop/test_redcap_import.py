@@ -288,3 +288,16 @@ def test_a_classic_project_attune_did_not_write_imports_through_a_mapping(tmp_pa
     answers = back.item_responses.set_index(["participant_id", "item"])["value"]
     assert answers.loc[("101", 1)] == 1 and answers.loc[("102", 1)] == 3
     assert pd.isna(answers.loc[("102", 2)])
+
+
+def test_a_misspelt_column_is_a_conflict_not_a_new_stratum() -> None:
+    project = _foreign_project()
+    user = parse_mapping(
+        {"forms": {"enrolment": {"table": "participants", "fields": {"dem_site": "sitee"}}}}
+    )
+    checked = plan(project, merge(default_mapping(project, MAPP), user), MAPP)
+    assert [str(e) for e in checked.conflicts] == [
+        "conflicting  enrolment.dem_site -> participants.sitee: participants has no column sitee"
+    ]
+    with pytest.raises(MappingError, match="are not columns of participants"):
+        parse_mapping({"forms": {"e": {"table": "participants", "defaults": {"sitee": "S01"}}}})

@@ -243,7 +243,8 @@ def _table_plan(project: Project, form: str, entry: FormMap, blinded: bool) -> l
             continue
         target = f"{entry.table}.{column_name}"
         column = columns.get(str(column_name))
-        if column is None and entry.table != "participants":
+        stratum = entry.table == "participants" and item.name == f"strat_{column_name}"
+        if column is None and not stratum:
             out.append(
                 FieldPlan(
                     form,

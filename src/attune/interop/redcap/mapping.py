@@ -205,6 +205,15 @@ def parse_mapping(data: Any, source: str = "mapping") -> Mapping:
         for key, value in (("fields", fields), ("values", values), ("defaults", defaults)):
             if not isinstance(value, dict):
                 raise MappingError(f"{where}.{key}: expected a mapping")
+        if table is not None:
+            known = {column.name for column in TABLES[str(table)].columns}
+            unknown_defaults = sorted(set(map(str, defaults)) - known)
+            if unknown_defaults:
+                raise MappingError(
+                    f"{where}.defaults: {unknown_defaults} are not columns of {table}"
+                )
+        elif defaults:
+            raise MappingError(f"{where}.defaults: only a table form takes defaults")
         if entry.get("instrument"):
             for field_name, number in fields.items():
                 if isinstance(number, bool) or not isinstance(number, int):
