@@ -82,8 +82,8 @@ def export_fhir(trial_dir: str, out: str, protocol_name: str | None) -> None:
 
     from attune.interop.fhir.responses import export_bundle
 
-    dataset, _ = _load(trial_dir, protocol_name)
-    questionnaires, bundle = export_bundle(dataset)
+    dataset, protocol = _load(trial_dir, protocol_name)
+    questionnaires, bundle = export_bundle(dataset, protocol)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     for resource in questionnaires:

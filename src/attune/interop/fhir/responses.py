@@ -28,6 +28,8 @@ from attune.interop.fhir.common import (
     questionnaire_url,
 )
 from attune.interop.fhir.questionnaire import link_id, questionnaire, score_code, score_link_id
+from attune.protocol import Protocol, get_protocol
+from attune.protocol.sourcefile import SourceError
 
 
 def _subject(pid: str) -> dict[str, Any]:
@@ -122,8 +124,11 @@ def observation_resource(
     return resource
 
 
-def export_bundle(dataset: TrialDataset) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The Questionnaires of every instrument with forms, and one collection Bundle of the
+def export_bundle(
+    dataset: TrialDataset, protocol: Protocol | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The Questionnaires of every instrument of the protocol or with forms in the data, and one
+    collection Bundle of the
     Patients, QuestionnaireResponses and total-score Observations; each validated by
     fhir.resources (R4B) and returned as JSON-ready dictionaries."""
     items = dataset.item_responses
@@ -148,7 +153,13 @@ def export_bundle(dataset: TrialDataset) -> tuple[list[dict[str, Any]], dict[str
     ):
         if kind in ("total", "subscale") and not pd.isna(value):
             scores.setdefault((str(p), str(v), str(i)), {})[str(name)] = str(value)
-    instruments = sorted({str(i) for i in items["instrument"]})
+    if protocol is None:
+        try:
+            protocol = get_protocol(dataset.protocol_id)
+        except SourceError:
+            protocol = None  # a protocol file not given: the instruments with forms only
+    due = {d.instrument for v in protocol.visits for d in v.instruments} if protocol else set()
+    instruments = sorted(due | {str(i) for i in items["instrument"]})
     questionnaires = [
         questionnaire(get_instrument(i)).model_dump(mode="json", exclude_none=True)
         for i in instruments
