@@ -245,3 +245,13 @@ def test_reading_files_reports_instead_of_raising(tmp_path: Path) -> None:
     resources, problems = read_resources(tmp_path)
     assert resources == []
     assert any("not JSON" in p for p in problems) and any("no resourceType" in p for p in problems)
+
+
+def test_treatment_guesses_are_not_imported_as_forms(exported: Any, rf_trial: TrialDataset) -> None:
+    _, bundle = exported
+    response = _one(bundle)
+    response["questionnaire"] = "urn:attune:questionnaire:arm_guess"
+    response["item"] = [{"linkId": "1", "answer": [{"valueInteger": 1}]}]
+    response.pop("identifier")
+    with pytest.raises(FhirImportError, match="record treatment guesses in the platform"):
+        import_responses([response], rf_trial)

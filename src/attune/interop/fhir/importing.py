@@ -31,6 +31,7 @@ from attune.interop.fhir.common import (
     fhir_id,
 )
 from attune.interop.fhir.questionnaire import score_link_id
+from attune.interop.redcap.forms import TABLE_INSTRUMENTS
 
 LOINC_QUESTIONNAIRE = "http://loinc.org/q/"
 ACCEPTED_STATUS = ("completed", "amended")
@@ -207,6 +208,12 @@ def import_responses(resources: list[dict[str, Any]], dataset: TrialDataset) -> 
             problems.append(
                 f"{label}: unknown questionnaire {canonical or '(none given)'!r}: not an Attune "
                 f"instrument ({QUESTIONNAIRE_URN}<id>) or a LOINC panel Attune scores"
+            )
+            continue
+        if instrument.id in TABLE_INSTRUMENTS:
+            problems.append(
+                f"{label}: {instrument.abbreviation} answers are kept per respondent, not as a "
+                "form: record treatment guesses in the platform"
             )
             continue
         subject = resource.get("subject") or {}

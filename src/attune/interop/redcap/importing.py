@@ -21,7 +21,7 @@ from attune.dataset import DatasetError, DatasetProblem, TrialDataset
 from attune.dataset.schema import FORMAT_VERSION, TABLE_ORDER, TABLES
 from attune.dataset.scoring import score_item_responses
 from attune.instruments import Instrument, UnknownInstrumentError, get_instrument
-from attune.interop.redcap.forms import TABLE_FORMS
+from attune.interop.redcap.forms import TABLE_FORMS, TABLE_INSTRUMENTS
 from attune.interop.redcap.mapping import LOG, SKIP, FormMap, Mapping, _item_fields
 from attune.interop.redcap.model import Field, Project
 from attune.protocol import Protocol
@@ -110,6 +110,18 @@ def _instrument_plan(project: Project, form: str, entry: FormMap) -> list[FieldP
             FieldPlan(form, item.name, "conflicting", entry.instrument, str(error))
             for item in project.fields
             if item.form == form
+        ]
+    if instrument.id in TABLE_INSTRUMENTS:
+        return [
+            FieldPlan(
+                form,
+                item.name,
+                "conflicting",
+                instrument.id,
+                "treatment guesses are kept per respondent: map the form with table: arm_guesses",
+            )
+            for item in project.fields
+            if item.form == form and item.name != project.record_id_field
         ]
     fields = entry.fields or _item_fields(project, form)
     entry.fields = dict(fields)
