@@ -159,11 +159,9 @@ def table_fields(
     arms: list[tuple[str, str]] | None,
     strata: list[str],
     criteria: list[tuple[str, str]],
-    sites: list[str] | None = None,
 ) -> list[Field]:
     """The fields of the participant, visit and repeating forms (``arms`` None: blinded, so no
     arm, dose amount or product field at all)."""
-    del sites  # sites are free text in REDCap: a data access group per site is a site's choice
     p, v = PARTICIPANT_FORM, VISIT_FORM
     blinded = arms is None
     fields = [
