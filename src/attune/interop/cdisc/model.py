@@ -14,7 +14,7 @@ from typing import Literal
 import pandas as pd
 
 VarType = Literal["text", "integer", "float", "date"]
-Core = Literal["Req", "Exp", "Perm"]
+Core = Literal["Req", "Exp", "Perm", "Cond"]
 OriginType = Literal["Collected", "Derived", "Assigned", "Protocol", "Predecessor"]
 
 #: SAS XPT version 5 limits

@@ -28,6 +28,8 @@ from attune.interop.cdisc.model import MAX_CHAR, MAX_LABEL, MAX_NAME, Dataset
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _SAS_EPOCH = pd.Timestamp("1960-01-01")
+#: observations gathered and written at a time (bounds memory for the nine-million-row QS)
+CHUNK_ROWS = 250_000
 
 
 def ascii_text(value: str) -> str:
@@ -73,9 +75,14 @@ def _header(kind: str, tail: str = "0" * 30) -> bytes:
     return _pad(f"HEADER RECORD*******{kind:<8}HEADER RECORD!!!!!!!{tail}".encode("ascii"), 80)
 
 
-def _text_column(series: pd.Series) -> tuple[np.ndarray, list[int]]:
-    """(encoded values as ``S{width}`` padded with blanks, rows cut at 200 bytes)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+def _text_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """(table of distinct values as ``S{width}`` padded with blanks, each row's code into it,
+    rows cut at 200 bytes). Categorical columns are not factorized again."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy().astype(np.int64)
+        uniques = series.cat.categories
+    else:
+        codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
     encoded = [ascii_text(str(u)).encode("ascii") for u in uniques]
     width = max([1, *(len(e) for e in encoded)])
     cut_codes = [i for i, e in enumerate(encoded) if len(e) > MAX_CHAR]
@@ -83,7 +90,7 @@ def _text_column(series: pd.Series) -> tuple[np.ndarray, list[int]]:
     table = np.array([_pad(e, width) for e in encoded] + [b" " * width], dtype=f"S{width}")
     codes = np.where(codes < 0, len(encoded), codes)
     cut_rows = np.flatnonzero(np.isin(codes, cut_codes)).tolist() if cut_codes else []
-    return table[codes], cut_rows
+    return table, codes, cut_rows
 
 
 def _number_column(series: pd.Series, as_date: bool) -> np.ndarray:
@@ -107,7 +114,7 @@ def write_xpt(path: Path | str, dataset: Dataset, created: datetime) -> dict[str
     n = len(frame)
     if not _NAME.match(dataset.name):
         raise ValueError(f"dataset name {dataset.name!r} is not a SAS v5 name")
-    columns: list[np.ndarray] = []
+    columns: list[tuple[np.ndarray, np.ndarray | None]] = []
     lengths: dict[str, int] = {}
     cut: list[str] = []
     namestrs = b""
@@ -118,11 +125,11 @@ def write_xpt(path: Path | str, dataset: Dataset, created: datetime) -> dict[str
         if len(variable.label) > MAX_LABEL:
             raise ValueError(f"{dataset.name}.{variable.name}: label longer than 40 characters")
         if variable.numeric:
-            data = _number_column(frame[variable.name], variable.type == "date")
+            data, codes = _number_column(frame[variable.name], variable.type == "date"), None
             width = 8
             form, form_len = ("DATE", 9) if variable.type == "date" else ("", 0)
         else:
-            data, cut_rows = _text_column(frame[variable.name].astype(object))
+            data, codes, cut_rows = _text_column(frame[variable.name])
             width = data.dtype.itemsize
             form, form_len = "", 0
             if cut_rows:
@@ -130,7 +137,7 @@ def write_xpt(path: Path | str, dataset: Dataset, created: datetime) -> dict[str
                     f"{dataset.name}.{variable.name}: {len(cut_rows)} values cut to 200 bytes "
                     f"(first at record {cut_rows[0] + 1})"
                 )
-        columns.append(data)
+        columns.append((data, codes))
         lengths[variable.name] = width
         namestrs += (
             np.array(
@@ -166,14 +173,18 @@ def write_xpt(path: Path | str, dataset: Dataset, created: datetime) -> dict[str
         + _header("NAMESTR", f"000000{len(dataset.variables):04d}00000000000000000000")
     )
     namestrs += b" " * (-len(namestrs) % 80)
-    dtype = np.dtype([(f"f{i}", column.dtype) for i, column in enumerate(columns)])
-    records = np.empty(n, dtype=dtype)
-    for i, column in enumerate(columns):
-        records[f"f{i}"] = column
-    body = records.tobytes()
-    body += b" " * (-len(body) % 80)
+    dtype = np.dtype([(f"f{i}", data.dtype) for i, (data, _) in enumerate(columns)])
     with open(path, "wb") as handle:
-        handle.write(head + namestrs + _header("OBS") + body)
+        handle.write(head + namestrs + _header("OBS"))
+        written = 0
+        for start in range(0, n, CHUNK_ROWS):
+            stop = min(n, start + CHUNK_ROWS)
+            records = np.empty(stop - start, dtype=dtype)
+            for i, (data, codes) in enumerate(columns):
+                records[f"f{i}"] = data[start:stop] if codes is None else data[codes[start:stop]]
+            handle.write(records.tobytes())
+            written += records.nbytes
+        handle.write(b" " * (-written % 80))
     return {"lengths": lengths, "cut": cut}
 
 
