@@ -11,6 +11,7 @@ import click
 
 from attune import __version__
 from attune.cli.analyze import analyze
+from attune.cli.cdisc import adam_command, sdtm_command
 from attune.cli.demo import demo
 from attune.cli.instruments import instruments, score
 from attune.cli.power import power
@@ -47,6 +48,8 @@ cli.add_command(manage)
 cli.add_command(audit)
 cli.add_command(export)
 cli.add_command(import_)
+export.add_command(sdtm_command)
+export.add_command(adam_command)
 
 
 def main() -> None:

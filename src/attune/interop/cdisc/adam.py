@@ -54,7 +54,10 @@ def model_visits(trial: Trial, instrument: str) -> list[str]:
 
 
 def build_adsl(trial: Trial) -> Dataset:
+    """One record per randomised subject (the ITT population: screen failures and people not
+    yet randomised stay in SDTM DM only)."""
     people = trial.people.reset_index(drop=True)
+    people = people[people["randomised_on"].notna()].reset_index(drop=True)
     pid = people["participant_id"].astype(str)
     adsl = pd.DataFrame(
         {
@@ -103,20 +106,18 @@ def build_adsl(trial: Trial) -> Dataset:
     status = people["status"].astype(str)
     adsl["COMPLFL"] = _y(status.eq("completed"))
     adsl["EOSSTT"] = np.select(
-        [status.eq("completed"), status.eq("discontinued"), status.eq("screen_failed")],
-        ["COMPLETED", "DISCONTINUED", "DISCONTINUED"],
-        default="ONGOING",
+        [status.eq("completed"), status.eq("discontinued")], ["COMPLETED", "DISCONTINUED"], default="ONGOING"
     )
     adsl["DCSREAS"] = np.where(
-        status.eq("discontinued"),
-        people["discontinued_reason"].map(DISCONTINUATION).fillna("OTHER"),
-        np.where(status.eq("screen_failed"), "SCREEN FAILURE", None),
+        status.eq("discontinued"), people["discontinued_reason"].map(DISCONTINUATION).fillna("OTHER"), None
     )
     adsl["CAPS5BL"] = pid.map(base).astype(float)
     strata = strata_columns(trial)
     for column, name in strata:
         adsl[name] = people[column].astype(object).where(people[column].notna(), None).astype(object)
     adsl = adsl.sort_values("USUBJID", kind="stable").reset_index(drop=True)
+    # blinded: the arm variables are kept, empty (the allocation is not in the data)
+    arm_core = "Perm" if trial.blinded else "Req"
     variables = [
         STUDYID,
         USUBJID,
@@ -126,15 +127,15 @@ def build_adsl(trial: Trial) -> Dataset:
         Variable("AGEU", "Age Units", core="Req", origin="Predecessor", method="DM.AGEU"),
         Variable("SEX", "Sex", core="Req", origin="Predecessor", codelist="SEX", method="DM.SEX"),
         Variable("RACE", "Race", core="Req", origin="Predecessor", codelist="RACE", method="DM.RACE"),
-        Variable("ARM", "Description of Planned Arm", core="Req", origin="Predecessor", codelist="ARM", method="DM.ARM"),
-        Variable("ACTARM", "Description of Actual Arm", core="Req", origin="Predecessor", codelist="ARM", method="DM.ACTARM"),
-        Variable("TRT01P", "Planned Treatment for Period 01", core="Req", origin="Derived", codelist="ARM", method="DM.ARM"),
+        Variable("ARM", "Description of Planned Arm", core=arm_core, origin="Predecessor", codelist="ARM", method="DM.ARM"),
+        Variable("ACTARM", "Description of Actual Arm", core="Cond", origin="Predecessor", codelist="ARM", method="DM.ACTARM"),
+        Variable("TRT01P", "Planned Treatment for Period 01", core=arm_core, origin="Derived", codelist="ARM", method="DM.ARM"),
         Variable("TRT01PN", "Planned Treatment for Period 01 (N)", "integer", core="Perm", origin="Derived", method="Position of the arm in the protocol"),
-        Variable("TRT01A", "Actual Treatment for Period 01", core="Req", origin="Derived", codelist="ARM", method="DM.ACTARM"),
+        Variable("TRT01A", "Actual Treatment for Period 01", core="Cond", origin="Derived", codelist="ARM", method="DM.ACTARM"),
         Variable("TRT01AN", "Actual Treatment for Period 01 (N)", "integer", core="Perm", origin="Derived", method="Position of the arm in the protocol"),
         Variable("RANDDT", "Date of Randomization", "date", core="Perm", origin="Predecessor", method="DS.DSSTDTC where DSDECOD = RANDOMIZED"),
-        Variable("TRTSDT", "Date of First Exposure to Treatment", "date", core="Req", origin="Derived", method="Date of the first EX.EXSTDTC"),
-        Variable("TRTEDT", "Date of Last Exposure to Treatment", "date", core="Req", origin="Derived", method="Date of the last EX.EXSTDTC"),
+        Variable("TRTSDT", "Date of First Exposure to Treatment", "date", core="Cond", origin="Derived", method="Date of the first EX.EXSTDTC (empty: never dosed)"),
+        Variable("TRTEDT", "Date of Last Exposure to Treatment", "date", core="Cond", origin="Derived", method="Date of the last EX.EXSTDTC (empty: never dosed)"),
         Variable("ITTFL", "Intent-To-Treat Population Flag", core="Cond", origin="Derived", codelist="NY", method="Y if randomised"),
         Variable("MITTFL", "Modified ITT Population Flag", core="Cond", origin="Derived", codelist="NY", method="Y if randomised, dosed at least once and with a CAPS-5 total after baseline up to the primary endpoint"),
         Variable("SAFFL", "Safety Population Flag", core="Cond", origin="Derived", codelist="NY", method="Y if randomised and dosed at least once"),
@@ -217,7 +218,7 @@ def build_adqs(trial: Trial, adsl: Dataset) -> Dataset:
         Variable("SITEID", "Study Site Identifier", core="Req", origin="Predecessor", method="ADSL.SITEID"),
         *[Variable(name, f"Strata {i} Used for Randomization", core="Perm", origin="Predecessor", method=f"ADSL.{name}")
           for i, name in enumerate(strata, start=1)],
-        Variable("TRTP", "Planned Treatment", core="Req", origin="Predecessor", codelist="ARM", method="ADSL.TRT01P"),
+        Variable("TRTP", "Planned Treatment", core="Perm" if trial.blinded else "Req", origin="Predecessor", codelist="ARM", method="ADSL.TRT01P"),
         Variable("TRTPN", "Planned Treatment (N)", "integer", core="Perm", origin="Predecessor", method="ADSL.TRT01PN"),
         Variable("ITTFL", "Intent-To-Treat Population Flag", core="Cond", origin="Predecessor", codelist="NY", method="ADSL.ITTFL"),
         Variable("MITTFL", "Modified ITT Population Flag", core="Cond", origin="Predecessor", codelist="NY", method="ADSL.MITTFL"),
@@ -243,8 +244,8 @@ def build_adqs(trial: Trial, adsl: Dataset) -> Dataset:
 def build_adae(trial: Trial, adsl: Dataset, ae: Dataset | None) -> Dataset | None:
     if ae is None:
         return None
-    events = ae.frame
     subjects = adsl.frame.set_index("USUBJID")
+    events = ae.frame[ae.frame["USUBJID"].isin(subjects.index)].reset_index(drop=True)
     frame = pd.DataFrame(
         {
             "STUDYID": events["STUDYID"],
@@ -273,7 +274,7 @@ def build_adae(trial: Trial, adsl: Dataset, ae: Dataset | None) -> Dataset | Non
         Variable("AGE", "Age", "integer", core="Perm", origin="Predecessor", method="ADSL.AGE"),
         Variable("SEX", "Sex", core="Perm", origin="Predecessor", codelist="SEX", method="ADSL.SEX"),
         Variable("RACE", "Race", core="Perm", origin="Predecessor", codelist="RACE", method="ADSL.RACE"),
-        Variable("TRTA", "Actual Treatment", core="Req", origin="Predecessor", codelist="ARM", method="ADSL.TRT01A"),
+        Variable("TRTA", "Actual Treatment", core="Perm" if trial.blinded else "Req", origin="Predecessor", codelist="ARM", method="ADSL.TRT01A"),
         Variable("TRTAN", "Actual Treatment (N)", "integer", core="Perm", origin="Predecessor", method="ADSL.TRT01AN"),
         Variable("SAFFL", "Safety Population Flag", core="Cond", origin="Predecessor", codelist="NY", method="ADSL.SAFFL"),
         Variable("AETERM", "Reported Term for the Adverse Event", core="Req", origin="Predecessor", method="AE.AETERM"),
