@@ -18,6 +18,8 @@ CORE = [
     "attune.fidelity.sampling",
     "attune.fidelity.drift",
     "attune.stats.funnel_means",
+    "attune.interop.cdisc.export",
+    "attune.interop.cdisc.validate",
 ]
 WEB = ["django", "ninja", "rest_framework", "flask", "fastapi", "starlette"]
 

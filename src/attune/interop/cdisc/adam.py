@@ -196,7 +196,9 @@ def build_adqs(trial: Trial, adsl: Dataset) -> Dataset:
     frame["BASE"] = base.reindex(keys).to_numpy()
     order = {v: i for i, v in enumerate(trial.protocol.visit_ids)}
     after = frame["visit_id"].map(order) > order[trial.baseline_visit]
-    frame["CHG"] = np.where(after, frame["AVAL"] - frame["BASE"], np.nan)
+    # rounded to the 11 decimals of the dataset's scores: the exact decimal difference, which
+    # Dataset-JSON's 15 significant digits then hold exactly (1.3333333333300001 would not)
+    frame["CHG"] = np.where(after, np.round(frame["AVAL"] - frame["BASE"], 11), np.nan)
     analysed = np.zeros(len(frame), dtype=bool)
     for inst in pd.unique(frame["instrument"]):
         visits = set(model_visits(trial, str(inst)))
