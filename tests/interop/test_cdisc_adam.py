@@ -41,15 +41,27 @@ def test_primary_mmrm_from_adqs_reproduces_the_report(
     result = CliRunner().invoke(
         cli,
         [
-            "analyze", "mmrm", str(data),
-            "--formula", f"CHG ~ BASE + {sites}TRTP * AVISITN",
-            "--subject", "USUBJID", "--visit", "AVISITN", "--treatment", "TRTP",
-            "--reference", "Placebo with identical therapy", "--json",
+            "analyze",
+            "mmrm",
+            str(data),
+            "--formula",
+            f"CHG ~ BASE + {sites}TRTP * AVISITN",
+            "--subject",
+            "USUBJID",
+            "--visit",
+            "AVISITN",
+            "--treatment",
+            "TRTP",
+            "--reference",
+            "Placebo with identical therapy",
+            "--json",
         ],
     )
     assert result.exit_code == 0, result.output
     fitted = json.loads(result.output.strip().splitlines()[-1])
-    primary_visit = float(adqs.loc[adqs["AVISIT"].str.startswith("Primary endpoint"), "AVISITN"].iloc[0])
+    primary_visit = float(
+        adqs.loc[adqs["AVISIT"].str.startswith("Primary endpoint"), "AVISITN"].iloc[0]
+    )
     at = [c for c in fitted["contrasts"] if float(c["visit"]) == primary_visit]
     assert len(at) == 1
     for key in ("estimate", "se", "df"):
@@ -65,7 +77,9 @@ def test_adsl_populations(adam: Package, trial: TrialDataset) -> None:
     assert (adsl["ITTFL"] == "Y").all()
     dosed = set("MAPP-" + trial.doses["participant_id"].astype(str))
     assert set(adsl.loc[adsl["SAFFL"] == "Y", "USUBJID"]) == dosed & set(adsl["USUBJID"])
-    assert set(adsl.loc[adsl["MITTFL"] == "Y", "USUBJID"]) <= set(adsl.loc[adsl["SAFFL"] == "Y", "USUBJID"])
+    assert set(adsl.loc[adsl["MITTFL"] == "Y", "USUBJID"]) <= set(
+        adsl.loc[adsl["SAFFL"] == "Y", "USUBJID"]
+    )
     assert set(adsl["TRT01P"]) == {"MDMA-assisted therapy", "Placebo with identical therapy"}
     assert set(adsl["EOSSTT"]) <= {"COMPLETED", "DISCONTINUED", "ONGOING"}
     caps = trial.scores_wide("caps5").set_index(["participant_id", "visit_id"])["total"]
@@ -82,8 +96,12 @@ def test_adqs_baseline_and_change(adam: Package) -> None:
     assert np.allclose(post["CHG"], post["AVAL"] - post["BASE"], rtol=0, atol=1e-10)
     totals = post[post["PARAMCD"] == "CAPS5TOT"]
     assert (totals["CHG"] == totals["AVAL"] - totals["BASE"]).all()
-    assert set(adqs.loc[adqs["ANL01FL"] == "Y", "AVISIT"]) >= {"Primary endpoint T4 (about 18 weeks after baseline)"}
-    assert {"CAPS5TOT", "CAPS5B", "CAPS5C", "CAPS5D", "CAPS5E", "PCL01TOT", "SDS01TOT"} <= set(adqs["PARAMCD"])
+    assert set(adqs.loc[adqs["ANL01FL"] == "Y", "AVISIT"]) >= {
+        "Primary endpoint T4 (about 18 weeks after baseline)"
+    }
+    assert {"CAPS5TOT", "CAPS5B", "CAPS5C", "CAPS5D", "CAPS5E", "PCL01TOT", "SDS01TOT"} <= set(
+        adqs["PARAMCD"]
+    )
 
 
 def test_adae(adam: Package, trial: TrialDataset) -> None:
@@ -91,6 +109,8 @@ def test_adae(adam: Package, trial: TrialDataset) -> None:
     adsl = read(adam, "ADSL")
     assert set(adae["USUBJID"]) <= set(adsl["USUBJID"])
     emergent = trial.adverse_events["treatment_emergent"].astype(bool)
-    randomised = set(trial.participants.loc[trial.participants["randomised_on"].notna(), "participant_id"])
+    randomised = set(
+        trial.participants.loc[trial.participants["randomised_on"].notna(), "participant_id"]
+    )
     in_adsl = trial.adverse_events["participant_id"].isin(randomised)
     assert (adae["TRTEMFL"] == "Y").sum() == int((emergent & in_adsl).sum())

@@ -19,8 +19,25 @@ def read(package: Package, name: str) -> pd.DataFrame:
 
 
 def test_the_domains_written(sdtm: Package) -> None:
-    expected = {"TA", "TE", "TV", "TI", "TS", "DM", "SUPPDM", "DS", "SV", "EX", "SU", "AE",
-                "SUPPAE", "DV", "IE", "VS", "QS"}
+    expected = {
+        "TA",
+        "TE",
+        "TV",
+        "TI",
+        "TS",
+        "DM",
+        "SUPPDM",
+        "DS",
+        "SV",
+        "EX",
+        "SU",
+        "AE",
+        "SUPPAE",
+        "DV",
+        "IE",
+        "VS",
+        "QS",
+    }
     assert set(sdtm.records) == expected
     for name in expected:
         assert (Path(sdtm.folder) / f"{name.lower()}.xpt").exists()
@@ -125,7 +142,10 @@ def test_trial_design_from_the_protocol(sdtm: Package) -> None:
     ta = read(sdtm, "TA")
     assert set(ta["ARMCD"]) == {"MDMA", "PBO"}
     assert ta.groupby("ARMCD")["EPOCH"].apply(list).to_dict()["PBO"] == [
-        "SCREENING", "RUN-IN", "TREATMENT", "FOLLOW-UP"
+        "SCREENING",
+        "RUN-IN",
+        "TREATMENT",
+        "FOLLOW-UP",
     ]
     ti = read(sdtm, "TI")
     assert protocol.eligibility is not None
@@ -155,7 +175,9 @@ def test_events_and_findings(sdtm: Package, trial: TrialDataset) -> None:
     assert len(suppae) == len(ae) and set(suppae["QNAM"]) == {"AETRTEM"}
     vs = read(sdtm, "VS")
     vitals = trial.vitals
-    expected = sum(int(vitals[c].notna().sum()) for c in ("systolic", "diastolic", "pulse", "temperature"))
+    expected = sum(
+        int(vitals[c].notna().sum()) for c in ("systolic", "diastolic", "pulse", "temperature")
+    )
     assert len(vs) == expected
     assert (vs.groupby("USUBJID")["VSLOBXFL"].apply(lambda s: (s == "Y").sum() // 4) <= 1).all()
     ex = read(sdtm, "EX")

@@ -30,10 +30,14 @@ def test_define_xml_is_valid_define_2_1(sdtm: Package, adam: Package) -> None:
 
     schema = xmlschema.XMLSchema(get_schema_path("define", "2.1"))
     for package in (sdtm, adam):
-        errors = [str(e)[:300] for e in schema.iter_errors(str(Path(package.folder) / "define.xml"))]
+        errors = [
+            str(e)[:300] for e in schema.iter_errors(str(Path(package.folder) / "define.xml"))
+        ]
         assert errors == []
     text = (Path(sdtm.folder) / "define.xml").read_text()
-    assert 'def:DefineVersion="2.1.0"' in text and 'Name="SDTMIG"' in text and 'Version="3.4"' in text
+    assert (
+        'def:DefineVersion="2.1.0"' in text and 'Name="SDTMIG"' in text and 'Version="3.4"' in text
+    )
     assert '<Alias Context="nci:ExtCodeID" Name="C66731"' in text  # SEX is CDISC CT
 
 
@@ -43,7 +47,14 @@ def test_dataset_json_matches_the_transport_files(sdtm: Package, adam: Package) 
             path = Path(package.folder) / f"{name.lower()}.json"
             document = json.loads(path.read_text())
             assert document["datasetJSONVersion"] == "1.1.0"
-            for key in ("datasetJSONCreationDateTime", "itemGroupOID", "records", "name", "label", "columns"):
+            for key in (
+                "datasetJSONCreationDateTime",
+                "itemGroupOID",
+                "records",
+                "name",
+                "label",
+                "columns",
+            ):
                 assert key in document, (name, key)
             assert document["itemGroupOID"] == f"IG.{name}"
             assert document["records"] == len(document["rows"]) == package.records[name]
@@ -58,7 +69,10 @@ def test_dataset_json_matches_the_transport_files(sdtm: Package, adam: Package) 
                 elif column["dataType"] == "date":
                     assert got.fillna("").tolist() == [str(v) if pd.notna(v) else "" for v in want]
                 else:
-                    assert pd.to_numeric(got).astype(float).fillna(-1e9).tolist() == want.fillna(-1e9).tolist()
+                    assert (
+                        pd.to_numeric(got).astype(float).fillna(-1e9).tolist()
+                        == want.fillna(-1e9).tolist()
+                    )
 
 
 def test_a_missing_country_is_reported(trial: TrialDataset, tmp_path: Path) -> None:
@@ -74,7 +88,9 @@ def _rewrite(folder: Path, name: str, change) -> None:  # type: ignore[no-untype
     frame = change(frame)
     labels = meta.column_names_to_labels
     variables = [
-        Variable(c, labels.get(c) or c, "float" if pd.api.types.is_numeric_dtype(frame[c]) else "text")
+        Variable(
+            c, labels.get(c) or c, "float" if pd.api.types.is_numeric_dtype(frame[c]) else "text"
+        )
         for c in frame.columns
     ]
     dataset = Dataset(name, meta.file_label or name, "X", "x", (), variables, frame)

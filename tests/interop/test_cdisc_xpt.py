@@ -25,7 +25,7 @@ def test_ibm_floats_hold_every_double_exactly(tmp_path: Path) -> None:
     values = np.concatenate(
         [
             rng.normal(0, 1e6, 500),
-            rng.integers(-10**12, 10**12, 300).astype(float),
+            rng.integers(-(10**12), 10**12, 300).astype(float),
             [0.0, -0.0, 1.0, -1.0, 0.1, 1 / 3, 2.0**-60, 1e70, -1e-70, 123456789.123456789],
         ]
     )
@@ -48,7 +48,7 @@ def test_reads_back_as_pyreadstat_writes_it(tmp_path: Path) -> None:
         {
             "STUDYID": ["MAPP", "MAPP", None, "MAPP"],
             "AVAL": [1.5, np.nan, -0.25, 80.0],
-            "TEXT": ["Moderately", "", "a, b \"c\"", "Extreme / incapacitating"],
+            "TEXT": ["Moderately", "", 'a, b "c"', "Extreme / incapacitating"],
             "DAY": [1.0, 2.0, np.nan, -3.0],
         }
     )
@@ -62,8 +62,12 @@ def test_reads_back_as_pyreadstat_writes_it(tmp_path: Path) -> None:
     theirs = tmp_path / "theirs.xpt"
     write_xpt(ours, _dataset(frame, variables), WHEN)
     pyreadstat.write_xport(
-        frame, str(theirs), file_format_version=5, table_name="AB",
-        column_labels=[v.label for v in variables], file_label="A test dataset",
+        frame,
+        str(theirs),
+        file_format_version=5,
+        table_name="AB",
+        column_labels=[v.label for v in variables],
+        file_label="A test dataset",
     )
     a, meta_a = pyreadstat.read_xport(str(ours))
     b, meta_b = pyreadstat.read_xport(str(theirs))
@@ -106,6 +110,8 @@ def test_version_5_limits(tmp_path: Path) -> None:
 
 def test_empty_dataset_and_all_missing_text(tmp_path: Path) -> None:
     frame = pd.DataFrame({"A": pd.Series([None, None], dtype=object), "B": [np.nan, np.nan]})
-    write_xpt(tmp_path / "e.xpt", _dataset(frame, [Variable("A", "a"), Variable("B", "b", "float")]), WHEN)
+    write_xpt(
+        tmp_path / "e.xpt", _dataset(frame, [Variable("A", "a"), Variable("B", "b", "float")]), WHEN
+    )
     back, meta = pyreadstat.read_xport(str(tmp_path / "e.xpt"))
     assert len(back) == 2 and meta.variable_storage_width["A"] == 1

@@ -6,7 +6,7 @@ import re
 
 from attune.dataset import TrialDataset, blind
 from attune.interop.cdisc import design, qs, sdtm
-from attune.interop.cdisc.context import Trial
+from attune.interop.cdisc.context import Trial, numpy_strings
 from attune.interop.cdisc.model import Dataset
 from attune.protocol import Protocol, get_protocol
 
@@ -30,6 +30,11 @@ def make_trial(
 
 def build_sdtm(trial: Trial) -> list[Dataset]:
     """Every SDTM domain with records, trial design first, then SUPPQUAL after its parent."""
+    with numpy_strings():
+        return _build_sdtm(trial)
+
+
+def _build_sdtm(trial: Trial) -> list[Dataset]:
     ae, suppae = sdtm.build_ae(trial)
     built = [
         design.build_ta(trial),

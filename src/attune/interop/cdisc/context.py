@@ -7,6 +7,9 @@ domain and in TV; the reference start (``RFSTDTC``, study day 1) is the first do
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -18,16 +21,44 @@ from attune.interop.cdisc.terms import EPOCH, visit_name
 from attune.protocol import Protocol
 
 
+@contextmanager
+def numpy_strings() -> Iterator[None]:
+    """Build with text held as NumPy objects, not Arrow strings: the builders gather and reorder
+    millions of ids, which Arrow-backed columns make several times slower (pandas 3 infers them
+    by default; the option is deprecated, and where it is gone this does nothing)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            context = pd.option_context("future.infer_string", False)
+            context.__enter__()
+        except (KeyError, ValueError, pd.errors.OptionError):
+            context = None
+    try:
+        yield
+    finally:
+        if context is not None:
+            context.__exit__(None, None, None)
+
+
+def _formatted(values: pd.Series, unit: str) -> pd.Series:
+    """Each distinct moment formatted once (dates repeat: many records share a visit)."""
+    moments = pd.to_datetime(pd.Series(values), errors="coerce")
+    codes, uniques = pd.factorize(moments)
+    stamps = pd.DatetimeIndex(uniques).to_numpy().astype(f"datetime64[{unit}]")
+    text = np.append(np.datetime_as_string(stamps, unit=unit).astype(object), None)
+    return pd.Series(
+        text[np.where(codes < 0, len(uniques), codes)], index=moments.index, dtype=object
+    )
+
+
 def iso_date(values: pd.Series) -> pd.Series:
     """ISO 8601 dates (``2020-01-31``); missing stays missing."""
-    out = pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d")
-    return out.astype(object).where(out.notna(), None)
+    return _formatted(values, "D")
 
 
 def iso_datetime(values: pd.Series) -> pd.Series:
     """ISO 8601 date and time to the minute (``2020-01-31T08:15``), as collected."""
-    out = pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%dT%H:%M")
-    return out.astype(object).where(out.notna(), None)
+    return _formatted(values, "m")
 
 
 @dataclass
@@ -49,11 +80,11 @@ class Trial:
     @cached_property
     def people(self) -> pd.DataFrame:
         frame = self.dataset.participants.copy()
-        frame["participant_id"] = frame["participant_id"].astype(str)
+        frame["participant_id"] = frame["participant_id"].astype(object)
         return frame.set_index("participant_id", drop=False)
 
     def usubjid(self, participant_ids: pd.Series) -> pd.Series:
-        return self.study_id + "-" + participant_ids.astype(str)
+        return self.study_id + "-" + participant_ids.astype(object)
 
     @cached_property
     def visit_table(self) -> pd.DataFrame:
@@ -72,6 +103,13 @@ class Trial:
         return pd.DataFrame(rows).set_index("visit_id", drop=False)
 
     def epoch_of(self, visit_id: str) -> str:
+        return self.epochs[visit_id]
+
+    @cached_property
+    def epochs(self) -> dict[str, str]:
+        return {visit.id: self._epoch(visit.id) for visit in self.protocol.visits}
+
+    def _epoch(self, visit_id: str) -> str:
         visit = self.protocol.visit(visit_id)
         ids = self.protocol.visit_ids
         primary = self.protocol.primary_endpoint
@@ -104,21 +142,28 @@ class Trial:
         doses = self.dataset.doses
         if doses.empty:
             return pd.Series(dtype="datetime64[us]")
-        return doses.assign(pid=doses["participant_id"].astype(str)).groupby("pid")["time"].min()
+        return doses.assign(pid=doses["participant_id"].astype(object)).groupby("pid")["time"].min()
 
     @cached_property
     def last_dose(self) -> pd.Series:
         doses = self.dataset.doses
         if doses.empty:
             return pd.Series(dtype="datetime64[us]")
-        return doses.assign(pid=doses["participant_id"].astype(str)).groupby("pid")["time"].max()
+        return doses.assign(pid=doses["participant_id"].astype(object)).groupby("pid")["time"].max()
 
     def study_day(self, participant_ids: pd.Series, dates: pd.Series) -> pd.Series:
         """--DY: days from the first dose, day 1 being the first dose's day (no day 0)."""
-        start = participant_ids.astype(str).map(self.first_dose.dt.normalize())
-        when = pd.to_datetime(dates, errors="coerce").dt.normalize()
-        days = (when - pd.to_datetime(start)).dt.days.astype("Float64")
-        return days.where(days < 0, days + 1).astype(float)
+        first = self.first_dose.dt.normalize()
+        where = first.index.get_indexer(pd.Index(participant_ids.astype(object)))
+        start = first.to_numpy()[np.clip(where, 0, None)] if len(first) else np.array([], "M8[us]")
+        start_days = np.where(
+            where >= 0,
+            start.astype("datetime64[D]").astype(np.float64) if len(first) else 0.0,
+            np.nan,
+        )
+        when = pd.to_datetime(pd.Series(dates), errors="coerce").to_numpy().astype("datetime64[D]")
+        days = np.where(np.isnat(when), np.nan, when.astype(np.float64)) - start_days
+        return pd.Series(np.where(days >= 0, days + 1, days), index=participant_ids.index)
 
     @cached_property
     def visit_dates(self) -> pd.Series:
@@ -128,9 +173,24 @@ class Trial:
         return pd.Series(
             held["actual_date"].to_numpy(),
             index=pd.MultiIndex.from_arrays(
-                [held["participant_id"].astype(str), held["visit_id"].astype(str)]
+                [held["participant_id"].astype(object), held["visit_id"].astype(object)]
             ),
         )
+
+    def dates_at(self, participant_ids: pd.Series, visit_ids: pd.Series) -> pd.Series:
+        """The actual date of each (participant, visit) pair; NaT where the visit was not held."""
+        held = self.visit_dates
+        keys = pd.MultiIndex.from_arrays(
+            [participant_ids.astype(object).to_numpy(), visit_ids.astype(object).to_numpy()]
+        )
+        where = held.index.get_indexer(keys)
+        values = pd.to_datetime(pd.Series(held.to_numpy())).to_numpy()
+        out = np.where(
+            where >= 0,
+            values[np.clip(where, 0, None)] if len(values) else None,
+            np.datetime64("NaT"),
+        )
+        return pd.Series(pd.to_datetime(out), index=participant_ids.index)
 
     def arm_label(self, arm: str) -> str:
         for spec in self.protocol.arms:

@@ -25,8 +25,12 @@ CHUNK_ROWS = 200_000
 
 def _column(dataset: Dataset, name: str, length: int | None) -> Column:
     variable = dataset.variable(name)
-    kind = {"text": "string", "integer": "integer", "float": "double", "date": "date"}[variable.type]
-    column = Column(itemOID=item_oid(dataset, variable), name=name, label=variable.label, dataType=kind)
+    kind = {"text": "string", "integer": "integer", "float": "double", "date": "date"}[
+        variable.type
+    ]
+    column = Column(
+        itemOID=item_oid(dataset, variable), name=name, label=variable.label, dataType=kind
+    )
     if variable.type == "date":
         column.targetDataType = "integer"
     if variable.type == "text" and length:

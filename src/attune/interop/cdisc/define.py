@@ -28,7 +28,13 @@ CDISC_CODELISTS = {
     "EPOCH": ("Epoch", "C99079"),
     "AGEU": ("Age Unit", "C66781"),
 }
-DECODES = {"QSTESTCD": "QSTEST", "PARAMCD": "PARAM", "ARMCD": "ARM", "VSTESTCD": "VSTEST", "TSPARMCD": "TSPARM"}
+DECODES = {
+    "QSTESTCD": "QSTEST",
+    "PARAMCD": "PARAM",
+    "ARMCD": "ARM",
+    "VSTESTCD": "VSTEST",
+    "TSPARMCD": "TSPARM",
+}
 NY_DECODE = {"N": "No", "Y": "Yes"}
 
 
@@ -59,7 +65,9 @@ def codelist_values(datasets: Sequence[Dataset]) -> dict[str, dict[str, str]]:
             terms = found.setdefault(variable.codelist, {})
             decode_column = DECODES.get(variable.name)
             if decode_column and decode_column in frame:
-                pairs = frame[[variable.name, decode_column]].dropna().drop_duplicates(variable.name)
+                pairs = (
+                    frame[[variable.name, decode_column]].dropna().drop_duplicates(variable.name)
+                )
                 for code, decode in zip(pairs[variable.name], pairs[decode_column], strict=True):
                     terms.setdefault(str(code), str(decode))
             else:
@@ -70,7 +78,9 @@ def codelist_values(datasets: Sequence[Dataset]) -> dict[str, dict[str, str]]:
                     present = pd.unique(values.dropna())
                 for value in present:
                     text = f"{value:g}" if isinstance(value, float) else str(value)
-                    terms.setdefault(text, NY_DECODE.get(text, "") if variable.codelist == "NY" else "")
+                    terms.setdefault(
+                        text, NY_DECODE.get(text, "") if variable.codelist == "NY" else ""
+                    )
     return found
 
 
@@ -115,8 +125,11 @@ def build_define(
             StandardOID="STD.1",
             Description=_text(dataset.label),
             Class=D.Class(Name=dataset.cls),
-            leaf=D.leaf(ID=f"LF.{dataset.name}", href=f"{dataset.name.lower()}.xpt",
-                        title=D.title(_content=f"{dataset.name.lower()}.xpt")),
+            leaf=D.leaf(
+                ID=f"LF.{dataset.name}",
+                href=f"{dataset.name.lower()}.xpt",
+                title=D.title(_content=f"{dataset.name.lower()}.xpt"),
+            ),
         )
         if sdtm:
             group.Domain = dataset.domain
@@ -148,7 +161,9 @@ def build_define(
                 Description=_text(variable.label),
             )
             if kind in ("text", "integer", "float"):
-                item.Length = lengths.get(dataset.name, {}).get(variable.name, 8) if kind == "text" else 8
+                item.Length = (
+                    lengths.get(dataset.name, {}).get(variable.name, 8) if kind == "text" else 8
+                )
             if variable.type == "date":
                 item.DisplayFormat = "DATE9."
             if variable.codelist and variable.codelist in codelists:
@@ -171,21 +186,33 @@ def build_define(
         for order, (value, decode) in enumerate(sorted(terms.items()), start=1):
             if decode:
                 codelist.CodeListItem.append(
-                    D.CodeListItem(CodedValue=value, OrderNumber=order, Decode=D.Decode(
-                        TranslatedText=[D.TranslatedText(_content=decode, lang="en")]))
+                    D.CodeListItem(
+                        CodedValue=value,
+                        OrderNumber=order,
+                        Decode=D.Decode(
+                            TranslatedText=[D.TranslatedText(_content=decode, lang="en")]
+                        ),
+                    )
                 )
             else:
-                codelist.EnumeratedItem.append(D.EnumeratedItem(CodedValue=value, OrderNumber=order))
+                codelist.EnumeratedItem.append(
+                    D.EnumeratedItem(CodedValue=value, OrderNumber=order)
+                )
         if codelist.CodeListItem and codelist.EnumeratedItem:
             # a codelist is one or the other: decode every term
             for item in codelist.EnumeratedItem:
-                codelist.CodeListItem.append(D.CodeListItem(CodedValue=item.CodedValue, OrderNumber=item.OrderNumber,
-                    Decode=D.Decode(TranslatedText=[D.TranslatedText(_content=item.CodedValue, lang="en")])))
+                codelist.CodeListItem.append(
+                    D.CodeListItem(
+                        CodedValue=item.CodedValue,
+                        OrderNumber=item.OrderNumber,
+                        Decode=D.Decode(
+                            TranslatedText=[D.TranslatedText(_content=item.CodedValue, lang="en")]
+                        ),
+                    )
+                )
             codelist.EnumeratedItem = []
         mdv.CodeList.append(codelist)
     mdv.MethodDef.extend(methods.values())
-    for dataset in datasets:
-        pass
     stamp = created.strftime("%Y-%m-%dT%H:%M:%S")
     return D.ODM(
         FileType="Snapshot",

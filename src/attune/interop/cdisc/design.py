@@ -14,7 +14,7 @@ import pandas as pd
 from attune.interop.cdisc.context import Trial
 from attune.interop.cdisc.model import Dataset, Variable
 from attune.interop.cdisc.sdtm import STUDYID, criteria_codes, domain_var
-from attune.interop.cdisc.terms import shorten, short_code
+from attune.interop.cdisc.terms import short_code, shorten
 
 _REF = dict(reference=True)
 
@@ -92,8 +92,16 @@ def build_te(trial: Trial) -> Dataset:
         Variable("TEENRL", "Rule for End of Element", core="Perm", origin="Protocol"),
         Variable("TEDUR", "Planned Duration of Element", core="Perm", origin="Protocol"),
     ]
-    return Dataset("TE", "Trial Elements", "TRIAL DESIGN", "One record per planned Element",
-                   ("STUDYID", "ETCD"), variables, frame, **_REF)
+    return Dataset(
+        "TE",
+        "Trial Elements",
+        "TRIAL DESIGN",
+        "One record per planned Element",
+        ("STUDYID", "ETCD"),
+        variables,
+        frame,
+        **_REF,
+    )
 
 
 def build_ta(trial: Trial) -> Dataset:
@@ -115,8 +123,11 @@ def build_ta(trial: Trial) -> Dataset:
                     "ELEMENT": element["ELEMENT"],
                     "TABRANCH": f"Randomised to {arm.label}"
                     if element["EPOCH"] in ("SCREENING", "RUN-IN")
-                    and all_elements.index(element) == max(
-                        i for i, e in enumerate(all_elements) if e["EPOCH"] in ("SCREENING", "RUN-IN")
+                    and all_elements.index(element)
+                    == max(
+                        i
+                        for i, e in enumerate(all_elements)
+                        if e["EPOCH"] in ("SCREENING", "RUN-IN")
                     )
                     else None,
                     "TATRANS": None,
@@ -127,16 +138,32 @@ def build_ta(trial: Trial) -> Dataset:
         STUDYID,
         domain_var("TA"),
         Variable("ARMCD", "Planned Arm Code", core="Req", origin="Protocol", codelist="ARMCD"),
-        Variable("ARM", "Description of Planned Arm", core="Req", origin="Protocol", codelist="ARM"),
-        Variable("TAETORD", "Planned Order of Element within Arm", "integer", core="Req", origin="Protocol"),
+        Variable(
+            "ARM", "Description of Planned Arm", core="Req", origin="Protocol", codelist="ARM"
+        ),
+        Variable(
+            "TAETORD",
+            "Planned Order of Element within Arm",
+            "integer",
+            core="Req",
+            origin="Protocol",
+        ),
         Variable("ETCD", "Element Code", core="Req", origin="Protocol"),
         Variable("ELEMENT", "Description of Element", core="Perm", origin="Protocol"),
         Variable("TABRANCH", "Branch", core="Exp", origin="Protocol"),
         Variable("TATRANS", "Transition Rule", core="Exp", origin="Protocol"),
         Variable("EPOCH", "Epoch", core="Req", origin="Protocol", codelist="EPOCH"),
     ]
-    return Dataset("TA", "Trial Arms", "TRIAL DESIGN", "One record per planned Element per Arm",
-                   ("STUDYID", "ARMCD", "TAETORD"), variables, _frame(trial, "TA", rows), **_REF)
+    return Dataset(
+        "TA",
+        "Trial Arms",
+        "TRIAL DESIGN",
+        "One record per planned Element per Arm",
+        ("STUDYID", "ARMCD", "TAETORD"),
+        variables,
+        _frame(trial, "TA", rows),
+        **_REF,
+    )
 
 
 def planned_days(trial: Trial) -> dict[str, int]:
@@ -178,14 +205,24 @@ def build_tv(trial: Trial) -> Dataset:
         domain_var("TV"),
         Variable("VISITNUM", "Visit Number", "float", core="Req", origin="Protocol"),
         Variable("VISIT", "Visit Name", core="Perm", origin="Protocol"),
-        Variable("VISITDY", "Planned Study Day of Visit", "integer", core="Perm", origin="Protocol"),
+        Variable(
+            "VISITDY", "Planned Study Day of Visit", "integer", core="Perm", origin="Protocol"
+        ),
         Variable("ARMCD", "Planned Arm Code", core="Exp", origin="Protocol", codelist="ARMCD"),
         Variable("TVSTRL", "Visit Start Rule", core="Req", origin="Protocol"),
         Variable("TVENRL", "Visit End Rule", core="Perm", origin="Protocol"),
         Variable("EPOCH", "Epoch", core="Perm", origin="Protocol", codelist="EPOCH"),
     ]
-    return Dataset("TV", "Trial Visits", "TRIAL DESIGN", "One record per planned Visit per Arm",
-                   ("STUDYID", "ARMCD", "VISITNUM"), variables, _frame(trial, "TV", rows), **_REF)
+    return Dataset(
+        "TV",
+        "Trial Visits",
+        "TRIAL DESIGN",
+        "One record per planned Visit per Arm",
+        ("STUDYID", "ARMCD", "VISITNUM"),
+        variables,
+        _frame(trial, "TV", rows),
+        **_REF,
+    )
 
 
 def build_ti(trial: Trial) -> Dataset | None:
@@ -193,7 +230,12 @@ def build_ti(trial: Trial) -> Dataset | None:
     if codes.empty:
         return None
     rows = [
-        {"IETESTCD": r.IETESTCD, "IETEST": r.IETEST, "IECAT": r.IECAT, "TIVERS": trial.protocol.version}
+        {
+            "IETESTCD": r.IETESTCD,
+            "IETEST": r.IETEST,
+            "IECAT": r.IECAT,
+            "TIVERS": trial.protocol.version,
+        }
         for r in codes.itertuples()
     ]
     variables = [
@@ -201,12 +243,21 @@ def build_ti(trial: Trial) -> Dataset | None:
         domain_var("TI"),
         Variable("IETESTCD", "Incl/Excl Criterion Short Name", core="Req", origin="Protocol"),
         Variable("IETEST", "Inclusion/Exclusion Criterion", core="Req", origin="Protocol"),
-        Variable("IECAT", "Inclusion/Exclusion Category", core="Req", origin="Protocol", codelist="IECAT"),
+        Variable(
+            "IECAT", "Inclusion/Exclusion Category", core="Req", origin="Protocol", codelist="IECAT"
+        ),
         Variable("TIVERS", "Protocol Criteria Versions", core="Perm", origin="Protocol"),
     ]
-    return Dataset("TI", "Trial Inclusion/Exclusion Criteria", "TRIAL DESIGN",
-                   "One record per I/E criterion", ("STUDYID", "IETESTCD"), variables,
-                   _frame(trial, "TI", rows), **_REF)
+    return Dataset(
+        "TI",
+        "Trial Inclusion/Exclusion Criteria",
+        "TRIAL DESIGN",
+        "One record per I/E criterion",
+        ("STUDYID", "IETESTCD"),
+        variables,
+        _frame(trial, "TI", rows),
+        **_REF,
+    )
 
 
 def build_ts(trial: Trial) -> Dataset:
@@ -221,8 +272,7 @@ def build_ts(trial: Trial) -> Dataset:
         ("TCNTRL", "Control Type", "PLACEBO" if placebo else "NONE"),
         ("TBLIND", "Trial Blinding Schema", "DOUBLE BLIND" if placebo else "OPEN LABEL"),
         ("ACTSUB", "Actual Number of Subjects", str(randomised)),
-        ("RANDQT", "Randomization Quotient",
-         ":".join(str(arm.ratio) for arm in protocol.arms)),
+        ("RANDQT", "Randomization Quotient", ":".join(str(arm.ratio) for arm in protocol.arms)),
         ("SDTIGVER", "SDTM IG Version", "3.4"),
         ("SDTMVER", "SDTM Version", "2.0"),
         ("PROTVERS", "Protocol Version", protocol.version),
@@ -238,8 +288,13 @@ def build_ts(trial: Trial) -> Dataset:
     if eligibility is not None:
         for criterion in eligibility.inclusion:
             test = criterion.test
-            if getattr(test, "field", None) == "age" and getattr(test, "at_least", None) is not None:
-                params.append(("AGEMIN", "Planned Minimum Age of Subjects", f"P{int(test.at_least)}Y"))
+            if (
+                getattr(test, "field", None) == "age"
+                and getattr(test, "at_least", None) is not None
+            ):
+                params.append(
+                    ("AGEMIN", "Planned Minimum Age of Subjects", f"P{int(test.at_least)}Y")
+                )
     for visit in protocol.visits:
         if visit.primary_endpoint:
             params.append(("PRIMEP", "Primary Endpoint Visit", shorten(visit.label, 200)))
@@ -247,15 +302,37 @@ def build_ts(trial: Trial) -> Dataset:
     rows = []
     for code, name, value in params:
         counts[code] = counts.get(code, 0) + 1
-        rows.append({"TSSEQ": float(counts[code]), "TSPARMCD": code, "TSPARM": name,
-                     "TSVAL": shorten(value, 200)})
+        rows.append(
+            {
+                "TSSEQ": float(counts[code]),
+                "TSPARMCD": code,
+                "TSPARM": name,
+                "TSVAL": shorten(value, 200),
+            }
+        )
     variables = [
         STUDYID,
         domain_var("TS"),
         Variable("TSSEQ", "Sequence Number", "integer", core="Req", origin="Derived"),
-        Variable("TSPARMCD", "Trial Summary Parameter Short Name", core="Req", origin="Assigned", codelist="TSPARMCD"),
-        Variable("TSPARM", "Trial Summary Parameter", core="Req", origin="Assigned", codelist="TSPARM"),
+        Variable(
+            "TSPARMCD",
+            "Trial Summary Parameter Short Name",
+            core="Req",
+            origin="Assigned",
+            codelist="TSPARMCD",
+        ),
+        Variable(
+            "TSPARM", "Trial Summary Parameter", core="Req", origin="Assigned", codelist="TSPARM"
+        ),
         Variable("TSVAL", "Parameter Value", core="Exp", origin="Protocol"),
     ]
-    return Dataset("TS", "Trial Summary", "TRIAL DESIGN", "One record per trial summary parameter value",
-                   ("STUDYID", "TSPARMCD", "TSSEQ"), variables, _frame(trial, "TS", rows), **_REF)
+    return Dataset(
+        "TS",
+        "Trial Summary",
+        "TRIAL DESIGN",
+        "One record per trial summary parameter value",
+        ("STUDYID", "TSPARMCD", "TSSEQ"),
+        variables,
+        _frame(trial, "TS", rows),
+        **_REF,
+    )

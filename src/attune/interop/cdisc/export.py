@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from attune.dataset import TrialDataset
@@ -37,8 +37,8 @@ def created_at(dataset: TrialDataset) -> datetime:
     try:
         moment = datetime.fromisoformat(str(stamp))
     except ValueError:
-        moment = datetime.now(timezone.utc)
-    return moment.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+        moment = datetime.now(UTC)
+    return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def write_package(

@@ -59,7 +59,9 @@ class Dataset:
 
     name: str
     label: str
-    cls: str  # the SDTM/ADaM class: SPECIAL PURPOSE, FINDINGS, ... or SUBJECT LEVEL ANALYSIS DATASET
+    cls: (
+        str  # the SDTM/ADaM class: SPECIAL PURPOSE, FINDINGS, ... or SUBJECT LEVEL ANALYSIS DATASET
+    )
     structure: str
     keys: tuple[str, ...]
     variables: list[Variable]

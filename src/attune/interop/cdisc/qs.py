@@ -18,7 +18,15 @@ import pandas as pd
 from attune.instruments import get_instrument
 from attune.interop.cdisc.context import Trial
 from attune.interop.cdisc.model import Dataset, Variable
-from attune.interop.cdisc.sdtm import EPOCH_VAR, STUDYID, USUBJID, VISIT, VISITNUM, domain_var, seq_var
+from attune.interop.cdisc.sdtm import (
+    EPOCH_VAR,
+    STUDYID,
+    USUBJID,
+    VISIT,
+    VISITNUM,
+    domain_var,
+    seq_var,
+)
 from attune.interop.cdisc.terms import (
     EVALUATOR,
     item_code,
@@ -79,7 +87,7 @@ class _Tests:
 
 def build_qs(trial: Trial) -> Dataset | None:
     dataset = trial.dataset
-    people = pd.Index(trial.people["participant_id"].astype(str).to_numpy())
+    people = pd.Index(trial.people["participant_id"].astype(object).to_numpy())
     visits = pd.Index(trial.visit_table["visit_id"].to_numpy())
     tests = _Tests()
     parts: list[dict[str, np.ndarray]] = []
@@ -93,7 +101,7 @@ def build_qs(trial: Trial) -> Dataset | None:
     # items ---------------------------------------------------------------------------------
     answers = dataset.item_responses
     if not answers.empty:
-        instrument = answers["instrument"].astype(str).to_numpy()
+        instrument = answers["instrument"].astype(object).to_numpy()
         item = answers["item"].astype(int).to_numpy()
         inst_codes, inst_uniques = pd.factorize(instrument)
         value = answers["value"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -123,8 +131,8 @@ def build_qs(trial: Trial) -> Dataset | None:
             stresc_of[j] = result_code(str(code))
         parts.append(
             {
-                "pid": people.get_indexer(answers["participant_id"].astype(str)),
-                "visit": visits.get_indexer(answers["visit_id"].astype(str)),
+                "pid": people.get_indexer(answers["participant_id"].astype(object)),
+                "visit": visits.get_indexer(answers["visit_id"].astype(object)),
                 "test": test_of_key[key_inverse],
                 "orres": orres_of[inverse2],
                 "stresc": stresc_of[inverse2],
@@ -137,10 +145,10 @@ def build_qs(trial: Trial) -> Dataset | None:
         )
     # scores --------------------------------------------------------------------------------
     scores = dataset.scores
-    scores = scores[scores["kind"].astype(str).isin(_SCORE_KINDS)]
+    scores = scores[scores["kind"].astype(object).isin(_SCORE_KINDS)]
     if not scores.empty:
-        name = scores["name"].astype(str).to_numpy()
-        instrument = scores["instrument"].astype(str).to_numpy()
+        name = scores["name"].astype(object).to_numpy()
+        instrument = scores["instrument"].astype(object).to_numpy()
         pair_codes, pair_uniques = pd.factorize(pd.Series(instrument + "|" + name))
         test_of_pair = np.array(
             [tests.add(*str(pair).split("|", 1)) for pair in pair_uniques], dtype=np.int64
@@ -155,8 +163,8 @@ def build_qs(trial: Trial) -> Dataset | None:
         text_codes = np.where(text_codes < 0, len(text_uniques), text_codes)
         parts.append(
             {
-                "pid": people.get_indexer(scores["participant_id"].astype(str)),
-                "visit": visits.get_indexer(scores["visit_id"].astype(str)),
+                "pid": people.get_indexer(scores["participant_id"].astype(object)),
+                "visit": visits.get_indexer(scores["visit_id"].astype(object)),
                 "test": test_of_pair[pair_codes],
                 "orres": res_of[text_codes],
                 "stresc": res_of[text_codes],
@@ -172,9 +180,9 @@ def build_qs(trial: Trial) -> Dataset | None:
     evaluators: list[str] = []
     evaluator_ids: list[str] = []
     if not guesses.empty:
-        respondent = guesses["respondent"].astype(str).map(GUESS_EVALUATOR).fillna("OTHER")
+        respondent = guesses["respondent"].astype(object).map(GUESS_EVALUATOR).fillna("OTHER")
         ev_codes, ev_uniques = pd.factorize(respondent)
-        id_codes, id_uniques = pd.factorize(guesses["respondent_id"].astype(str).str.upper())
+        id_codes, id_uniques = pd.factorize(guesses["respondent_id"].astype(object).str.upper())
         evaluators, evaluator_ids = [str(x) for x in ev_uniques], [str(x) for x in id_uniques]
         for position, (column, code, test) in enumerate(
             (
@@ -185,7 +193,13 @@ def build_qs(trial: Trial) -> Dataset | None:
             index = len(tests.rows)
             tests.keys[("arm_guess", column)] = index
             tests.rows.append(
-                {"QSTESTCD": code, "QSTEST": test, "QSCAT": "ARM GUESS", "QSEVAL": "", "instrument": "arm_guess"}
+                {
+                    "QSTESTCD": code,
+                    "QSTEST": test,
+                    "QSCAT": "ARM GUESS",
+                    "QSEVAL": "",
+                    "instrument": "arm_guess",
+                }
             )
             raw = guesses[column]
             if column == "guess":
@@ -194,11 +208,13 @@ def build_qs(trial: Trial) -> Dataset | None:
             else:
                 labels = raw.astype("Float64").map(lambda v: f"{v:g}" if pd.notna(v) else None)
                 stresn = raw.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-            res = np.array([result_code(x) if isinstance(x, str) else -1 for x in labels], dtype=np.int64)
+            res = np.array(
+                [result_code(x) if isinstance(x, str) else -1 for x in labels], dtype=np.int64
+            )
             parts.append(
                 {
-                    "pid": people.get_indexer(guesses["participant_id"].astype(str)),
-                    "visit": visits.get_indexer(guesses["visit_id"].astype(str)),
+                    "pid": people.get_indexer(guesses["participant_id"].astype(object)),
+                    "visit": visits.get_indexer(guesses["visit_id"].astype(object)),
                     "test": np.full(len(guesses), index, dtype=np.int64),
                     "orres": res,
                     "stresc": res,
@@ -214,7 +230,9 @@ def build_qs(trial: Trial) -> Dataset | None:
     data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     if (data["pid"] < 0).any() or (data["visit"] < 0).any():
         keep = (data["pid"] >= 0) & (data["visit"] >= 0)
-        trial.warnings.append(f"QS: {int((~keep).sum())} records of unknown participants or visits left out")
+        trial.warnings.append(
+            f"QS: {int((~keep).sum())} records of unknown participants or visits left out"
+        )
         data = {k: v[keep] for k, v in data.items()}
     category_rank, _ = pd.factorize(pd.Series([r["QSCAT"] for r in tests.rows]))
     order = np.lexsort((data["order"], category_rank[data["test"]], data["visit"], data["pid"]))
@@ -240,23 +258,15 @@ def build_qs(trial: Trial) -> Dataset | None:
             "QSORRES": _categorical(data["orres"], result_labels),
             "QSSTRESC": _categorical(data["stresc"], result_labels),
             "QSSTRESN": data["stresn"],
-            "QSSTAT": pd.Categorical.from_codes(
-                np.where(data["orres"] < 0, 0, -1), ["NOT DONE"]
-            ),
+            "QSSTAT": pd.Categorical.from_codes(np.where(data["orres"] < 0, 0, -1), ["NOT DONE"]),
             "QSDRVFL": pd.Categorical.from_codes(np.where(data["derived"], 0, -1), ["Y"]),
         }
     )
-    test_eval = [r["QSEVAL"] or None for r in tests.rows]
-    record_eval = _categorical(data["test"], test_eval)
-    if evaluators:
-        guess_eval = _categorical(data["eval"], evaluators)
-        frame["QSEVAL"] = pd.Series(record_eval).astype(object).where(
-            data["eval"] < 0, pd.Series(guess_eval).astype(object)
-        ).astype("category")
-        frame["QSEVALID"] = _categorical(data["evalid"], evaluator_ids)
-    else:
-        frame["QSEVAL"] = record_eval
-        frame["QSEVALID"] = pd.Categorical.from_codes(np.full(n, -1), ["X"])
+    # evaluator: the instrument's respondent, or for a treatment guess the one who guessed
+    labels = [r["QSEVAL"] or None for r in tests.rows] + list(evaluators)
+    eval_codes = np.where(data["eval"] >= 0, len(tests.rows) + data["eval"], data["test"])
+    frame["QSEVAL"] = _categorical(eval_codes, labels)
+    frame["QSEVALID"] = _categorical(data["evalid"], list(evaluator_ids) or [None])
     table = trial.visit_table
     frame["VISITNUM"] = table["VISITNUM"].to_numpy(dtype=np.float64)[data["visit"]]
     frame["VISIT"] = _categorical(data["visit"], list(table["VISIT"]))
@@ -264,10 +274,9 @@ def build_qs(trial: Trial) -> Dataset | None:
     # dates: the visit's actual date, per (participant, visit)
     held = trial.visit_dates
     pv = pid.astype(np.int64) * len(visits) + data["visit"]
-    held_keys = (
-        people.get_indexer(held.index.get_level_values(0)).astype(np.int64) * len(visits)
-        + visits.get_indexer(held.index.get_level_values(1))
-    )
+    held_keys = people.get_indexer(held.index.get_level_values(0)).astype(np.int64) * len(
+        visits
+    ) + visits.get_indexer(held.index.get_level_values(1))
     lookup = pd.Series(np.arange(len(held)), index=held_keys)
     lookup = lookup[~lookup.index.duplicated()]
     where = lookup.reindex(pv).to_numpy()
@@ -279,21 +288,32 @@ def build_qs(trial: Trial) -> Dataset | None:
     codes = np.where(found, date_codes[where_i] if len(date_codes) else -1, -1)
     frame["QSDTC"] = pd.Categorical.from_codes(codes, categories=pd.Index(date_uniques))
     first = trial.first_dose.dt.normalize().reindex(participant_ids)
-    start_days = (first - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=np.float64, na_value=np.nan)
+    start_days = (first - pd.Timestamp("1970-01-01")).dt.days.to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
     visit_days = ((dates - pd.Timestamp("1970-01-01")).dt.days).to_numpy(dtype=np.float64)
-    day = np.where(found, visit_days[where_i] if len(visit_days) else np.nan, np.nan) - start_days[pid]
+    day = (
+        np.where(found, visit_days[where_i] if len(visit_days) else np.nan, np.nan)
+        - start_days[pid]
+    )
     frame["QSDY"] = np.where(day >= 0, day + 1, day)
     variables = [
         STUDYID,
         domain_var("QS"),
         USUBJID,
         seq_var("QS"),
-        Variable("QSTESTCD", "Question Short Name", core="Req", origin="Assigned", codelist="QSTESTCD"),
+        Variable(
+            "QSTESTCD", "Question Short Name", core="Req", origin="Assigned", codelist="QSTESTCD"
+        ),
         Variable("QSTEST", "Question Name", core="Req", origin="Assigned", codelist="QSTEST"),
         Variable("QSCAT", "Category of Question", core="Req", origin="Assigned", codelist="QSCAT"),
         Variable("QSORRES", "Finding in Original Units", core="Exp"),
-        Variable("QSSTRESC", "Character Result/Finding in Std Format", core="Exp", origin="Derived"),
-        Variable("QSSTRESN", "Numeric Finding in Standard Units", "float", core="Exp", origin="Derived"),
+        Variable(
+            "QSSTRESC", "Character Result/Finding in Std Format", core="Exp", origin="Derived"
+        ),
+        Variable(
+            "QSSTRESN", "Numeric Finding in Standard Units", "float", core="Exp", origin="Derived"
+        ),
         Variable("QSSTAT", "Completion Status", core="Perm", origin="Derived", codelist="ND"),
         Variable("QSDRVFL", "Derived Flag", core="Perm", origin="Derived", codelist="NY"),
         Variable("QSEVAL", "Evaluator", core="Perm", origin="Assigned"),
@@ -305,9 +325,13 @@ def build_qs(trial: Trial) -> Dataset | None:
         Variable("QSDY", "Study Day of Finding", "integer", core="Perm", origin="Derived"),
     ]
     result = Dataset(
-        "QS", "Questionnaires", "FINDINGS",
+        "QS",
+        "Questionnaires",
+        "FINDINGS",
         "One record per questionnaire per question per time point per visit per subject",
-        ("STUDYID", "USUBJID", "QSCAT", "QSTESTCD", "VISITNUM"), variables, frame,
+        ("STUDYID", "USUBJID", "QSCAT", "QSTESTCD", "VISITNUM"),
+        variables,
+        frame,
     )
     result.tests = test_table  # type: ignore[attr-defined]
     return result

@@ -61,7 +61,7 @@ def _base(trial: Trial, frame: pd.DataFrame, domain: str) -> pd.DataFrame:
 def build_dm(trial: Trial) -> Dataset:
     people = trial.people.reset_index(drop=True)
     dm = _base(trial, people, "DM")
-    pid = people["participant_id"].astype(str)
+    pid = people["participant_id"].astype(object)
     dm["SUBJID"] = pid
     first, last = pid.map(trial.first_dose), pid.map(trial.last_dose)
     dm["RFSTDTC"] = iso_datetime(first)
@@ -71,17 +71,17 @@ def build_dm(trial: Trial) -> Dataset:
     dm["RFICDTC"] = iso_date(people["enrolled_on"])
     visits = trial.dataset.visits
     held = visits[visits["actual_date"].notna()]
-    last_visit = held.groupby(held["participant_id"].astype(str))["actual_date"].max()
+    last_visit = held.groupby(held["participant_id"].astype(object))["actual_date"].max()
     dm["RFPENDTC"] = iso_date(pid.map(last_visit))
     dm["DTHFL"] = None
-    dm["SITEID"] = people["site"].astype(str)
+    dm["SITEID"] = people["site"].astype(object)
     dm["AGE"] = pd.to_numeric(people["age"], errors="coerce").astype(float)
     dm["AGEU"] = np.where(dm["AGE"].notna(), "YEARS", None)
     dm["SEX"] = people["sex"].map(SEX)
     dm["RACE"] = people["race"].map(RACE)
     randomised = people["randomised_on"].notna()
     dosed = pid.isin(trial.first_dose.index)
-    status = people["status"].astype(str)
+    status = people["status"].astype(object)
     reason = np.select(
         [status.eq("screen_failed"), ~randomised, randomised & ~dosed],
         ["SCREEN FAILURE", "NOT ASSIGNED", "ASSIGNED, NOT TREATED"],
@@ -123,16 +123,31 @@ def build_dm(trial: Trial) -> Dataset:
         Variable("SEX", "Sex", core="Req", codelist="SEX"),
         Variable("RACE", "Race", core="Exp", codelist="RACE"),
         Variable("ARMCD", "Planned Arm Code", core="Exp", origin="Assigned", codelist="ARMCD"),
-        Variable("ARM", "Description of Planned Arm", core="Exp", origin="Assigned", codelist="ARM"),
+        Variable(
+            "ARM", "Description of Planned Arm", core="Exp", origin="Assigned", codelist="ARM"
+        ),
         Variable("ACTARMCD", "Actual Arm Code", core="Exp", origin="Derived", codelist="ARMCD"),
-        Variable("ACTARM", "Description of Actual Arm", core="Exp", origin="Derived", codelist="ARM"),
-        Variable("ARMNRS", "Reason Arm and/or Actual Arm is Null", core="Exp", origin="Derived", codelist="ARMNRS"),
+        Variable(
+            "ACTARM", "Description of Actual Arm", core="Exp", origin="Derived", codelist="ARM"
+        ),
+        Variable(
+            "ARMNRS",
+            "Reason Arm and/or Actual Arm is Null",
+            core="Exp",
+            origin="Derived",
+            codelist="ARMNRS",
+        ),
         Variable("ACTARMUD", "Description of Unplanned Actual Arm", core="Exp"),
         Variable("COUNTRY", "Country", core="Req"),
     ]
     return Dataset(
-        "DM", "Demographics", "SPECIAL PURPOSE", "One record per subject", ("STUDYID", "USUBJID"),
-        variables, dm,
+        "DM",
+        "Demographics",
+        "SPECIAL PURPOSE",
+        "One record per subject",
+        ("STUDYID", "USUBJID"),
+        variables,
+        dm,
     )
 
 
@@ -182,7 +197,7 @@ def build_suppdm(trial: Trial) -> Dataset | None:
             qualifiers.append((factor, short_code(factor, used), shorten(f"Stratum {factor}", 40)))
     for column, qnam, qlabel in qualifiers:
         values = people[column]
-        keep = values.notna() & (values.astype(str) != "")
+        keep = values.notna() & (values.astype(object) != "")
         if not keep.any():
             continue
         parts.append(
@@ -206,10 +221,12 @@ def build_suppdm(trial: Trial) -> Dataset | None:
 
 def build_ds(trial: Trial) -> Dataset:
     people = trial.people.reset_index(drop=True)
-    pid = people["participant_id"].astype(str)
+    pid = people["participant_id"].astype(object)
     visits = trial.dataset.visits
     held = visits[visits["actual_date"].notna()]
-    last_held = held.sort_values("actual_date").groupby(held["participant_id"].astype(str)).last()
+    last_held = (
+        held.sort_values("actual_date").groupby(held["participant_id"].astype(object)).last()
+    )
     rows = [
         pd.DataFrame(
             {
@@ -237,21 +254,22 @@ def build_ds(trial: Trial) -> Dataset:
             }
         )
     )
-    status = people["status"].astype(str)
+    status = people["status"].astype(object)
     ended = status.isin(["screen_failed", "completed", "discontinued"])
     decod = np.select(
         [status.eq("screen_failed"), status.eq("completed")],
         ["SCREEN FAILURE", "COMPLETED"],
         default=people["discontinued_reason"].map(DISCONTINUATION).fillna("OTHER"),
     )
-    stop_visit = people["discontinued_visit"].astype(object).where(
-        status.eq("discontinued") & people["discontinued_visit"].notna(),
-        pid.map(last_held["visit_id"]) if not last_held.empty else None,
+    stop_visit = (
+        people["discontinued_visit"]
+        .astype(object)
+        .where(
+            status.eq("discontinued") & people["discontinued_visit"].notna(),
+            pid.map(last_held["visit_id"]) if not last_held.empty else None,
+        )
     )
-    stop_date = [
-        trial.visit_dates.get((p, v)) if isinstance(v, str) else None
-        for p, v in zip(pid, stop_visit, strict=True)
-    ]
+    stop_date = trial.dates_at(pid, stop_visit.fillna(""))
     epochs = [trial.epoch_of(v) if isinstance(v, str) else None for v in stop_visit]
     rows.append(
         pd.DataFrame(
@@ -260,7 +278,7 @@ def build_ds(trial: Trial) -> Dataset:
                 "DSTERM": decod,
                 "DSDECOD": decod,
                 "DSCAT": "DISPOSITION EVENT",
-                "date": pd.to_datetime(pd.Series(stop_date, index=people.index, dtype=object)),
+                "date": stop_date.to_numpy(),
                 "EPOCH": epochs,
                 "_o": 3,
             }
@@ -281,15 +299,38 @@ def build_ds(trial: Trial) -> Dataset:
         USUBJID,
         seq_var("DS"),
         Variable("DSTERM", "Reported Term for the Disposition Event", core="Req"),
-        Variable("DSDECOD", "Standardized Disposition Term", core="Req", origin="Assigned", codelist="DSDECOD"),
-        Variable("DSCAT", "Category for Disposition Event", core="Exp", origin="Assigned", codelist="DSCAT"),
+        Variable(
+            "DSDECOD",
+            "Standardized Disposition Term",
+            core="Req",
+            origin="Assigned",
+            codelist="DSDECOD",
+        ),
+        Variable(
+            "DSCAT",
+            "Category for Disposition Event",
+            core="Exp",
+            origin="Assigned",
+            codelist="DSCAT",
+        ),
         EPOCH_VAR,
         Variable("DSSTDTC", "Start Date/Time of Disposition Event", core="Exp"),
-        Variable("DSSTDY", "Study Day of Start of Disposition Event", "integer", core="Perm", origin="Derived"),
+        Variable(
+            "DSSTDY",
+            "Study Day of Start of Disposition Event",
+            "integer",
+            core="Perm",
+            origin="Derived",
+        ),
     ]
     return Dataset(
-        "DS", "Disposition", "EVENTS", "One record per disposition status or protocol milestone per subject",
-        ("STUDYID", "USUBJID", "DSDECOD", "DSSTDTC"), variables, ds,
+        "DS",
+        "Disposition",
+        "EVENTS",
+        "One record per disposition status or protocol milestone per subject",
+        ("STUDYID", "USUBJID", "DSDECOD", "DSSTDTC"),
+        variables,
+        ds,
     )
 
 
@@ -298,10 +339,12 @@ def build_ds(trial: Trial) -> Dataset:
 
 def build_sv(trial: Trial) -> Dataset:
     visits = trial.dataset.visits
-    frame = visits[visits["status"].astype(str).isin(["completed", "missed"])].reset_index(drop=True)
+    frame = visits[visits["status"].astype(object).isin(["completed", "missed"])].reset_index(
+        drop=True
+    )
     sv = _base(trial, frame, "SV")
     sv = pd.concat([sv, trial.visit_columns(frame["visit_id"])], axis=1)
-    occurred = frame["status"].astype(str).eq("completed")
+    occurred = frame["status"].astype(object).eq("completed")
     sv["SVPRESP"] = "Y"
     sv["SVOCCUR"] = np.where(occurred, "Y", "N")
     sv["SVREASOC"] = np.where(occurred, None, "MISSED")
@@ -322,12 +365,21 @@ def build_sv(trial: Trial) -> Dataset:
         EPOCH_VAR,
         Variable("SVSTDTC", "Start Date/Time of Observation", core="Exp"),
         Variable("SVENDTC", "End Date/Time of Observation", core="Exp"),
-        Variable("SVSTDY", "Study Day of Start of Observation", "integer", core="Perm", origin="Derived"),
-        Variable("SVENDY", "Study Day of End of Observation", "integer", core="Perm", origin="Derived"),
+        Variable(
+            "SVSTDY", "Study Day of Start of Observation", "integer", core="Perm", origin="Derived"
+        ),
+        Variable(
+            "SVENDY", "Study Day of End of Observation", "integer", core="Perm", origin="Derived"
+        ),
     ]
     return Dataset(
-        "SV", "Subject Visits", "SPECIAL PURPOSE", "One record per actual or planned visit per subject",
-        ("STUDYID", "USUBJID", "VISITNUM"), variables, sv,
+        "SV",
+        "Subject Visits",
+        "SPECIAL PURPOSE",
+        "One record per actual or planned visit per subject",
+        ("STUDYID", "USUBJID", "VISITNUM"),
+        variables,
+        sv,
     )
 
 
@@ -344,10 +396,10 @@ def build_ex(trial: Trial) -> Dataset | None:
         ex["EXTRT"] = "BLINDED"
         ex["EXDOSE"] = np.nan
     else:
-        ex["EXTRT"] = np.where(doses["product"].astype(str).eq("placebo"), "PLACEBO", drug)
+        ex["EXTRT"] = np.where(doses["product"].astype(object).eq("placebo"), "PLACEBO", drug)
         ex["EXDOSE"] = pd.to_numeric(doses["amount"], errors="coerce").astype(float)
-    ex["EXCAT"] = doses["kind"].astype(str).str.upper() + " DOSE"
-    ex["EXDOSU"] = doses["unit"].astype(str)
+    ex["EXCAT"] = doses["kind"].astype(object).str.upper() + " DOSE"
+    ex["EXDOSU"] = doses["unit"].astype(object)
     ex = pd.concat([ex, trial.visit_columns(doses["visit_id"])], axis=1)
     ex["EXSTDTC"] = iso_datetime(doses["time"])
     ex["EXENDTC"] = ex["EXSTDTC"]
@@ -369,12 +421,21 @@ def build_ex(trial: Trial) -> Dataset | None:
         EPOCH_VAR,
         Variable("EXSTDTC", "Start Date/Time of Treatment", core="Exp"),
         Variable("EXENDTC", "End Date/Time of Treatment", core="Exp"),
-        Variable("EXSTDY", "Study Day of Start of Treatment", "integer", core="Perm", origin="Derived"),
-        Variable("EXENDY", "Study Day of End of Treatment", "integer", core="Perm", origin="Derived"),
+        Variable(
+            "EXSTDY", "Study Day of Start of Treatment", "integer", core="Perm", origin="Derived"
+        ),
+        Variable(
+            "EXENDY", "Study Day of End of Treatment", "integer", core="Perm", origin="Derived"
+        ),
     ]
     return Dataset(
-        "EX", "Exposure", "INTERVENTIONS", "One record per constant dosing interval per subject",
-        ("STUDYID", "USUBJID", "EXTRT", "EXSTDTC"), variables, ex,
+        "EX",
+        "Exposure",
+        "INTERVENTIONS",
+        "One record per constant dosing interval per subject",
+        ("STUDYID", "USUBJID", "EXTRT", "EXSTDTC"),
+        variables,
+        ex,
     )
 
 
@@ -385,7 +446,7 @@ def build_vs(trial: Trial) -> Dataset | None:
     vitals = trial.dataset.vitals.reset_index(drop=True)
     if vitals.empty:
         return None
-    pid = vitals["participant_id"].astype(str)
+    pid = vitals["participant_id"].astype(object)
     first = pid.map(trial.first_dose)
     before = vitals["time"] < first
     flag = pd.Series(False, index=vitals.index)
@@ -402,8 +463,8 @@ def build_vs(trial: Trial) -> Dataset | None:
         parts.append(
             pd.DataFrame(
                 {
-                    "participant_id": part["participant_id"].astype(str),
-                    "visit_id": part["visit_id"].astype(str),
+                    "participant_id": part["participant_id"].astype(object),
+                    "visit_id": part["visit_id"].astype(object),
                     "minutes": part["minutes"].astype(int),
                     "time": part["time"],
                     "VSTESTCD": code,
@@ -419,7 +480,16 @@ def build_vs(trial: Trial) -> Dataset | None:
         )
     frame = pd.concat(parts, ignore_index=True)
     vs = _base(trial, frame, "VS")
-    for column in ("VSTESTCD", "VSTEST", "VSORRES", "VSORRESU", "VSSTRESC", "VSSTRESN", "VSSTRESU", "VSLOBXFL"):
+    for column in (
+        "VSTESTCD",
+        "VSTEST",
+        "VSORRES",
+        "VSORRESU",
+        "VSSTRESC",
+        "VSSTRESN",
+        "VSSTRESU",
+        "VSLOBXFL",
+    ):
         vs[column] = frame[column]
     vs = pd.concat([vs, trial.visit_columns(frame["visit_id"])], axis=1)
     minutes = frame["minutes"]
@@ -436,28 +506,58 @@ def build_vs(trial: Trial) -> Dataset | None:
         domain_var("VS"),
         USUBJID,
         seq_var("VS"),
-        Variable("VSTESTCD", "Vital Signs Test Short Name", core="Req", origin="Assigned", codelist="VSTESTCD"),
-        Variable("VSTEST", "Vital Signs Test Name", core="Req", origin="Assigned", codelist="VSTEST"),
+        Variable(
+            "VSTESTCD",
+            "Vital Signs Test Short Name",
+            core="Req",
+            origin="Assigned",
+            codelist="VSTESTCD",
+        ),
+        Variable(
+            "VSTEST", "Vital Signs Test Name", core="Req", origin="Assigned", codelist="VSTEST"
+        ),
         Variable("VSORRES", "Result or Finding in Original Units", core="Exp"),
         Variable("VSORRESU", "Original Units", core="Exp", origin="Assigned", codelist="VSRESU"),
-        Variable("VSSTRESC", "Character Result/Finding in Std Format", core="Exp", origin="Derived"),
-        Variable("VSSTRESN", "Numeric Result/Finding in Standard Units", "float", core="Exp", origin="Derived"),
+        Variable(
+            "VSSTRESC", "Character Result/Finding in Std Format", core="Exp", origin="Derived"
+        ),
+        Variable(
+            "VSSTRESN",
+            "Numeric Result/Finding in Standard Units",
+            "float",
+            core="Exp",
+            origin="Derived",
+        ),
         Variable("VSSTRESU", "Standard Units", core="Exp", origin="Assigned", codelist="VSRESU"),
-        Variable("VSLOBXFL", "Last Observation Before Exposure Flag", core="Exp", origin="Derived", codelist="NY"),
+        Variable(
+            "VSLOBXFL",
+            "Last Observation Before Exposure Flag",
+            core="Exp",
+            origin="Derived",
+            codelist="NY",
+        ),
         VISITNUM,
         VISIT,
         EPOCH_VAR,
         Variable("VSDTC", "Date/Time of Measurements", core="Exp"),
         Variable("VSDY", "Study Day of Vital Signs", "integer", core="Perm", origin="Derived"),
         Variable("VSTPT", "Planned Time Point Name", core="Perm", origin="Protocol"),
-        Variable("VSTPTNUM", "Planned Time Point Number", "integer", core="Perm", origin="Protocol"),
-        Variable("VSELTM", "Planned Elapsed Time from Time Point Ref", core="Perm", origin="Protocol"),
+        Variable(
+            "VSTPTNUM", "Planned Time Point Number", "integer", core="Perm", origin="Protocol"
+        ),
+        Variable(
+            "VSELTM", "Planned Elapsed Time from Time Point Ref", core="Perm", origin="Protocol"
+        ),
         Variable("VSTPTREF", "Time Point Reference", core="Perm", origin="Protocol"),
     ]
     return Dataset(
-        "VS", "Vital Signs", "FINDINGS",
+        "VS",
+        "Vital Signs",
+        "FINDINGS",
         "One record per vital sign measurement per time point per visit per subject",
-        ("STUDYID", "USUBJID", "VSTESTCD", "VISITNUM", "VSTPTNUM"), variables, vs,
+        ("STUDYID", "USUBJID", "VSTESTCD", "VISITNUM", "VSTPTNUM"),
+        variables,
+        vs,
     )
 
 
@@ -469,12 +569,14 @@ def build_ae(trial: Trial) -> tuple[Dataset | None, Dataset | None]:
     if events.empty:
         return None, None
     ae = _base(trial, events, "AE")
-    ae["AESPID"] = events["ae_id"].astype(str)
-    ae["AETERM"] = events["term"].astype(str)
-    ae["AEDECOD"] = events["term"].astype(str).str.upper()
+    ae["AESPID"] = events["ae_id"].astype(object)
+    ae["AETERM"] = events["term"].astype(object)
+    ae["AEDECOD"] = events["term"].astype(object).str.upper()
     ae["AESEV"] = events["severity"].map(SEVERITY)
     ae["AESER"] = np.where(events["serious"].fillna(False).astype(bool), "Y", "N")
-    solicited = events["solicited"] if "solicited" in events else pd.Series(pd.NA, index=events.index)
+    solicited = (
+        events["solicited"] if "solicited" in events else pd.Series(pd.NA, index=events.index)
+    )
     ae["AEPRESP"] = np.where(solicited.fillna(False).astype(bool), "Y", None)
     resolved = events["resolved_date"].notna()
     ae["AEOUT"] = np.where(resolved, "RECOVERED/RESOLVED", "NOT RECOVERED/NOT RESOLVED")
@@ -498,16 +600,31 @@ def build_ae(trial: Trial) -> tuple[Dataset | None, Dataset | None]:
         Variable("AEPRESP", "Pre-Specified Adverse Event", core="Perm", codelist="NY"),
         Variable("AESEV", "Severity/Intensity", core="Perm", codelist="AESEV"),
         Variable("AESER", "Serious Event", core="Exp", codelist="NY"),
-        Variable("AEOUT", "Outcome of Adverse Event", core="Perm", origin="Derived", codelist="OUT"),
+        Variable(
+            "AEOUT", "Outcome of Adverse Event", core="Perm", origin="Derived", codelist="OUT"
+        ),
         EPOCH_VAR,
         Variable("AESTDTC", "Start Date/Time of Adverse Event", core="Exp"),
         Variable("AEENDTC", "End Date/Time of Adverse Event", core="Exp"),
-        Variable("AESTDY", "Study Day of Start of Adverse Event", "integer", core="Perm", origin="Derived"),
-        Variable("AEENDY", "Study Day of End of Adverse Event", "integer", core="Perm", origin="Derived"),
+        Variable(
+            "AESTDY",
+            "Study Day of Start of Adverse Event",
+            "integer",
+            core="Perm",
+            origin="Derived",
+        ),
+        Variable(
+            "AEENDY", "Study Day of End of Adverse Event", "integer", core="Perm", origin="Derived"
+        ),
     ]
     dataset = Dataset(
-        "AE", "Adverse Events", "EVENTS", "One record per adverse event per subject",
-        ("STUDYID", "USUBJID", "AEDECOD", "AESTDTC"), variables, ae,
+        "AE",
+        "Adverse Events",
+        "EVENTS",
+        "One record per adverse event per subject",
+        ("STUDYID", "USUBJID", "AEDECOD", "AESTDTC"),
+        variables,
+        ae,
         comment="AEDECOD is the reported term in capitals: the tidy dataset carries no MedDRA coding.",
     )
     supp = supp_dataset(
@@ -536,9 +653,9 @@ def build_dv(trial: Trial) -> Dataset | None:
     if deviations.empty:
         return None
     dv = _base(trial, deviations, "DV")
-    dv["DVSPID"] = deviations["deviation_id"].astype(str)
-    dv["DVTERM"] = deviations["description"].astype(str).map(lambda t: shorten(t, 200))
-    kinds = deviations["kind"].astype(str)
+    dv["DVSPID"] = deviations["deviation_id"].astype(object)
+    dv["DVTERM"] = deviations["description"].astype(object).map(lambda t: shorten(t, 200))
+    kinds = deviations["kind"].astype(object)
     dv["DVDECOD"] = kinds.map(lambda k: DEVIATION.get(k, DEVIATION["other"])[0])
     dv["DVCAT"] = kinds.map(lambda k: DEVIATION.get(k, DEVIATION["other"])[1])
     visit_ids = deviations["visit_id"].astype(object)
@@ -557,8 +674,13 @@ def build_dv(trial: Trial) -> Dataset | None:
         EPOCH_VAR,
     ]
     return Dataset(
-        "DV", "Protocol Deviations", "EVENTS", "One record per protocol deviation per subject",
-        ("STUDYID", "USUBJID", "DVTERM"), variables, dv,
+        "DV",
+        "Protocol Deviations",
+        "EVENTS",
+        "One record per protocol deviation per subject",
+        ("STUDYID", "USUBJID", "DVTERM"),
+        variables,
+        dv,
     )
 
 
@@ -590,26 +712,29 @@ def build_ie(trial: Trial) -> Dataset | None:
     people = trial.people.reset_index(drop=True)
     failed = people[people["screen_fail_reason"].notna()]
     codes = criteria_codes(trial).set_index("id")
-    rows = []
+    by_id = {row.id: row for row in codes.reset_index().itertuples()}
     visits = trial.dataset.visits
     held = visits[visits["actual_date"].notna()]
-    last = held.sort_values("actual_date").groupby(held["participant_id"].astype(str)).last()
-    for pid, reasons in zip(failed["participant_id"].astype(str), failed["screen_fail_reason"], strict=True):
+    last = held.sort_values("actual_date").groupby(held["participant_id"].astype(object)).last()
+    last_visit = last["visit_id"].to_dict()
+    last_date = last["actual_date"].to_dict()
+    rows = []
+    for pid, reasons in zip(
+        failed["participant_id"].astype(object), failed["screen_fail_reason"], strict=True
+    ):
         for reason in str(reasons).split(";"):
-            reason = reason.strip()
-            if not reason or reason not in codes.index:
+            code = by_id.get(reason.strip())
+            if code is None:
                 continue
-            code = codes.loc[reason]
-            visit = last["visit_id"].get(pid) if pid in last.index else None
             rows.append(
                 {
                     "participant_id": pid,
-                    "IETESTCD": code["IETESTCD"],
-                    "IETEST": code["IETEST"],
-                    "IECAT": code["IECAT"],
-                    "IEORRES": "N" if code["IECAT"] == "INCLUSION" else "Y",
-                    "visit_id": visit,
-                    "date": last["actual_date"].get(pid) if pid in last.index else None,
+                    "IETESTCD": code.IETESTCD,
+                    "IETEST": code.IETEST,
+                    "IECAT": code.IECAT,
+                    "IEORRES": "N" if code.IECAT == "INCLUSION" else "Y",
+                    "visit_id": last_visit.get(pid),
+                    "date": last_date.get(pid),
                 }
             )
     if not rows:
@@ -628,20 +753,34 @@ def build_ie(trial: Trial) -> Dataset | None:
         domain_var("IE"),
         USUBJID,
         seq_var("IE"),
-        Variable("IETESTCD", "Inclusion/Exclusion Criterion Short Name", core="Req", origin="Protocol"),
+        Variable(
+            "IETESTCD", "Inclusion/Exclusion Criterion Short Name", core="Req", origin="Protocol"
+        ),
         Variable("IETEST", "Inclusion/Exclusion Criterion", core="Req", origin="Protocol"),
-        Variable("IECAT", "Inclusion/Exclusion Category", core="Req", origin="Protocol", codelist="IECAT"),
+        Variable(
+            "IECAT", "Inclusion/Exclusion Category", core="Req", origin="Protocol", codelist="IECAT"
+        ),
         Variable("IEORRES", "I/E Criterion Original Result", core="Req", codelist="NY"),
-        Variable("IESTRESC", "I/E Criterion Result in Std Format", core="Req", origin="Derived", codelist="NY"),
+        Variable(
+            "IESTRESC",
+            "I/E Criterion Result in Std Format",
+            core="Req",
+            origin="Derived",
+            codelist="NY",
+        ),
         VISITNUM,
         VISIT,
         EPOCH_VAR,
         Variable("IEDTC", "Date/Time of Collection", core="Perm"),
     ]
     return Dataset(
-        "IE", "Inclusion/Exclusion Criteria Not Met", "FINDINGS",
+        "IE",
+        "Inclusion/Exclusion Criteria Not Met",
+        "FINDINGS",
         "One record per inclusion/exclusion criterion not met per subject",
-        ("STUDYID", "USUBJID", "IETESTCD"), variables, ie,
+        ("STUDYID", "USUBJID", "IETESTCD"),
+        variables,
+        ie,
     )
 
 
@@ -660,8 +799,10 @@ SUBSTANCE_ITEMS = {
 
 def build_su(trial: Trial) -> Dataset | None:
     answers = trial.dataset.item_responses
-    rows = answers[answers["instrument"].astype(str) == "substance_use_history"]
-    rows = rows[rows["item"].isin(list(SUBSTANCE_ITEMS)) & rows["value"].notna()].reset_index(drop=True)
+    rows = answers[answers["instrument"].astype(object) == "substance_use_history"]
+    rows = rows[rows["item"].isin(list(SUBSTANCE_ITEMS)) & rows["value"].notna()].reset_index(
+        drop=True
+    )
     if rows.empty:
         return None
     su = _base(trial, rows, "SU")
@@ -672,11 +813,7 @@ def build_su(trial: Trial) -> Dataset | None:
     su["SUOCCUR"] = np.where(rows["value"].astype(int) > 0, "Y", "N")
     su["SUEVINTX"] = items.map(lambda i: SUBSTANCE_ITEMS[i][2])
     su = pd.concat([su, trial.visit_columns(rows["visit_id"])], axis=1)
-    dates = [
-        trial.visit_dates.get((p, v))
-        for p, v in zip(rows["participant_id"].astype(str), rows["visit_id"].astype(str), strict=True)
-    ]
-    su["SUDTC"] = iso_date(pd.Series(dates, index=rows.index, dtype=object))
+    su["SUDTC"] = iso_date(trial.dates_at(rows["participant_id"], rows["visit_id"]))
     su = number_within(su, "USUBJID", ["VISITNUM", "SUTRT"])
     su["SUSEQ"] = su["_seq"]
     variables = [
@@ -695,7 +832,12 @@ def build_su(trial: Trial) -> Dataset | None:
         Variable("SUDTC", "Date/Time of Collection", core="Perm"),
     ]
     return Dataset(
-        "SU", "Substance Use", "INTERVENTIONS", "One record per substance type per subject",
-        ("STUDYID", "USUBJID", "SUTRT"), variables, su,
+        "SU",
+        "Substance Use",
+        "INTERVENTIONS",
+        "One record per substance type per subject",
+        ("STUDYID", "USUBJID", "SUTRT"),
+        variables,
+        su,
         comment="From the screening substance-use history (items 1 and 4-8); see docs/interop.md.",
     )

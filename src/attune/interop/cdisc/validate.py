@@ -22,11 +22,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1",
-      "xlink": "http://www.w3.org/1999/xlink"}
-ISO_8601 = re.compile(
-    r"^\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?)?)?$"
-)
+NS = {
+    "odm": "http://www.cdisc.org/ns/odm/v1.3",
+    "def": "http://www.cdisc.org/ns/def/v2.1",
+    "xlink": "http://www.w3.org/1999/xlink",
+}
+ISO_8601 = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?)?)?$")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,9 @@ class DefinedVariable:
     codelist: str | None
 
 
-def read_define(path: Path) -> tuple[dict[str, tuple[str, list[DefinedVariable]]], dict[str, set[str]], str]:
+def read_define(
+    path: Path,
+) -> tuple[dict[str, tuple[str, list[DefinedVariable]]], dict[str, set[str]], str]:
     """(dataset -> (file name, variables), codelist OID -> values, standard name)."""
     root = ET.parse(path).getroot()
     mdv = root.find("odm:Study/odm:MetaDataVersion", NS)
@@ -103,8 +106,13 @@ def _text(values: pd.Series) -> pd.Series:
     return values.astype(str)
 
 
-def check_against_define(name: str, frame: pd.DataFrame, meta: object,
-                         defined: list[DefinedVariable], codelists: dict[str, set[str]]) -> list[Problem]:
+def check_against_define(
+    name: str,
+    frame: pd.DataFrame,
+    meta: object,
+    defined: list[DefinedVariable],
+    codelists: dict[str, set[str]],
+) -> list[Problem]:
     problems: list[Problem] = []
     columns = list(frame.columns)
     names = [v.name for v in sorted(defined, key=lambda v: v.order)]
@@ -131,30 +139,53 @@ def check_against_define(name: str, frame: pd.DataFrame, meta: object,
         if len(label) > 40:
             problems.append(Problem(name, variable.name, "label longer than 40 characters"))
         if label != variable.label:
-            problems.append(Problem(name, variable.name, f"label {label!r} differs from define.xml {variable.label!r}"))
+            problems.append(
+                Problem(
+                    name,
+                    variable.name,
+                    f"label {label!r} differs from define.xml {variable.label!r}",
+                )
+            )
         character = variable.data_type in ("text", "datetime", "date", "time", "partialDate")
         stored = kinds.get(variable.name, "")
         if character and stored != "string":
-            problems.append(Problem(name, variable.name, f"stored as a number, defined as {variable.data_type}"))
+            problems.append(
+                Problem(name, variable.name, f"stored as a number, defined as {variable.data_type}")
+            )
         if not character and stored == "string":
-            problems.append(Problem(name, variable.name, f"stored as text, defined as {variable.data_type}"))
+            problems.append(
+                Problem(name, variable.name, f"stored as text, defined as {variable.data_type}")
+            )
         width = widths.get(variable.name)
         if character and width is not None:
             if width > 200:
                 problems.append(Problem(name, variable.name, f"length {width} is over 200"))
             if variable.length is not None and width != variable.length:
-                problems.append(Problem(name, variable.name, f"length {width} differs from define.xml {variable.length}"))
+                problems.append(
+                    Problem(
+                        name,
+                        variable.name,
+                        f"length {width} differs from define.xml {variable.length}",
+                    )
+                )
         if variable.codelist and variable.codelist in codelists:
             allowed = codelists[variable.codelist]
             present = values[_present(values)]
             unknown = sorted(set(_text(present.drop_duplicates())) - allowed)
             if unknown:
-                problems.append(Problem(name, variable.name, f"values not in codelist {variable.codelist}: {', '.join(unknown[:5])}"))
+                problems.append(
+                    Problem(
+                        name,
+                        variable.name,
+                        f"values not in codelist {variable.codelist}: {', '.join(unknown[:5])}",
+                    )
+                )
     return problems
 
 
-def check_sdtm_rules(frames: dict[str, pd.DataFrame], defined: dict[str, list[DefinedVariable]],
-                     standard: str) -> list[Problem]:
+def check_sdtm_rules(
+    frames: dict[str, pd.DataFrame], defined: dict[str, list[DefinedVariable]], standard: str
+) -> list[Problem]:
     problems: list[Problem] = []
     subject_source = "DM" if standard != "ADaMIG" else "ADSL"
     subjects = set(frames[subject_source]["USUBJID"]) if subject_source in frames else None
@@ -163,7 +194,13 @@ def check_sdtm_rules(frames: dict[str, pd.DataFrame], defined: dict[str, list[De
     studies: set[str] = set()
     visits = None
     if "TV" in frames:
-        visits = set(zip(frames["TV"]["VISITNUM"].astype(float), frames["TV"]["VISIT"].astype(str), strict=True))
+        visits = set(
+            zip(
+                frames["TV"]["VISITNUM"].astype(float),
+                frames["TV"]["VISIT"].astype(str),
+                strict=True,
+            )
+        )
     for name, frame in frames.items():
         for variable in defined.get(name, []):
             if variable.mandatory:
@@ -172,7 +209,11 @@ def check_sdtm_rules(frames: dict[str, pd.DataFrame], defined: dict[str, list[De
                 else:
                     missing = int((~_present(frame[variable.name])).sum())
                     if missing:
-                        problems.append(Problem(name, variable.name, f"required variable empty in {missing} records"))
+                        problems.append(
+                            Problem(
+                                name, variable.name, f"required variable empty in {missing} records"
+                            )
+                        )
         if "STUDYID" in frame:
             studies |= set(frame["STUDYID"].astype(str))
         domain = name[4:] if name.startswith("SUPP") else name
@@ -186,16 +227,34 @@ def check_sdtm_rules(frames: dict[str, pd.DataFrame], defined: dict[str, list[De
                 values = frame[column][_present(frame[column])].astype(str)
                 bad = values[~values.str.match(ISO_8601)]
                 if len(bad):
-                    problems.append(Problem(name, column, f"{len(bad)} values not ISO 8601, e.g. {bad.iloc[0]!r}"))
+                    problems.append(
+                        Problem(
+                            name, column, f"{len(bad)} values not ISO 8601, e.g. {bad.iloc[0]!r}"
+                        )
+                    )
         if subjects is not None and "USUBJID" in frame and name != subject_source:
             unknown = set(frame["USUBJID"].dropna()) - subjects
             if unknown:
-                problems.append(Problem(name, "USUBJID", f"{len(unknown)} subjects not in {subject_source}, e.g. {sorted(unknown)[0]}"))
+                problems.append(
+                    Problem(
+                        name,
+                        "USUBJID",
+                        f"{len(unknown)} subjects not in {subject_source}, e.g. {sorted(unknown)[0]}",
+                    )
+                )
         if visits is not None and name != "TV" and "VISITNUM" in frame and "VISIT" in frame:
             pairs = frame[["VISITNUM", "VISIT"]].dropna().drop_duplicates()
-            stray = [p for p in zip(pairs["VISITNUM"].astype(float), pairs["VISIT"].astype(str), strict=True) if p not in visits]
+            stray = [
+                p
+                for p in zip(
+                    pairs["VISITNUM"].astype(float), pairs["VISIT"].astype(str), strict=True
+                )
+                if p not in visits
+            ]
             if stray:
-                problems.append(Problem(name, "VISITNUM", f"{len(stray)} visits not in TV, e.g. {stray[0]}"))
+                problems.append(
+                    Problem(name, "VISITNUM", f"{len(stray)} visits not in TV, e.g. {stray[0]}")
+                )
     if len(studies) > 1:
         problems.append(Problem("", "STUDYID", f"more than one study: {sorted(studies)}"))
     if "ADQS" in frames:
@@ -203,11 +262,17 @@ def check_sdtm_rules(frames: dict[str, pd.DataFrame], defined: dict[str, list[De
         base = adqs[adqs["ABLFL"] == "Y"]
         repeated = base.duplicated(["USUBJID", "PARAMCD"]).sum()
         if repeated:
-            problems.append(Problem("ADQS", "ABLFL", f"{int(repeated)} subjects and parameters with two baselines"))
+            problems.append(
+                Problem(
+                    "ADQS", "ABLFL", f"{int(repeated)} subjects and parameters with two baselines"
+                )
+            )
         has = adqs["CHG"].notna()
         wrong = ~np.isclose(adqs.loc[has, "CHG"], adqs.loc[has, "AVAL"] - adqs.loc[has, "BASE"])
         if wrong.any():
-            problems.append(Problem("ADQS", "CHG", f"{int(wrong.sum())} records where CHG is not AVAL - BASE"))
+            problems.append(
+                Problem("ADQS", "CHG", f"{int(wrong.sum())} records where CHG is not AVAL - BASE")
+            )
     return problems
 
 

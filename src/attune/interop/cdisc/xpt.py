@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attune.interop.cdisc.model import MAX_CHAR, MAX_LABEL, MAX_NAME, Dataset
+from attune.interop.cdisc.model import MAX_CHAR, MAX_LABEL, Dataset
 
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -140,9 +140,7 @@ def write_xpt(path: Path | str, dataset: Dataset, created: datetime) -> dict[str
         columns.append((data, codes))
         lengths[variable.name] = width
         namestrs += (
-            np.array(
-                [1 if variable.numeric else 2, 0, width, number], dtype=">i2"
-            ).tobytes()
+            np.array([1 if variable.numeric else 2, 0, width, number], dtype=">i2").tobytes()
             + _pad(variable.name.encode("ascii"), 8)
             + _pad(ascii_text(variable.label).encode("ascii"), 40)
             + _pad(form.encode("ascii"), 8)
