@@ -97,8 +97,8 @@ def test_version_5_limits(tmp_path: Path) -> None:
         _dataset(frame, [Variable("LONGTEXT", "Long"), Variable("NAME", "Name")]),
         WHEN,
     )
-    assert result["lengths"] == {"LONGTEXT": 200, "NAME": 8}
-    assert result["cut"] == ["AB.LONGTEXT: 1 values cut to 200 bytes (first at record 1)"]
+    assert result.lengths == {"LONGTEXT": 200, "NAME": 8}
+    assert result.cut == ["AB.LONGTEXT: 1 values cut to 200 bytes (first at record 1)"]
     back, _ = pyreadstat.read_xport(str(tmp_path / "l.xpt"))
     assert back["LONGTEXT"][0] == "x" * 200
     assert back["NAME"][0] == "e accent"  # transport files are ASCII

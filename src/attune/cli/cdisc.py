@@ -7,13 +7,18 @@ odmlib load inside the commands.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 _FORMATS = click.Choice(["both", "xpt", "json"])
 
 
-def _options(command: click.Command) -> click.Command:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _options(command: F) -> F:
     for option in reversed(
         [
             click.argument("trial_dir", type=click.Path(exists=True, file_okay=False)),

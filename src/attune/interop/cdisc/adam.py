@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from attune.instruments import get_instrument
-from attune.interop.cdisc.context import Trial, numpy_strings
-from attune.interop.cdisc.model import Dataset, Variable
+from attune.interop.cdisc.context import Trial, numpy_strings, pick
+from attune.interop.cdisc.model import Core, Dataset, Variable
 from attune.interop.cdisc.terms import (
     DISCONTINUATION,
     RACE,
@@ -80,7 +80,7 @@ def build_adsl(trial: Trial) -> Dataset:
             "RACE": people["race"].map(RACE),
         }
     )
-    adsl["AGEU"] = np.where(adsl["AGE"].notna(), "YEARS", None)
+    adsl["AGEU"] = pick(adsl["AGE"].notna(), "YEARS", None)
     randomised = people["randomised_on"].notna()
     dosed = pid.isin(trial.first_dose.index)
     arm_order = {arm.id: n for n, arm in enumerate(trial.protocol.arms, start=1)}
@@ -122,7 +122,7 @@ def build_adsl(trial: Trial) -> Dataset:
         ["COMPLETED", "DISCONTINUED"],
         default="ONGOING",
     )
-    adsl["DCSREAS"] = np.where(
+    adsl["DCSREAS"] = pick(
         status.eq("discontinued"),
         people["discontinued_reason"].map(DISCONTINUATION).fillna("OTHER"),
         None,
@@ -135,7 +135,7 @@ def build_adsl(trial: Trial) -> Dataset:
         )
     adsl = adsl.sort_values("USUBJID", kind="stable").reset_index(drop=True)
     # blinded: the arm variables are kept, empty (the allocation is not in the data)
-    arm_core = "Perm" if trial.blinded else "Req"
+    arm_core: Core = "Perm" if trial.blinded else "Req"
     variables = [
         STUDYID,
         USUBJID,
@@ -348,7 +348,7 @@ def build_adqs(trial: Trial, adsl: Dataset) -> Dataset:
     frame["ADT"] = trial.dates_at(pid, visit).to_numpy()
     frame["ADY"] = trial.study_day(pd.Series(pid.to_numpy()), frame["ADT"]).to_numpy()
     is_base = frame["visit_id"] == trial.baseline_visit
-    frame["ABLFL"] = np.where(is_base, "Y", None)
+    frame["ABLFL"] = pick(is_base, "Y", None)
     base = frame[is_base].set_index(["USUBJID", "PARAMCD"])["AVAL"]
     base = base[~base.index.duplicated()]
     keys = pd.MultiIndex.from_arrays([frame["USUBJID"], frame["PARAMCD"]])
@@ -371,7 +371,7 @@ def build_adqs(trial: Trial, adsl: Dataset) -> Dataset:
         frame[column] = frame["SUBJID"].map(subjects[column]).to_numpy()
     if not trial.blinded:
         analysed &= frame["TRT01P"].notna().to_numpy()
-    frame["ANL01FL"] = np.where(analysed, "Y", None)
+    frame["ANL01FL"] = pick(analysed, "Y", None)
     frame["TRTP"] = frame["TRT01P"]
     frame["TRTPN"] = frame["TRT01PN"]
     frame = frame.sort_values(
@@ -554,7 +554,7 @@ def build_adae(trial: Trial, adsl: Dataset, ae: Dataset | None) -> Dataset | Non
             "AENDT": pd.to_datetime(events["AEENDTC"], errors="coerce"),
             "ASTDY": events["AESTDY"],
             "AENDY": events["AEENDY"],
-            "TRTEMFL": np.where(events["_emergent"], "Y", None),
+            "TRTEMFL": pick(events["_emergent"], "Y", None),
         }
     )
     for column in ("SITEID", "AGE", "SEX", "RACE", "TRT01A", "TRT01AN", "SAFFL"):

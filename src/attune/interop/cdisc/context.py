@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,12 @@ import pandas as pd
 from attune.dataset import TrialDataset
 from attune.interop.cdisc.terms import EPOCH, visit_name
 from attune.protocol import Protocol
+
+
+def pick(mask: Any, yes: object, no: object) -> np.ndarray[Any, Any]:
+    """``yes`` where ``mask`` holds, else ``no`` (text or None), as an object array."""
+    condition = np.asarray(mask, dtype=bool)
+    return np.where(condition, np.asarray(yes, dtype=object), np.asarray(no, dtype=object))
 
 
 @contextmanager
@@ -45,7 +52,7 @@ def _formatted(values: pd.Series, unit: str) -> pd.Series:
     moments = pd.to_datetime(pd.Series(values), errors="coerce")
     codes, uniques = pd.factorize(moments)
     stamps = pd.DatetimeIndex(uniques).to_numpy().astype(f"datetime64[{unit}]")
-    text = np.append(np.datetime_as_string(stamps, unit=unit).astype(object), None)
+    text = np.array([*stamps.astype(str).tolist(), None], dtype=object)
     return pd.Series(
         text[np.where(codes < 0, len(uniques), codes)], index=moments.index, dtype=object
     )
@@ -132,7 +139,7 @@ class Trial:
         out = pd.DataFrame(index=visit_ids.index)
         for column in ("VISITNUM", "VISIT", "EPOCH"):
             values = table[column].to_numpy(dtype=object)
-            taken = np.where(index >= 0, values[np.clip(index, 0, None)], None)
+            taken = pick(index >= 0, values[np.clip(index, 0, None)], None)
             out[column] = taken
         out["VISITNUM"] = pd.to_numeric(out["VISITNUM"], errors="coerce")
         return out
@@ -185,12 +192,9 @@ class Trial:
         )
         where = held.index.get_indexer(keys)
         values = pd.to_datetime(pd.Series(held.to_numpy())).to_numpy()
-        out = np.where(
-            where >= 0,
-            values[np.clip(where, 0, None)] if len(values) else None,
-            np.datetime64("NaT"),
-        )
-        return pd.Series(pd.to_datetime(out), index=participant_ids.index)
+        values = np.append(values, np.datetime64("NaT"))  # position -1: not held
+        taken = values[np.where(where >= 0, where, len(values) - 1)]
+        return pd.Series(pd.to_datetime(taken), index=participant_ids.index)
 
     def arm_label(self, arm: str) -> str:
         for spec in self.protocol.arms:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from odmlib.dataset_json_1_1.model import Column, DatasetJSON, SourceSystem
@@ -43,7 +44,7 @@ def _column(dataset: Dataset, name: str, length: int | None) -> Column:
 def _values(dataset: Dataset) -> pd.DataFrame:
     """The frame with JSON-ready columns: integers as Int64, SAS dates as ISO 8601 text."""
     frame = dataset.ordered()
-    out = {}
+    out: dict[str, Any] = {}
     for variable in dataset.variables:
         column = frame[variable.name]
         if variable.type == "integer":
@@ -67,7 +68,7 @@ def write_dataset_json(
     lengths: dict[str, int],
     created: datetime,
 ) -> None:
-    document = DatasetJSON(
+    document = DatasetJSON(  # type: ignore[no-untyped-call]
         datasetJSONCreationDateTime=created.strftime("%Y-%m-%dT%H:%M:%S"),
         datasetJSONVersion=VERSION,
         fileOID=f"{study_id}.{dataset.name}",

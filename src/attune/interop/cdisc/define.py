@@ -72,10 +72,11 @@ def codelist_values(datasets: Sequence[Dataset]) -> dict[str, dict[str, str]]:
                     terms.setdefault(str(code), str(decode))
             else:
                 values = frame[variable.name]
+                present: list[object]
                 if isinstance(values.dtype, pd.CategoricalDtype):
-                    present = values.cat.remove_unused_categories().cat.categories
+                    present = list(values.cat.remove_unused_categories().cat.categories)
                 else:
-                    present = pd.unique(values.dropna())
+                    present = list(pd.unique(values.dropna()))
                 for value in present:
                     text = f"{value:g}" if isinstance(value, float) else str(value)
                     terms.setdefault(
@@ -200,13 +201,13 @@ def build_define(
                 )
         if codelist.CodeListItem and codelist.EnumeratedItem:
             # a codelist is one or the other: decode every term
-            for item in codelist.EnumeratedItem:
+            for term in codelist.EnumeratedItem:
                 codelist.CodeListItem.append(
                     D.CodeListItem(
-                        CodedValue=item.CodedValue,
-                        OrderNumber=item.OrderNumber,
+                        CodedValue=term.CodedValue,
+                        OrderNumber=term.OrderNumber,
                         Decode=D.Decode(
-                            TranslatedText=[D.TranslatedText(_content=item.CodedValue, lang="en")]
+                            TranslatedText=[D.TranslatedText(_content=term.CodedValue, lang="en")]
                         ),
                     )
                 )

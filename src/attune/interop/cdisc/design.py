@@ -9,17 +9,19 @@ every subject domain; TVSTRL spells out the protocol's anchor, day and window.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import pandas as pd
 
 from attune.interop.cdisc.context import Trial
 from attune.interop.cdisc.model import Dataset, Variable
 from attune.interop.cdisc.sdtm import STUDYID, criteria_codes, domain_var
 from attune.interop.cdisc.terms import short_code, shorten
+from attune.protocol.model import FieldTest
 
-_REF = dict(reference=True)
 
-
-def _frame(trial: Trial, domain: str, rows: list[dict[str, object]]) -> pd.DataFrame:
+def _frame(trial: Trial, domain: str, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     frame.insert(0, "STUDYID", trial.study_id)
     frame.insert(1, "DOMAIN", domain)
@@ -100,7 +102,7 @@ def build_te(trial: Trial) -> Dataset:
         ("STUDYID", "ETCD"),
         variables,
         frame,
-        **_REF,
+        reference=True,
     )
 
 
@@ -162,7 +164,7 @@ def build_ta(trial: Trial) -> Dataset:
         ("STUDYID", "ARMCD", "TAETORD"),
         variables,
         _frame(trial, "TA", rows),
-        **_REF,
+        reference=True,
     )
 
 
@@ -221,7 +223,7 @@ def build_tv(trial: Trial) -> Dataset:
         ("STUDYID", "ARMCD", "VISITNUM"),
         variables,
         _frame(trial, "TV", rows),
-        **_REF,
+        reference=True,
     )
 
 
@@ -256,7 +258,7 @@ def build_ti(trial: Trial) -> Dataset | None:
         ("STUDYID", "IETESTCD"),
         variables,
         _frame(trial, "TI", rows),
-        **_REF,
+        reference=True,
     )
 
 
@@ -288,10 +290,7 @@ def build_ts(trial: Trial) -> Dataset:
     if eligibility is not None:
         for criterion in eligibility.inclusion:
             test = criterion.test
-            if (
-                getattr(test, "field", None) == "age"
-                and getattr(test, "at_least", None) is not None
-            ):
+            if isinstance(test, FieldTest) and test.field == "age" and test.at_least is not None:
                 params.append(
                     ("AGEMIN", "Planned Minimum Age of Subjects", f"P{int(test.at_least)}Y")
                 )
@@ -334,5 +333,5 @@ def build_ts(trial: Trial) -> Dataset:
         ("STUDYID", "TSPARMCD", "TSSEQ"),
         variables,
         _frame(trial, "TS", rows),
-        **_REF,
+        reference=True,
     )

@@ -57,8 +57,8 @@ def write_package(
     for dataset in datasets:
         # lengths come from the transport file; without one, from the longest value
         written = write_xpt(folder / f"{dataset.name.lower()}.xpt", dataset, created)
-        lengths[dataset.name] = written["lengths"]  # type: ignore[assignment]
-        package.warnings += written["cut"]  # type: ignore[operator]
+        lengths[dataset.name] = written.lengths
+        package.warnings += written.cut
         package.records[dataset.name] = len(dataset.frame)
     if "xpt" not in formats:
         for dataset in datasets:

@@ -12,6 +12,9 @@ every text column is a categorical made from small lookup tables and integer cod
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -46,7 +49,7 @@ GUESS_EVALUATOR = {
 }
 
 
-def _categorical(codes: np.ndarray, labels: list[str | None]) -> pd.Categorical:
+def _categorical(codes: np.ndarray[Any, Any], labels: Sequence[object]) -> pd.Categorical:
     """Values ``labels[code]`` as a categorical (labels may repeat; None is missing)."""
     uniques = pd.Index(pd.unique(pd.Series([x for x in labels if x is not None], dtype=object)))
     mapping = np.array(
@@ -184,38 +187,40 @@ def build_qs(trial: Trial) -> Dataset | None:
         ev_codes, ev_uniques = pd.factorize(respondent)
         id_codes, id_uniques = pd.factorize(guesses["respondent_id"].astype(object).str.upper())
         evaluators, evaluator_ids = [str(x) for x in ev_uniques], [str(x) for x in id_uniques]
-        for position, (column, code, test) in enumerate(
+        for position, (column, test_code, test_name) in enumerate(
             (
                 ("guess", "ARMGUESS", "Treatment Guess"),
                 ("confidence", "ARMGCONF", "Confidence in Treatment Guess"),
             )
         ):
-            index = len(tests.rows)
-            tests.keys[("arm_guess", column)] = index
+            test_index = len(tests.rows)
+            tests.keys[("arm_guess", column)] = test_index
             tests.rows.append(
                 {
-                    "QSTESTCD": code,
-                    "QSTEST": test,
+                    "QSTESTCD": test_code,
+                    "QSTEST": test_name,
                     "QSCAT": "ARM GUESS",
                     "QSEVAL": "",
                     "instrument": "arm_guess",
                 }
             )
-            raw = guesses[column]
+            given = guesses[column]
             if column == "guess":
-                labels = raw.map(GUESS_LABELS)
-                stresn = np.full(len(raw), np.nan)
+                answers_text = given.map(GUESS_LABELS)
+                stresn = np.full(len(given), np.nan)
             else:
-                labels = raw.astype("Float64").map(lambda v: f"{v:g}" if pd.notna(v) else None)
-                stresn = raw.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+                answers_text = given.astype("Float64").map(
+                    lambda v: f"{v:g}" if pd.notna(v) else None
+                )
+                stresn = given.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
             res = np.array(
-                [result_code(x) if isinstance(x, str) else -1 for x in labels], dtype=np.int64
+                [result_code(x) if isinstance(x, str) else -1 for x in answers_text], dtype=np.int64
             )
             parts.append(
                 {
                     "pid": people.get_indexer(guesses["participant_id"].astype(object)),
                     "visit": visits.get_indexer(guesses["visit_id"].astype(object)),
-                    "test": np.full(len(guesses), index, dtype=np.int64),
+                    "test": np.full(len(guesses), test_index, dtype=np.int64),
                     "orres": res,
                     "stresc": res,
                     "stresn": stresn,
@@ -248,8 +253,10 @@ def build_qs(trial: Trial) -> Dataset | None:
     participant_ids = list(people)
     frame = pd.DataFrame(
         {
-            "STUDYID": pd.Categorical.from_codes(np.zeros(n, dtype=np.int64), [trial.study_id]),
-            "DOMAIN": pd.Categorical.from_codes(np.zeros(n, dtype=np.int64), ["QS"]),
+            "STUDYID": pd.Categorical.from_codes(
+                np.zeros(n, dtype=np.int64), pd.Index([trial.study_id])
+            ),
+            "DOMAIN": pd.Categorical.from_codes(np.zeros(n, dtype=np.int64), pd.Index(["QS"])),
             "USUBJID": _categorical(pid, [f"{trial.study_id}-{p}" for p in participant_ids]),
             "QSSEQ": seq.astype(np.float64),
             "QSTESTCD": _categorical(data["test"], list(test_table["QSTESTCD"])),
@@ -258,14 +265,16 @@ def build_qs(trial: Trial) -> Dataset | None:
             "QSORRES": _categorical(data["orres"], result_labels),
             "QSSTRESC": _categorical(data["stresc"], result_labels),
             "QSSTRESN": data["stresn"],
-            "QSSTAT": pd.Categorical.from_codes(np.where(data["orres"] < 0, 0, -1), ["NOT DONE"]),
-            "QSDRVFL": pd.Categorical.from_codes(np.where(data["derived"], 0, -1), ["Y"]),
+            "QSSTAT": pd.Categorical.from_codes(
+                np.where(data["orres"] < 0, 0, -1), pd.Index(["NOT DONE"])
+            ),
+            "QSDRVFL": pd.Categorical.from_codes(np.where(data["derived"], 0, -1), pd.Index(["Y"])),
         }
     )
     # evaluator: the instrument's respondent, or for a treatment guess the one who guessed
-    labels = [r["QSEVAL"] or None for r in tests.rows] + list(evaluators)
+    eval_labels = [r["QSEVAL"] or None for r in tests.rows] + list(evaluators)
     eval_codes = np.where(data["eval"] >= 0, len(tests.rows) + data["eval"], data["test"])
-    frame["QSEVAL"] = _categorical(eval_codes, labels)
+    frame["QSEVAL"] = _categorical(eval_codes, eval_labels)
     frame["QSEVALID"] = _categorical(data["evalid"], list(evaluator_ids) or [None])
     table = trial.visit_table
     frame["VISITNUM"] = table["VISITNUM"].to_numpy(dtype=np.float64)[data["visit"]]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from attune.interop.cdisc.context import Trial, iso_date, iso_datetime
+from attune.interop.cdisc.context import Trial, iso_date, iso_datetime, pick
 from attune.interop.cdisc.model import Dataset, Variable
 from attune.interop.cdisc.terms import (
     DEVIATION,
@@ -76,7 +76,7 @@ def build_dm(trial: Trial) -> Dataset:
     dm["DTHFL"] = None
     dm["SITEID"] = people["site"].astype(object)
     dm["AGE"] = pd.to_numeric(people["age"], errors="coerce").astype(float)
-    dm["AGEU"] = np.where(dm["AGE"].notna(), "YEARS", None)
+    dm["AGEU"] = pick(dm["AGE"].notna(), "YEARS", None)
     dm["SEX"] = people["sex"].map(SEX)
     dm["RACE"] = people["race"].map(RACE)
     randomised = people["randomised_on"].notna()
@@ -347,7 +347,7 @@ def build_sv(trial: Trial) -> Dataset:
     occurred = frame["status"].astype(object).eq("completed")
     sv["SVPRESP"] = "Y"
     sv["SVOCCUR"] = np.where(occurred, "Y", "N")
-    sv["SVREASOC"] = np.where(occurred, None, "MISSED")
+    sv["SVREASOC"] = pick(occurred, None, "MISSED")
     sv["SVSTDTC"] = iso_date(frame["actual_date"])
     sv["SVENDTC"] = sv["SVSTDTC"]
     sv["SVSTDY"] = trial.study_day(frame["participant_id"], frame["actual_date"])
@@ -474,7 +474,7 @@ def build_vs(trial: Trial) -> Dataset | None:
                     "VSSTRESC": text,
                     "VSSTRESN": number,
                     "VSSTRESU": unit,
-                    "VSLOBXFL": np.where(flag[keep], "Y", None),
+                    "VSLOBXFL": pick(flag[keep], "Y", None),
                 }
             )
         )
@@ -577,7 +577,7 @@ def build_ae(trial: Trial) -> tuple[Dataset | None, Dataset | None]:
     solicited = (
         events["solicited"] if "solicited" in events else pd.Series(pd.NA, index=events.index)
     )
-    ae["AEPRESP"] = np.where(solicited.fillna(False).astype(bool), "Y", None)
+    ae["AEPRESP"] = pick(solicited.fillna(False).astype(bool), "Y", None)
     resolved = events["resolved_date"].notna()
     ae["AEOUT"] = np.where(resolved, "RECOVERED/RESOLVED", "NOT RECOVERED/NOT RESOLVED")
     visit_ids = events["visit_id"].astype(object)

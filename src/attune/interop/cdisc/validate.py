@@ -83,7 +83,7 @@ def read_define(
                     name=item.get("Name", ""),
                     label=text.text or "" if text is not None else "",
                     data_type=item.get("DataType", ""),
-                    length=int(item.get("Length")) if item.get("Length") else None,
+                    length=int(item.get("Length") or 0) or None,
                     mandatory=ref.get("Mandatory") == "Yes",
                     order=int(ref.get("OrderNumber", "0")),
                     codelist=clref.get("CodeListOID") if clref is not None else None,
@@ -119,9 +119,11 @@ def check_against_define(
     for column in columns:
         if column not in names:
             problems.append(Problem(name, column, "not defined in define.xml"))
-    for variable in names:
-        if variable not in columns:
-            problems.append(Problem(name, variable, "defined in define.xml but not in the file"))
+    for defined_name in names:
+        if defined_name not in columns:
+            problems.append(
+                Problem(name, defined_name, "defined in define.xml but not in the file")
+            )
     if [c for c in columns if c in names] != [n for n in names if n in columns]:
         problems.append(Problem(name, "", "variables are not in the defined order"))
     if len(name) > 8:
@@ -132,7 +134,7 @@ def check_against_define(
     for variable in defined:
         if variable.name not in frame:
             continue
-        values = frame[variable.name]
+        values: pd.Series = frame[variable.name]
         if len(variable.name) > 8:
             problems.append(Problem(name, variable.name, "name longer than 8 characters"))
         label = labels.get(variable.name) or ""

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -93,22 +95,28 @@ def _text_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray, list[int]]:
     return table, codes, cut_rows
 
 
-def _number_column(series: pd.Series, as_date: bool) -> np.ndarray:
+def _number_column(series: pd.Series, as_date: bool) -> np.ndarray[Any, Any]:
     if as_date:
         moments = pd.to_datetime(series, errors="coerce")
-        days = (moments - _SAS_EPOCH).dt.days.astype("Float64")
-        values = days.to_numpy(dtype=np.float64, na_value=np.nan)
+        numbers = (moments - _SAS_EPOCH).dt.days.astype("Float64")
     else:
-        values = pd.to_numeric(series, errors="coerce").astype("Float64")
-        values = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    return ibm_float(values)
+        numbers = pd.to_numeric(series, errors="coerce").astype("Float64")
+    return ibm_float(numbers.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
-def write_xpt(path: Path | str, dataset: Dataset, created: datetime) -> dict[str, object]:
+@dataclass(frozen=True)
+class Written:
+    """What a transport file holds: each text variable's length (for Define-XML), and the
+    values longer than 200 bytes that were cut."""
+
+    lengths: dict[str, int]
+    cut: list[str]
+
+
+def write_xpt(path: Path | str, dataset: Dataset, created: datetime) -> Written:
     """Write ``dataset`` as a version 5 transport file (one member, named as the dataset).
 
-    Returns ``{"lengths": {variable: bytes}, "cut": [messages]}``: the lengths go into
-    Define-XML; ``cut`` names the values longer than 200 bytes that were shortened.
+    The lengths it returns go into Define-XML.
     """
     frame = dataset.ordered()
     n = len(frame)
@@ -183,11 +191,11 @@ def write_xpt(path: Path | str, dataset: Dataset, created: datetime) -> dict[str
             handle.write(records.tobytes())
             written += records.nbytes
         handle.write(b" " * (-written % 80))
-    return {"lengths": lengths, "cut": cut}
+    return Written(lengths, cut)
 
 
 def read_xpt(path: Path | str) -> tuple[pd.DataFrame, object]:
     """Read a transport file with pyreadstat: (frame, pyreadstat metadata)."""
     import pyreadstat
 
-    return pyreadstat.read_xport(str(path))  # type: ignore[no-any-return]
+    return pyreadstat.read_xport(str(path))
