@@ -37,6 +37,7 @@ from attune.interop.cdisc.terms import (
     qs_category,
     score_code,
     score_test,
+    short_code,
 )
 
 _SCORE_KINDS = ("total", "subscale")
@@ -65,6 +66,7 @@ class _Tests:
     def __init__(self) -> None:
         self.keys: dict[tuple[str, str], int] = {}
         self.rows: list[dict[str, str]] = []
+        self.codes: set[str] = set()
 
     def add(self, instrument_id: str, what: str) -> int:
         key = (instrument_id, what)
@@ -75,6 +77,9 @@ class _Tests:
                 code, test = item_code(instrument, number), item_test(instrument, number)
             else:
                 code, test = score_code(instrument, what), score_test(instrument, what)
+            if code in self.codes:  # a cut subscale name met another: make it unique
+                code = short_code(code, self.codes)
+            self.codes.add(code)
             self.keys[key] = len(self.rows)
             self.rows.append(
                 {

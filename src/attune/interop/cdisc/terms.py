@@ -103,7 +103,9 @@ def item_test(instrument: Instrument, number: int) -> str:
     """QSTEST of an item: the short label where the licence lets item wording ship, else a
     neutral ``CAPS-5 Item 1`` (never copyrighted text)."""
     if instrument.licence.item_text:
-        return shorten(f"{instrument.abbreviation} {instrument.item(number).label}", 40)
+        label = instrument.item(number).label
+        named = f"{instrument.abbreviation} {label}"
+        return named if len(named) <= 40 else shorten(label, 40)  # QSCAT names the instrument
     return shorten(f"{instrument.abbreviation} Item {number}", 40)
 
 
