@@ -115,3 +115,14 @@ def test_empty_dataset_and_all_missing_text(tmp_path: Path) -> None:
     )
     back, meta = pyreadstat.read_xport(str(tmp_path / "e.xpt"))
     assert len(back) == 2 and meta.variable_storage_width["A"] == 1
+
+
+def test_text_length_is_the_longest_value_present(tmp_path: Path) -> None:
+    values = pd.Categorical.from_codes(
+        [1, 2, -1, 2], categories=pd.Index(["a category nobody uses", "bb", "ccc"])
+    )
+    frame = pd.DataFrame({"X": values})
+    result = write_xpt(tmp_path / "c.xpt", _dataset(frame, [Variable("X", "x")]), WHEN)
+    assert result.lengths == {"X": 3}
+    back, _ = pyreadstat.read_xport(str(tmp_path / "c.xpt"))
+    assert back["X"].tolist() == ["bb", "ccc", "", "ccc"]

@@ -83,6 +83,14 @@ def _text_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray, list[int]]:
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes = series.cat.codes.to_numpy().astype(np.int64)
         uniques = series.cat.categories
+        # the length is the longest value present, not the longest category
+        used = np.bincount(codes + 1, minlength=len(uniques) + 1)[1:] > 0
+        if not used.all():
+            keep = np.flatnonzero(used)
+            remap = np.full(len(uniques) + 1, -1, dtype=np.int64)
+            remap[keep] = np.arange(len(keep))
+            codes = remap[codes]  # -1 (missing) indexes the last entry: -1 again
+            uniques = uniques[keep]
     else:
         codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
     encoded = [ascii_text(str(u)).encode("ascii") for u in uniques]
