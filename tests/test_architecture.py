@@ -23,6 +23,8 @@ CORE = [
     "attune.interop.redcap.instrument",
     "attune.interop.fhir.responses",
     "attune.interop.fhir.importing",
+    "attune.interop.cdisc.export",
+    "attune.interop.cdisc.validate",
 ]
 WEB = ["django", "ninja", "rest_framework", "flask", "fastapi", "starlette"]
 

@@ -1,7 +1,5 @@
-"""A small synthetic trial, written and loaded once per session (REDCap and FHIR tests share it).
-
-The cdisc helper may add its own fixtures here; names below are prefixed ``rf_`` to stay apart.
-"""
+"""Small synthetic trials written once per session: an 8-participant one for the REDCap and FHIR
+round trips (fixtures ``rf_``), and a 48-participant one with its CDISC packages."""
 
 from __future__ import annotations
 
@@ -10,7 +8,38 @@ from pathlib import Path
 import pytest
 
 from attune.dataset import TrialDataset, load_dataset, write_dataset
+from attune.interop.cdisc import Package, export_adam, export_sdtm
 from attune.synth import generate_trial
+
+PARTICIPANTS = 48
+SEED = 14
+
+
+@pytest.fixture(scope="session")
+def trial_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cdisc-trial")
+    write_dataset(generate_trial("mapp", PARTICIPANTS, seed=SEED), folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def trial(trial_dir: Path) -> TrialDataset:
+    return load_dataset(trial_dir)
+
+
+@pytest.fixture(scope="session")
+def sdtm(trial: TrialDataset, tmp_path_factory: pytest.TempPathFactory) -> Package:
+    return export_sdtm(trial, tmp_path_factory.mktemp("sdtm"), country="USA")
+
+
+@pytest.fixture(scope="session")
+def adam(trial: TrialDataset, tmp_path_factory: pytest.TempPathFactory) -> Package:
+    return export_adam(trial, tmp_path_factory.mktemp("adam"))
+
+
+@pytest.fixture(scope="session")
+def blinded_sdtm(trial: TrialDataset, tmp_path_factory: pytest.TempPathFactory) -> Package:
+    return export_sdtm(trial, tmp_path_factory.mktemp("sdtm-blinded"), blinded=True, country="USA")
 
 
 @pytest.fixture(scope="session")

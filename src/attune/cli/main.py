@@ -11,6 +11,7 @@ import click
 
 from attune import __version__
 from attune.cli.analyze import analyze
+from attune.cli.cdisc import adam_command, sdtm_command
 from attune.cli.demo import demo
 from attune.cli.instruments import instruments, score
 from attune.cli.interop_exchange import (
@@ -59,6 +60,8 @@ export.add_command(export_fhir)
 import_.add_command(import_redcap)
 import_.add_command(import_redcap_instrument)
 import_.add_command(import_fhir)
+export.add_command(sdtm_command)
+export.add_command(adam_command)
 
 
 def main() -> None:

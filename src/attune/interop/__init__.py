@@ -1,1 +1,2 @@
-"""Standards exchange: the tidy trial dataset to and from CDISC, REDCap and FHIR (no web framework)."""
+"""Standards exchange: the tidy trial dataset in and out of CDISC (SDTM, ADaM, Define-XML),
+REDCap and FHIR. Core package: no web framework behind any of its imports."""
