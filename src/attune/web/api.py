@@ -33,6 +33,8 @@ from attune.web.forms.respondents import checked_respondent
 from attune.web.forms.selectors import forms_of
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
+from attune.web.queries.api import router as queries_router
+from attune.web.verification.api import router as verification_router
 from attune.web.participants.selectors import (
     arm_of,
     get_participant,
@@ -53,6 +55,8 @@ Version = Annotated[StrictInt, Field(ge=0, le=INT_MAX)]
 api = NinjaAPI(title="Attune", version="1", auth=django_auth, urls_namespace="api")
 api.add_router("", downloads_router)  # exports and reports, built in the background
 api.add_router("", fidelity_router)  # recordings, presence, the adherence worklist
+api.add_router("", queries_router)  # data queries: raise, answer, correct, close, re-open
+api.add_router("", verification_router)  # source data verification and its progress
 
 
 # --- errors ---------------------------------------------------------------------------------------
