@@ -117,7 +117,9 @@ def check_data_quality(protocol: Protocol) -> Iterator[Problem]:
     kinds = {visit.kind for visit in protocol.visits}
     seen: set[str] = set()
 
-    def items_problem(instrument: str, numbers: list[int], where: tuple[str | int, ...]) -> Iterator[Problem]:
+    def items_problem(
+        instrument: str, numbers: list[int], where: tuple[str | int, ...]
+    ) -> Iterator[Problem]:
         if instrument not in known:
             yield (*where[:-1], "instrument"), f"unknown instrument {instrument!r}"
             return

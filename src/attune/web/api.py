@@ -33,18 +33,18 @@ from attune.web.forms.respondents import checked_respondent
 from attune.web.forms.selectors import forms_of
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
-from attune.web.queries.api import router as queries_router
-from attune.web.verification.api import router as verification_router
 from attune.web.participants.selectors import (
     arm_of,
     get_participant,
     participants_for,
     planned_schedule,
 )
+from attune.web.queries.api import router as queries_router
 from attune.web.studies.access import require, studies_of, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 from attune.web.validation import INT_MAX, INT_MIN
+from attune.web.verification.api import router as verification_router
 
 # JSON true is not 1 here: integers are strict (pydantic would otherwise turn true into 1), and
 # bounded by what a database column holds.

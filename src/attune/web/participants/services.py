@@ -38,8 +38,8 @@ from attune.web.participants.models import (
 )
 from attune.web.participants.order import RANDOMISATION, require_order
 from attune.web.participants.strata import form_strata
-from attune.web.studies.access import require
 from attune.web.queries.hooks import data_saved, visit_saved
+from attune.web.studies.access import require
 from attune.web.studies.models import Site, Study
 from attune.web.studies.roles import Capability
 from attune.web.validation import (

@@ -118,7 +118,9 @@ def _study(request: HttpRequest, code: str) -> Study:
 def _query(request: HttpRequest, study: str, query_id: int) -> Query:
     found = _study(request, study)
     if INT_MIN <= query_id <= INT_MAX:
-        base = Query.objects.filter(study=found, pk=query_id).select_related("participant__site", "form")
+        base = Query.objects.filter(study=found, pk=query_id).select_related(
+            "participant__site", "form"
+        )
         for query in visible_queries(request.user, found, base):
             query.participant.study = found
             return query
@@ -147,7 +149,8 @@ def query_out(query: Query, with_messages: bool = False) -> dict[str, Any]:
         "closed_at": query.closed_at,
         "days_open": age_days(query),
         "messages": [
-            {"action": m.action, "by": m.by, "at": m.at, "text": m.text} for m in query.messages.all()
+            {"action": m.action, "by": m.by, "at": m.at, "text": m.text}
+            for m in query.messages.all()
         ]
         if with_messages
         else [],
@@ -200,12 +203,16 @@ def get_query(request: HttpRequest, study: str, query_id: int) -> dict[str, Any]
 
 @router.post("/studies/{study}/queries/{query_id}/answer", response=QueryOut)
 def answer_query(request: HttpRequest, study: str, query_id: int, body: AnswerIn) -> dict[str, Any]:
-    query = services.answer(_user(request), _query(request, study, query_id), text=body.text, dispute=body.dispute)
+    query = services.answer(
+        _user(request), _query(request, study, query_id), text=body.text, dispute=body.dispute
+    )
     return query_out(query, True)
 
 
 @router.post("/studies/{study}/queries/{query_id}/correct", response=QueryOut)
-def correct_query(request: HttpRequest, study: str, query_id: int, body: CorrectIn) -> dict[str, Any]:
+def correct_query(
+    request: HttpRequest, study: str, query_id: int, body: CorrectIn
+) -> dict[str, Any]:
     query = services.correct(
         _user(request),
         _query(request, study, query_id),
@@ -221,12 +228,16 @@ def correct_query(request: HttpRequest, study: str, query_id: int, body: Correct
 
 @router.post("/studies/{study}/queries/{query_id}/close", response=QueryOut)
 def close_query(request: HttpRequest, study: str, query_id: int, body: TextIn) -> dict[str, Any]:
-    return query_out(services.close(_user(request), _query(request, study, query_id), text=body.text), True)
+    return query_out(
+        services.close(_user(request), _query(request, study, query_id), text=body.text), True
+    )
 
 
 @router.post("/studies/{study}/queries/{query_id}/reopen", response=QueryOut)
 def reopen_query(request: HttpRequest, study: str, query_id: int, body: TextIn) -> dict[str, Any]:
-    return query_out(services.reopen(_user(request), _query(request, study, query_id), text=body.text), True)
+    return query_out(
+        services.reopen(_user(request), _query(request, study, query_id), text=body.text), True
+    )
 
 
 __all__ = ["QueryStatus", "router"]

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 WHY = {"correct": "corrected", "save_draft": "changed", "submit": "changed", "sign": "changed"}
 
 
-def form_saved(form: FormRecord, actor: str, action: str, changes: dict[str, Any], reason: str) -> None:
+def form_saved(
+    form: FormRecord, actor: str, action: str, changes: dict[str, Any], reason: str
+) -> None:
     """After a form's save, signature or correction (``changes`` as its audit event has them)."""
     from attune.web.queries.rules import sync
     from attune.web.verification.services import clear_for_form

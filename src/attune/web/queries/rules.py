@@ -101,7 +101,9 @@ def _dates(
     return [("", day)] if day is not None else []
 
 
-def _date_order(rule: DateOrder, participant: Participant, visits: dict[str, date]) -> list[Finding]:
+def _date_order(
+    rule: DateOrder, participant: Participant, visits: dict[str, date]
+) -> list[Finding]:
     found = []
     earlier = _dates(participant, rule.earlier, visits, rule.visit_kinds)
     later = _dates(participant, rule.later, visits, rule.visit_kinds)
@@ -125,7 +127,9 @@ def _date_order(rule: DateOrder, participant: Participant, visits: dict[str, dat
 
 
 def _outside(rule: SoftRange, value: float) -> bool:
-    return (rule.min is not None and value < rule.min) or (rule.max is not None and value > rule.max)
+    return (rule.min is not None and value < rule.min) or (
+        rule.max is not None and value > rule.max
+    )
 
 
 def _soft_range(rule: SoftRange, forms: list[FormRecord], vitals: list[VitalSign]) -> list[Finding]:
@@ -193,7 +197,12 @@ def _audit(action: str, query: Query, changes: dict[str, object]) -> None:
         model="queries.query",
         object_id=query.pk,
         participant=query.participant,
-        changes={"query": query.pk, "target": describe_target(query), "rule": query.rule_id, **changes},
+        changes={
+            "query": query.pk,
+            "target": describe_target(query),
+            "rule": query.rule_id,
+            **changes,
+        },
     )
 
 
@@ -207,8 +216,10 @@ def sync(participant: Participant) -> tuple[int, int]:
     raised = closed = 0
     now = timezone.now()
     for key, finding in findings.items():
-        query = latest.get(key)
-        if query is not None and (query.status != QueryStatus.CLOSED or query.closed_by != RULES_ACTOR):
+        previous = latest.get(key)
+        if previous is not None and (
+            previous.status != QueryStatus.CLOSED or previous.closed_by != RULES_ACTOR
+        ):
             continue  # still open, or closed by a person who accepted the value
         query = Query.objects.create(
             study=participant.study,
@@ -226,7 +237,9 @@ def sync(participant: Participant) -> tuple[int, int]:
             raised_by=RULES_ACTOR,
             raised_at=now,
         )
-        QueryMessage.objects.create(query=query, action=Action.RAISE, by=RULES_ACTOR, at=now, text=finding.text)
+        QueryMessage.objects.create(
+            query=query, action=Action.RAISE, by=RULES_ACTOR, at=now, text=finding.text
+        )
         _audit("raise_query", query, {"status": [None, "open"], "text": finding.text})
         raised += 1
     for key, query in latest.items():
@@ -236,7 +249,9 @@ def sync(participant: Participant) -> tuple[int, int]:
         query.status, query.closed_at, query.closed_by = QueryStatus.CLOSED, now, RULES_ACTOR
         query.save(update_fields=["status", "closed_at", "closed_by"])
         text = "Closed by the data-quality rules: the data no longer break the rule."
-        QueryMessage.objects.create(query=query, action=Action.AUTO_CLOSE, by=RULES_ACTOR, at=now, text=text)
+        QueryMessage.objects.create(
+            query=query, action=Action.AUTO_CLOSE, by=RULES_ACTOR, at=now, text=text
+        )
         _audit("close_query", query, {"status": [old, "closed"], "why": "fixed"})
         closed += 1
     return raised, closed

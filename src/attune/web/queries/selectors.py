@@ -50,9 +50,7 @@ def _base(study: Study) -> QuerySet[Query]:
     return Query.objects.filter(study=study).select_related("participant__site", "form")
 
 
-def visible_queries(
-    user: object, study: Study, base: QuerySet[Query] | None = None
-) -> list[Query]:
+def visible_queries(user: object, study: Study, base: QuerySet[Query] | None = None) -> list[Query]:
     """The queries (of ``base``, default all of the study's) the user may read."""
     here = access(user, study)  # type: ignore[arg-type]
     if not here.member:
@@ -65,10 +63,14 @@ def visible_queries(
 
 
 def queries_of(user: object, participant: Participant) -> list[Query]:
-    return visible_queries(user, participant.study, _base(participant.study).filter(participant=participant))
+    return visible_queries(
+        user, participant.study, _base(participant.study).filter(participant=participant)
+    )
 
 
-def open_form_items(user: object, participant: Participant) -> dict[int, dict[int | None, list[Query]]]:
+def open_form_items(
+    user: object, participant: Participant
+) -> dict[int, dict[int | None, list[Query]]]:
     """Not-closed queries on ``participant``'s forms the user reads: form id -> item (None for the
     whole form) -> queries. Markers on the form page and the status grid come from here."""
     found: dict[int, dict[int | None, list[Query]]] = {}
@@ -88,7 +90,9 @@ class Filters:
     older_than: int | None = None
 
 
-def filtered(queries: Iterable[Query], filters: Filters, now: datetime | None = None) -> list[Query]:
+def filtered(
+    queries: Iterable[Query], filters: Filters, now: datetime | None = None
+) -> list[Query]:
     now = now or timezone.now()
     out = []
     for query in queries:
@@ -142,7 +146,11 @@ def describe_target(query: Query) -> str:
     if query.form is not None:
         from attune.instruments import get_instrument
 
-        name = get_instrument(query.form.instrument).abbreviation if query.form.instrument else "therapy note"
+        name = (
+            get_instrument(query.form.instrument).abbreviation
+            if query.form.instrument
+            else "therapy note"
+        )
         where = f"{name} at {query.form.visit_id}"
         return f"{where}, item {query.item}" if query.item is not None else where
     if query.visit_id:

@@ -41,7 +41,9 @@ from attune.web.validation import REASON_TEXT, SHORT_TEXT, clean_text
 C = Capability
 
 
-def _audit(actor: str, action: str, query: Query, changes: dict[str, Any], reason: str = "") -> None:
+def _audit(
+    actor: str, action: str, query: Query, changes: dict[str, Any], reason: str = ""
+) -> None:
     record(
         actor,
         action,
@@ -134,7 +136,10 @@ def answer(actor: User, query: Query, *, text: str, dispute: bool = False) -> Qu
     _require(actor, query, C.ANSWER_QUERIES)
     _not_closed(query)
     text = clean_text(
-        "text", text, REASON_TEXT, required="say why the data are right" if dispute else "write your answer"
+        "text",
+        text,
+        REASON_TEXT,
+        required="say why the data are right" if dispute else "write your answer",
     )
     old = query.status
     query.status, query.answered_at = QueryStatus.ANSWERED, timezone.now()
@@ -171,7 +176,9 @@ def correct(
     _not_closed(query)
     form = query.form
     if form is None:
-        raise WrongState("this query is not on a form: answer it, and correct the data where they are kept")
+        raise WrongState(
+            "this query is not on a form: answer it, and correct the data where they are kept"
+        )
     reason = clean_text("reason", reason, REASON_TEXT, required="a correction needs its reason")
     require_unlocked(query.participant, form=form)
     before = dict(form.answers)
@@ -218,7 +225,11 @@ def close(actor: User, query: Query, *, text: str = "") -> Query:
     _not_closed(query)
     text = clean_text("text", text, REASON_TEXT)
     old = query.status
-    query.status, query.closed_at, query.closed_by = QueryStatus.CLOSED, timezone.now(), actor.get_username()
+    query.status, query.closed_at, query.closed_by = (
+        QueryStatus.CLOSED,
+        timezone.now(),
+        actor.get_username(),
+    )
     query.save(update_fields=["status", "closed_at", "closed_by"])
     _message(query, Action.CLOSE, actor.get_username(), text)
     _audit(actor.get_username(), "close_query", query, {"status": [old, "closed"]}, text)
@@ -246,7 +257,10 @@ def find_form(participant: Participant, visit_id: str, instrument: str) -> FormR
     instrument = clean_text("instrument", instrument, SHORT_TEXT)
     found = (
         FormRecord.objects.filter(
-            participant=participant, visit_id=visit_id, kind=FormKind.INSTRUMENT, instrument=instrument
+            participant=participant,
+            visit_id=visit_id,
+            kind=FormKind.INSTRUMENT,
+            instrument=instrument,
         )
         .order_by("pk")
         .first()

@@ -102,7 +102,9 @@ def list_marks(request: HttpRequest, study: str, code: str) -> list[dict[str, An
     _require_reader(user, found)
     participant = get_participant(user, found, code)
     here = access(user, found)
-    marks = Verification.objects.filter(participant=participant).select_related("form", "verified_by")
+    marks = Verification.objects.filter(participant=participant).select_related(
+        "form", "verified_by"
+    )
     return [
         _out(m)
         for m in marks
@@ -121,7 +123,9 @@ def verify(request: HttpRequest, study: str, code: str, body: VerifyIn) -> Statu
             raise InvalidInput({"form_id": "no such form of this participant"})
     elif not body.visit_id:
         raise InvalidInput({"visit_id": "name a form (form_id) or a held visit (visit_id)"})
-    mark = services.verify(user, participant, form=form, item=body.item, visit_id=body.visit_id[:64])
+    mark = services.verify(
+        user, participant, form=form, item=body.item, visit_id=body.visit_id[:64]
+    )
     return Status(201, _out(mark))
 
 
@@ -139,7 +143,12 @@ def progress(request: HttpRequest, study: str) -> list[dict[str, Any]]:
             "critical_verified": row.critical_verified,
             "critical_fraction": row.critical_fraction,
             "due": [
-                {"participant": d.participant, "visit_id": d.visit_id, "instrument": d.instrument, "what": d.what}
+                {
+                    "participant": d.participant,
+                    "visit_id": d.visit_id,
+                    "instrument": d.instrument,
+                    "what": d.what,
+                }
                 for d in row.due
             ],
         }

@@ -21,9 +21,9 @@ from attune.web.verification.models import Verification
 
 def active_marks(participant: Participant) -> list[Verification]:
     return list(
-        Verification.objects.filter(participant=participant, cleared_at__isnull=True).select_related(
-            "verified_by", "form"
-        )
+        Verification.objects.filter(
+            participant=participant, cleared_at__isnull=True
+        ).select_related("verified_by", "form")
     )
 
 
@@ -37,9 +37,12 @@ class FormMarks:
 
 
 def form_marks(form: FormRecord) -> FormMarks:
-    if form.pk is None:
-        return FormMarks(None, {})
-    marks = list(Verification.objects.filter(form=form, cleared_at__isnull=True).select_related("verified_by"))
+    """The active marks of a stored form (an unsaved one has none)."""
+    marks = list(
+        Verification.objects.filter(form=form, cleared_at__isnull=True).select_related(
+            "verified_by"
+        )
+    )
     whole = next((m for m in marks if m.item is None), None)
     return FormMarks(whole, {m.item: m for m in marks if m.item is not None})
 
@@ -76,7 +79,9 @@ def progress(user: object, study: Study) -> list[SiteProgress]:
     here = access(user, study)  # type: ignore[arg-type]
     sites = list(here.visible_sites().order_by("code"))
     spec = study.protocol.source_verification
-    critical = {c.instrument: (set(c.items) if c.items else None) for c in (spec.critical if spec else [])}
+    critical = {
+        c.instrument: (set(c.items) if c.items else None) for c in (spec.critical if spec else [])
+    }
     critical_dates = set(spec.critical_visit_dates) if spec else set()
     marks: dict[int, list[Verification]] = defaultdict(list)
     dated: set[tuple[int, str]] = set()
@@ -90,12 +95,16 @@ def progress(user: object, study: Study) -> list[SiteProgress]:
     out = []
     for site in sites:
         row = SiteProgress(site.code)
-        forms = FormRecord.objects.filter(
-            participant__site=site,
-            participant__study=study,
-            kind=FormKind.INSTRUMENT,
-            status=FormStatus.SIGNED,
-        ).select_related("participant").order_by("participant__code", "visit_id", "instrument")
+        forms = (
+            FormRecord.objects.filter(
+                participant__site=site,
+                participant__study=study,
+                kind=FormKind.INSTRUMENT,
+                status=FormStatus.SIGNED,
+            )
+            .select_related("participant")
+            .order_by("participant__code", "visit_id", "instrument")
+        )
         for form in forms:
             if not here.can(read_capability(form), site):
                 continue
@@ -115,11 +124,18 @@ def progress(user: object, study: Study) -> list[SiteProgress]:
                         missing.append(number)
             if missing:
                 row.due.append(
-                    Due(form.participant.code, form.visit_id, f"items {_ranges(missing)}", form.instrument)
+                    Due(
+                        form.participant.code,
+                        form.visit_id,
+                        f"items {_ranges(missing)}",
+                        form.instrument,
+                    )
                 )
-        visits = VisitRecord.objects.filter(participant__site=site, participant__study=study).select_related(
-            "participant"
-        ).order_by("participant__code", "actual_date")
+        visits = (
+            VisitRecord.objects.filter(participant__site=site, participant__study=study)
+            .select_related("participant")
+            .order_by("participant__code", "actual_date")
+        )
         for visit in visits:
             done = (visit.participant_id, visit.visit_id) in dated
             row.fields += 1

@@ -23,7 +23,9 @@ from attune.web.studies.roles import Capability
 from attune.web.verification.models import Verification
 
 
-def _audit(actor: str, action: str, mark: Verification, changes: dict[str, object], reason: str = "") -> None:
+def _audit(
+    actor: str, action: str, mark: Verification, changes: dict[str, object], reason: str = ""
+) -> None:
     record(
         actor,
         action,
@@ -98,7 +100,9 @@ def _clear(marks: list[Verification], actor: str, why: str, reason: str) -> int:
     return len(marks)
 
 
-def clear_for_form(form: FormRecord, items: list[int], actor: str, why: str, reason: str = "") -> int:
+def clear_for_form(
+    form: FormRecord, items: list[int], actor: str, why: str, reason: str = ""
+) -> int:
     """Clear the marks on ``items`` of ``form`` and the form's whole-form mark, if any item changed."""
     if not items:
         return 0
@@ -111,7 +115,9 @@ def clear_for_form(form: FormRecord, items: list[int], actor: str, why: str, rea
     return _clear(marks, actor, f"{why}: {changed} changed", reason)
 
 
-def clear_for_visit(participant: Participant, visit_id: str, actor: str, why: str, reason: str = "") -> int:
+def clear_for_visit(
+    participant: Participant, visit_id: str, actor: str, why: str, reason: str = ""
+) -> int:
     marks = list(
         Verification.objects.filter(
             participant=participant, form__isnull=True, visit_id=visit_id, cleared_at__isnull=True

@@ -5,59 +5,163 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clinical_forms', '0002_form_per_respondent'),
-        ('participants', '0003_randomisation_number'),
-        ('studies', '0004_membership_fidelity_roles'),
+        ("clinical_forms", "0002_form_per_respondent"),
+        ("participants", "0003_randomisation_number"),
+        ("studies", "0004_membership_fidelity_roles"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Query',
+            name="Query",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('target_kind', models.CharField(choices=[('field', 'Field'), ('form', 'Form'), ('visit', 'Visit'), ('participant', 'Participant')], max_length=12)),
-                ('topic', models.CharField(choices=[('general', 'General'), ('dosing', 'Dosing'), ('adverse_events', 'Adverse Events')], default='general', max_length=20)),
-                ('item', models.IntegerField(blank=True, null=True)),
-                ('visit_id', models.CharField(blank=True, max_length=64)),
-                ('field', models.CharField(blank=True, help_text="What of a visit: its date, or a reading's value.", max_length=120)),
-                ('text', models.TextField()),
-                ('status', models.CharField(choices=[('open', 'Open'), ('answered', 'Answered'), ('closed', 'Closed')], default='open', max_length=10)),
-                ('origin', models.CharField(choices=[('manual', 'Manual'), ('rule', 'Rule')], default='manual', max_length=8)),
-                ('rule_id', models.CharField(blank=True, max_length=64)),
-                ('rule_key', models.CharField(blank=True, db_index=True, help_text='One finding of a rule: its identity.', max_length=200)),
-                ('raised_by', models.CharField(max_length=150)),
-                ('raised_at', models.DateTimeField()),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_by', models.CharField(blank=True, max_length=150)),
-                ('form', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='queries', to='clinical_forms.formrecord')),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='queries', to='participants.participant')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "target_kind",
+                    models.CharField(
+                        choices=[
+                            ("field", "Field"),
+                            ("form", "Form"),
+                            ("visit", "Visit"),
+                            ("participant", "Participant"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "topic",
+                    models.CharField(
+                        choices=[
+                            ("general", "General"),
+                            ("dosing", "Dosing"),
+                            ("adverse_events", "Adverse Events"),
+                        ],
+                        default="general",
+                        max_length=20,
+                    ),
+                ),
+                ("item", models.IntegerField(blank=True, null=True)),
+                ("visit_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "field",
+                    models.CharField(
+                        blank=True,
+                        help_text="What of a visit: its date, or a reading's value.",
+                        max_length=120,
+                    ),
+                ),
+                ("text", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("answered", "Answered"), ("closed", "Closed")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[("manual", "Manual"), ("rule", "Rule")],
+                        default="manual",
+                        max_length=8,
+                    ),
+                ),
+                ("rule_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "rule_key",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        help_text="One finding of a rule: its identity.",
+                        max_length=200,
+                    ),
+                ),
+                ("raised_by", models.CharField(max_length=150)),
+                ("raised_at", models.DateTimeField()),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_by", models.CharField(blank=True, max_length=150)),
+                (
+                    "form",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="queries",
+                        to="clinical_forms.formrecord",
+                    ),
+                ),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="queries",
+                        to="participants.participant",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.study",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-raised_at', '-pk'],
+                "ordering": ["-raised_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='QueryMessage',
+            name="QueryMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('raise', 'Raise'), ('answer', 'Answer'), ('dispute', 'Dispute'), ('correct', 'Correct'), ('close', 'Close'), ('reopen', 'Reopen'), ('auto_close', 'Auto Close')], max_length=12)),
-                ('by', models.CharField(max_length=150)),
-                ('at', models.DateTimeField()),
-                ('text', models.TextField(blank=True)),
-                ('query', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='queries.query')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("raise", "Raise"),
+                            ("answer", "Answer"),
+                            ("dispute", "Dispute"),
+                            ("correct", "Correct"),
+                            ("close", "Close"),
+                            ("reopen", "Reopen"),
+                            ("auto_close", "Auto Close"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("by", models.CharField(max_length=150)),
+                ("at", models.DateTimeField()),
+                ("text", models.TextField(blank=True)),
+                (
+                    "query",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="messages",
+                        to="queries.query",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='query',
-            index=models.Index(fields=['study', 'status'], name='query_study_status'),
+            model_name="query",
+            index=models.Index(fields=["study", "status"], name="query_study_status"),
         ),
     ]

@@ -6,33 +6,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clinical_forms', '0002_form_per_respondent'),
-        ('participants', '0003_randomisation_number'),
+        ("clinical_forms", "0002_form_per_respondent"),
+        ("participants", "0003_randomisation_number"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Verification',
+            name="Verification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('item', models.IntegerField(blank=True, null=True)),
-                ('visit_id', models.CharField(max_length=64)),
-                ('verified_at', models.DateTimeField()),
-                ('cleared_at', models.DateTimeField(blank=True, null=True)),
-                ('cleared_by', models.CharField(blank=True, max_length=150)),
-                ('cleared_reason', models.TextField(blank=True)),
-                ('form', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='verifications', to='clinical_forms.formrecord')),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='verifications', to='participants.participant')),
-                ('verified_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("item", models.IntegerField(blank=True, null=True)),
+                ("visit_id", models.CharField(max_length=64)),
+                ("verified_at", models.DateTimeField()),
+                ("cleared_at", models.DateTimeField(blank=True, null=True)),
+                ("cleared_by", models.CharField(blank=True, max_length=150)),
+                ("cleared_reason", models.TextField(blank=True)),
+                (
+                    "form",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="verifications",
+                        to="clinical_forms.formrecord",
+                    ),
+                ),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="verifications",
+                        to="participants.participant",
+                    ),
+                ),
+                (
+                    "verified_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['verified_at', 'pk'],
-                'indexes': [models.Index(fields=['participant', 'cleared_at'], name='sdv_active')],
+                "ordering": ["verified_at", "pk"],
+                "indexes": [models.Index(fields=["participant", "cleared_at"], name="sdv_active")],
             },
         ),
     ]
