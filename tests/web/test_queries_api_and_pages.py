@@ -40,11 +40,21 @@ def test_the_api_loop(users, enrolled):
     raised = post(
         monitor,
         f"{BASE}/queries",
-        {"participant": "S1-001", "visit_id": "screening", "instrument": "pcl5", "item": 5, "text": "check"},
+        {
+            "participant": "S1-001",
+            "visit_id": "screening",
+            "instrument": "pcl5",
+            "item": 5,
+            "text": "check",
+        },
     )
     assert raised.status_code == 201, raised.content
     body = raised.json()
-    assert (body["target"], body["status"], body["form_id"]) == ("PCL-5 at screening, item 5", "open", form.pk)
+    assert (body["target"], body["status"], body["form_id"]) == (
+        "PCL-5 at screening, item 5",
+        "open",
+        form.pk,
+    )
     url = f"{BASE}/queries/{body['id']}"
     assert post(coordinator, f"{url}/close", {}).status_code == 403
     corrected = post(
@@ -63,7 +73,13 @@ def test_the_api_loop(users, enrolled):
     stale = post(
         coordinator,
         f"{url}/correct",
-        {"answers": {"5": 2}, "reason": "again", "expected_version": form.version, "password": PASSWORD, "meaning": "m"},
+        {
+            "answers": {"5": 2},
+            "reason": "again",
+            "expected_version": form.version,
+            "password": PASSWORD,
+            "meaning": "m",
+        },
     )
     assert stale.status_code == 409  # the version moved on
     assert post(monitor, f"{url}/close", {"text": "ok"}).json()["status"] == "closed"
@@ -104,7 +120,9 @@ def test_the_sdv_api(users, enrolled):
     assert made.status_code == 201 and made.json()["instrument"] == "caps5"
     assert post(monitor, url, {"visit_id": "baseline"}).status_code == 201
     assert post(monitor, url, {}).status_code == 422
-    assert post(client_for(users[Role.COORDINATOR]), url, {"visit_id": "screening"}).status_code == 403
+    assert (
+        post(client_for(users[Role.COORDINATOR]), url, {"visit_id": "screening"}).status_code == 403
+    )
     assert len(monitor.get(url).json()) == 2
     [s1, s2] = monitor.get(f"{BASE}/verification/progress").json()
     assert (s1["site"], s1["verified"], s2["fields"]) == ("s1", 2, 0)
@@ -114,7 +132,9 @@ def test_the_sdv_api(users, enrolled):
 def test_markers_on_the_form_grid_and_study_pages(users, enrolled):
     hold_until_baseline(users[Role.COORDINATOR], enrolled, timezone.localdate() - timedelta(3))
     caps = sign_caps5(users[Role.RATER], enrolled)
-    query = services.raise_query(users[Role.MONITOR], enrolled, form=caps, item=4, text="B4 against source?")
+    query = services.raise_query(
+        users[Role.MONITOR], enrolled, form=caps, item=4, text="B4 against source?"
+    )
     sdv.verify(users[Role.MONITOR], enrolled, form=caps, item=1)
     monitor = client_for(users[Role.MONITOR])
     page = monitor.get("/s/mapp-demo/p/S1-001/forms/baseline/caps5/").content.decode()
@@ -164,8 +184,12 @@ def test_the_pages_loop_and_bad_input(users, enrolled):
 
 
 def test_the_weekly_digest_goes_to_data_management_without_query_texts(study, users, enrolled):
-    StudyContact.objects.create(study=study, kind="data_management", name="DM", email="dm@example.org")
-    StudyContact.objects.create(study=study, kind="safety", name="Safety", email="safety@example.org")
+    StudyContact.objects.create(
+        study=study, kind="data_management", name="DM", email="dm@example.org"
+    )
+    StudyContact.objects.create(
+        study=study, kind="safety", name="Safety", email="safety@example.org"
+    )
     services.raise_query(users[Role.MONITOR], enrolled, text="secret clinical detail")
     mail.outbox.clear()
     assert periodic.send_digests() == 1

@@ -23,10 +23,10 @@ from attune.synth import SynthSettings, generate_trial
 from attune.web.datasets.importing import import_tidy
 from attune.web.epro.services import issue_link
 from attune.web.fidelity.demo import seed_fidelity
-from attune.web.queries.demo import seed_queries
 from attune.web.forms import services as forms
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
+from attune.web.queries.demo import seed_queries
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Role
 from attune.web.studies.services import add_member

@@ -8,7 +8,7 @@ from typing import Any
 
 from attune.web.forms.models import FormRecord, FormStatus
 from attune.web.participants.models import Participant, VisitRecord
-from attune.web.queries.models import QueryStatus
+from attune.web.queries.models import Query, QueryStatus
 from attune.web.queries.selectors import (
     counts_by_site,
     open_form_items,
@@ -51,20 +51,25 @@ def form_context(
 def participant_context(user: Any, study: Study, person: Participant) -> dict[str, Any]:
     """The participant page's queries panel, and the form ids the status grid marks as queried."""
     here = access(user, study)
-    found = queries_of(user, person)
+    found = _queries(user, person)
     not_closed = [q for q in found if q.status != QueryStatus.CLOSED]
     reads_record = here.can(C.READ_PARTICIPANT_FORMS, person.site)
+    verifies = here.can(C.VERIFY_SOURCE, person.site)
     held = (
         list(VisitRecord.objects.filter(participant=person).order_by("actual_date"))
-        if here.can(C.VERIFY_SOURCE, person.site)
+        if verifies
         else []
     )
-    dated = {
-        m.visit_id
-        for m in Verification.objects.filter(
-            participant=person, form__isnull=True, cleared_at__isnull=True
-        )
-    }
+    dated = (
+        {
+            m.visit_id
+            for m in Verification.objects.filter(
+                participant=person, form__isnull=True, cleared_at__isnull=True
+            )
+        }
+        if verifies
+        else set()
+    )
     return {
         "participant_queries": not_closed,
         "participant_queries_closed": len(found) - len(not_closed),
@@ -84,4 +89,17 @@ def study_context(user: Any, study: Study, sites: list[Site]) -> dict[str, Any]:
 
 def open_query_forms(user: Any, person: Participant) -> set[int]:
     """Ids of the forms with a query not closed that the user reads (the grid's *queried* state)."""
-    return set(open_form_items(user, person))
+    return {
+        q.form_id
+        for q in _queries(user, person)
+        if q.form_id is not None and q.status != QueryStatus.CLOSED
+    }
+
+
+def _queries(user: Any, person: Participant) -> list[Query]:
+    """The participant's queries the user reads, read once per page (kept on the page's object)."""
+    kept: dict[int, list[Query]] = person.__dict__.setdefault("_readable_queries", {})
+    key = int(getattr(user, "pk", 0) or 0)
+    if key not in kept:
+        kept[key] = queries_of(user, person)
+    return kept[key]
