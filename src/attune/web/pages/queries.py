@@ -260,7 +260,7 @@ def raise_query(request: HttpRequest, study: str, code: str) -> HttpResponse:
                 raise InvalidInput({"form": "no such form of this participant that you may read"})
     except InvalidInput as error:
         errors.update(error.errors)
-    values = {k: str(source.get(k, ""))[:2000] for k in ("item", "visit_id", "topic", "text")}
+    values = {k: str(source.get(k, ""))[:10_000] for k in ("item", "visit_id", "topic", "text")}
     if request.method == "POST" and not errors:
         try:
             item = (
