@@ -36,7 +36,7 @@ Whole = Annotated[StrictInt, Field(ge=INT_MIN, le=INT_MAX)]
 Version = Annotated[StrictInt, Field(ge=0, le=INT_MAX)]
 
 
-class MessageOut(Schema):
+class QueryMessageOut(Schema):
     action: str
     by: str
     at: datetime
@@ -63,10 +63,10 @@ class QueryOut(Schema):
     answered_at: datetime | None
     closed_at: datetime | None
     days_open: int
-    messages: list[MessageOut] = []
+    messages: list[QueryMessageOut] = []
 
 
-class RaiseIn(Schema):
+class QueryRaiseIn(Schema):
     participant: str
     text: str
     #: a form: by id, or by visit and instrument
@@ -77,16 +77,16 @@ class RaiseIn(Schema):
     topic: Literal["general", "dosing", "adverse_events"] = "general"
 
 
-class TextIn(Schema):
+class QueryTextIn(Schema):
     text: str = ""
 
 
-class AnswerIn(Schema):
+class QueryAnswerIn(Schema):
     text: str
     dispute: bool = False
 
 
-class CorrectIn(Schema):
+class QueryCorrectIn(Schema):
     answers: dict[str, Whole | None]
     reason: str
     expected_version: Version
@@ -94,7 +94,7 @@ class CorrectIn(Schema):
     meaning: str = ""
 
 
-class ListFilters(Schema):
+class QueryFilters(Schema):
     status: Literal["open", "answered", "closed"] | None = None
     site: str | None = None
     participant: str | None = None
@@ -159,7 +159,7 @@ def query_out(query: Query, with_messages: bool = False) -> dict[str, Any]:
 
 @router.get("/studies/{study}/queries", response=list[QueryOut])
 def list_queries(
-    request: HttpRequest, study: str, filters: QueryParams[ListFilters]
+    request: HttpRequest, study: str, filters: QueryParams[QueryFilters]
 ) -> list[dict[str, Any]]:
     found = _study(request, study)
     wanted = Filters(
@@ -173,7 +173,7 @@ def list_queries(
 
 
 @router.post("/studies/{study}/queries", response={201: QueryOut})
-def raise_query(request: HttpRequest, study: str, body: RaiseIn) -> Status[dict[str, Any]]:
+def raise_query(request: HttpRequest, study: str, body: QueryRaiseIn) -> Status[dict[str, Any]]:
     user = _user(request)
     found = _study(request, study)
     participant = get_participant(user, found, body.participant[:64])
@@ -202,7 +202,9 @@ def get_query(request: HttpRequest, study: str, query_id: int) -> dict[str, Any]
 
 
 @router.post("/studies/{study}/queries/{query_id}/answer", response=QueryOut)
-def answer_query(request: HttpRequest, study: str, query_id: int, body: AnswerIn) -> dict[str, Any]:
+def answer_query(
+    request: HttpRequest, study: str, query_id: int, body: QueryAnswerIn
+) -> dict[str, Any]:
     query = services.answer(
         _user(request), _query(request, study, query_id), text=body.text, dispute=body.dispute
     )
@@ -211,7 +213,7 @@ def answer_query(request: HttpRequest, study: str, query_id: int, body: AnswerIn
 
 @router.post("/studies/{study}/queries/{query_id}/correct", response=QueryOut)
 def correct_query(
-    request: HttpRequest, study: str, query_id: int, body: CorrectIn
+    request: HttpRequest, study: str, query_id: int, body: QueryCorrectIn
 ) -> dict[str, Any]:
     query = services.correct(
         _user(request),
@@ -227,14 +229,18 @@ def correct_query(
 
 
 @router.post("/studies/{study}/queries/{query_id}/close", response=QueryOut)
-def close_query(request: HttpRequest, study: str, query_id: int, body: TextIn) -> dict[str, Any]:
+def close_query(
+    request: HttpRequest, study: str, query_id: int, body: QueryTextIn
+) -> dict[str, Any]:
     return query_out(
         services.close(_user(request), _query(request, study, query_id), text=body.text), True
     )
 
 
 @router.post("/studies/{study}/queries/{query_id}/reopen", response=QueryOut)
-def reopen_query(request: HttpRequest, study: str, query_id: int, body: TextIn) -> dict[str, Any]:
+def reopen_query(
+    request: HttpRequest, study: str, query_id: int, body: QueryTextIn
+) -> dict[str, Any]:
     return query_out(
         services.reopen(_user(request), _query(request, study, query_id), text=body.text), True
     )

@@ -33,7 +33,7 @@ class VerifyIn(Schema):
     visit_id: str = ""
 
 
-class MarkOut(Schema):
+class VerificationOut(Schema):
     id: int
     form_id: int | None
     instrument: str | None
@@ -45,14 +45,14 @@ class MarkOut(Schema):
     cleared_reason: str
 
 
-class DueOut(Schema):
+class VerificationDueOut(Schema):
     participant: str
     visit_id: str
     instrument: str
     what: str
 
 
-class ProgressOut(Schema):
+class VerificationProgressOut(Schema):
     site: str
     fields: int
     verified: int
@@ -60,7 +60,7 @@ class ProgressOut(Schema):
     critical_fields: int
     critical_verified: int
     critical_fraction: float
-    due: list[DueOut]
+    due: list[VerificationDueOut]
 
 
 def _user(request: HttpRequest) -> User:
@@ -96,7 +96,7 @@ def _require_reader(user: User, study: Study) -> None:
         raise NotAllowed("your role does not follow source data verification")
 
 
-@router.get("/studies/{study}/participants/{code}/verifications", response=list[MarkOut])
+@router.get("/studies/{study}/participants/{code}/verifications", response=list[VerificationOut])
 def list_marks(request: HttpRequest, study: str, code: str) -> list[dict[str, Any]]:
     user, found = _user(request), _study(request, study)
     _require_reader(user, found)
@@ -112,7 +112,7 @@ def list_marks(request: HttpRequest, study: str, code: str) -> list[dict[str, An
     ]
 
 
-@router.post("/studies/{study}/participants/{code}/verifications", response={201: MarkOut})
+@router.post("/studies/{study}/participants/{code}/verifications", response={201: VerificationOut})
 def verify(request: HttpRequest, study: str, code: str, body: VerifyIn) -> Status[dict[str, Any]]:
     user, found = _user(request), _study(request, study)
     participant = get_participant(user, found, code)
@@ -129,7 +129,7 @@ def verify(request: HttpRequest, study: str, code: str, body: VerifyIn) -> Statu
     return Status(201, _out(mark))
 
 
-@router.get("/studies/{study}/verification/progress", response=list[ProgressOut])
+@router.get("/studies/{study}/verification/progress", response=list[VerificationProgressOut])
 def progress(request: HttpRequest, study: str) -> list[dict[str, Any]]:
     user, found = _user(request), _study(request, study)
     _require_reader(user, found)
