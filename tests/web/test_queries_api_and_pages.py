@@ -168,6 +168,19 @@ def test_the_pages_loop_and_bad_input(users, enrolled):
     query = Query.objects.get()
     detail = f"/s/mapp-demo/queries/{query.pk}/"
     assert coordinator.get(detail).status_code == 200
+    correction = {"action": "correct", "version": form.version, "item_2": "4", "meaning": "ok"}
+    refused = coordinator.post(detail, correction | {"reason": "", "password": PASSWORD})
+    assert (
+        refused.status_code == 422 and "a correction needs its reason" in refused.content.decode()
+    )
+    wrong = coordinator.post(
+        detail, correction | {"item_2": "9", "reason": "r", "password": PASSWORD}
+    )
+    assert wrong.status_code == 422
+    done = coordinator.post(detail, correction | {"reason": "source says 4", "password": PASSWORD})
+    assert done.status_code == 302
+    form.refresh_from_db()
+    assert form.answers["2"] == 4
     answered = coordinator.post(detail, {"action": "answer", "text": "Checked, correct"})
     assert answered.status_code == 302
     assert coordinator.post(detail, {"action": "close"}).status_code == 200  # refused in words

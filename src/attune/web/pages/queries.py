@@ -30,7 +30,7 @@ from django.urls import path, reverse
 from attune.instruments import get_instrument
 from attune.web.errors import InvalidInput, NotAllowed
 from attune.web.forms.models import FormKind, FormRecord, FormStatus
-from attune.web.forms.rendering import questions
+from attune.web.forms.rendering import questions, submitted_answers
 from attune.web.forms.services import read_capability, write_capability
 from attune.web.pages.views import REFUSALS, _user
 from attune.web.queries import services
@@ -174,11 +174,7 @@ def query_detail(request: HttpRequest, study: str, pk: int) -> HttpResponse:
                     request, "Answer sent: the raiser reviews it and closes the query."
                 )
             elif action == "correct":
-                submitted = {
-                    key.removeprefix("item_"): value
-                    for key, value in request.POST.items()
-                    if key.startswith("item_")
-                }
+                submitted = submitted_answers(request.POST)
                 services.correct(
                     user,
                     query,
