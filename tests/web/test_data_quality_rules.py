@@ -107,11 +107,11 @@ def test_a_vital_sign_outside_its_soft_range_is_queried_for_dosing_roles_only(us
     therapist, rater = users[Role.THERAPIST], users[Role.RATER]
     taken = timezone.make_aware(datetime.combine(timezone.localdate(), time(9, 0)))
     dosing.record_vitals(
-        therapist, randomised, "experimental_1", taken, systolic=152, diastolic=80, pulse=70
+        therapist, randomised, "experimental_1", taken, systolic=184, diastolic=80, pulse=70
     )
     [query] = rule_queries(randomised, "systolic_soft_range")
     assert query.topic == "dosing" and query.visit_id == "experimental_1"
-    assert "systolic 152" in query.text
+    assert "systolic 184" in query.text
     assert query not in queries_of(rater, randomised)  # raters never see dosing
     assert query in queries_of(users[Role.MONITOR], randomised)
     assert query in queries_of(therapist, randomised)
@@ -124,9 +124,9 @@ def test_a_vital_sign_outside_its_soft_range_is_queried_for_dosing_roles_only(us
 def test_an_accepted_value_is_not_queried_again(users, randomised):
     therapist, monitor = users[Role.THERAPIST], users[Role.MONITOR]
     taken = timezone.make_aware(datetime.combine(timezone.localdate(), time(9, 0)))
-    dosing.record_vitals(therapist, randomised, "experimental_1", taken, pulse=40)
+    dosing.record_vitals(therapist, randomised, "experimental_1", taken, pulse=38)
     [query] = rule_queries(randomised, "pulse_soft_range")
-    services.answer(therapist, query, text="athlete, resting pulse 40 in the source", dispute=True)
+    services.answer(therapist, query, text="athlete, resting pulse 38 in the source", dispute=True)
     services.close(monitor, query, text="accepted")
     periodic.run_rules()
     assert len(rule_queries(randomised, "pulse_soft_range")) == 1
