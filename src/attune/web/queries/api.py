@@ -102,13 +102,15 @@ class QueryFilters(Schema):
     older_than: Annotated[int, Field(ge=0, le=100_000)] | None = None
 
 
-def _user(request: HttpRequest) -> User:
+def request_user(request: HttpRequest) -> User:
+    """The logged-in staff user (the API's session auth lets no one else in)."""
     if not isinstance(request.user, User):
         raise NotAllowed("log in first")
     return request.user
 
 
-def _study(request: HttpRequest, code: str) -> Study:
+def request_study(request: HttpRequest, code: str) -> Study:
+    """The study ``code`` if the user works in it; 403 alike whether it exists or not."""
     study = studies_of(request.user).filter(code=code).first()
     if study is None:
         raise NotAllowed(f"no study {code} that you work in")
@@ -116,7 +118,7 @@ def _study(request: HttpRequest, code: str) -> Study:
 
 
 def _query(request: HttpRequest, study: str, query_id: int) -> Query:
-    found = _study(request, study)
+    found = request_study(request, study)
     if INT_MIN <= query_id <= INT_MAX:
         base = Query.objects.filter(study=found, pk=query_id).select_related(
             "participant__site", "form"
@@ -161,7 +163,7 @@ def query_out(query: Query, with_messages: bool = False) -> dict[str, Any]:
 def list_queries(
     request: HttpRequest, study: str, filters: QueryParams[QueryFilters]
 ) -> list[dict[str, Any]]:
-    found = _study(request, study)
+    found = request_study(request, study)
     wanted = Filters(
         status=filters.status or "",
         site=filters.site or "",
@@ -169,13 +171,13 @@ def list_queries(
         origin=filters.origin or "",
         older_than=filters.older_than,
     )
-    return [query_out(q) for q in filtered(visible_queries(_user(request), found), wanted)]
+    return [query_out(q) for q in filtered(visible_queries(request_user(request), found), wanted)]
 
 
 @router.post("/studies/{study}/queries", response={201: QueryOut})
 def raise_query(request: HttpRequest, study: str, body: QueryRaiseIn) -> Status[dict[str, Any]]:
-    user = _user(request)
-    found = _study(request, study)
+    user = request_user(request)
+    found = request_study(request, study)
     participant = get_participant(user, found, body.participant[:64])
     form = None
     if body.form_id is not None:
@@ -206,7 +208,10 @@ def answer_query(
     request: HttpRequest, study: str, query_id: int, body: QueryAnswerIn
 ) -> dict[str, Any]:
     query = services.answer(
-        _user(request), _query(request, study, query_id), text=body.text, dispute=body.dispute
+        request_user(request),
+        _query(request, study, query_id),
+        text=body.text,
+        dispute=body.dispute,
     )
     return query_out(query, True)
 
@@ -216,7 +221,7 @@ def correct_query(
     request: HttpRequest, study: str, query_id: int, body: QueryCorrectIn
 ) -> dict[str, Any]:
     query = services.correct(
-        _user(request),
+        request_user(request),
         _query(request, study, query_id),
         answers=body.answers,
         reason=body.reason,
@@ -233,7 +238,8 @@ def close_query(
     request: HttpRequest, study: str, query_id: int, body: QueryTextIn
 ) -> dict[str, Any]:
     return query_out(
-        services.close(_user(request), _query(request, study, query_id), text=body.text), True
+        services.close(request_user(request), _query(request, study, query_id), text=body.text),
+        True,
     )
 
 
@@ -242,7 +248,8 @@ def reopen_query(
     request: HttpRequest, study: str, query_id: int, body: QueryTextIn
 ) -> dict[str, Any]:
     return query_out(
-        services.reopen(_user(request), _query(request, study, query_id), text=body.text), True
+        services.reopen(request_user(request), _query(request, study, query_id), text=body.text),
+        True,
     )
 
 

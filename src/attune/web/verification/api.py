@@ -15,7 +15,8 @@ from pydantic import Field, StrictInt
 from attune.web.errors import InvalidInput, NotAllowed
 from attune.web.forms.services import read_capability
 from attune.web.participants.selectors import get_participant
-from attune.web.studies.access import access, studies_of
+from attune.web.queries.api import request_study, request_user
+from attune.web.studies.access import access
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 from attune.web.validation import INT_MAX, INT_MIN
@@ -63,19 +64,6 @@ class VerificationProgressOut(Schema):
     due: list[VerificationDueOut]
 
 
-def _user(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):
-        raise NotAllowed("log in first")
-    return request.user
-
-
-def _study(request: HttpRequest, code: str) -> Study:
-    study = studies_of(request.user).filter(code=code).first()
-    if study is None:
-        raise NotAllowed(f"no study {code} that you work in")
-    return study
-
-
 def _out(mark: Verification) -> dict[str, Any]:
     return {
         "id": mark.pk,
@@ -98,7 +86,7 @@ def _require_reader(user: User, study: Study) -> None:
 
 @router.get("/studies/{study}/participants/{code}/verifications", response=list[VerificationOut])
 def list_marks(request: HttpRequest, study: str, code: str) -> list[dict[str, Any]]:
-    user, found = _user(request), _study(request, study)
+    user, found = request_user(request), request_study(request, study)
     _require_reader(user, found)
     participant = get_participant(user, found, code)
     here = access(user, found)
@@ -114,7 +102,7 @@ def list_marks(request: HttpRequest, study: str, code: str) -> list[dict[str, An
 
 @router.post("/studies/{study}/participants/{code}/verifications", response={201: VerificationOut})
 def verify(request: HttpRequest, study: str, code: str, body: VerifyIn) -> Status[dict[str, Any]]:
-    user, found = _user(request), _study(request, study)
+    user, found = request_user(request), request_study(request, study)
     participant = get_participant(user, found, code)
     form = None
     if body.form_id is not None:
@@ -131,7 +119,7 @@ def verify(request: HttpRequest, study: str, code: str, body: VerifyIn) -> Statu
 
 @router.get("/studies/{study}/verification/progress", response=list[VerificationProgressOut])
 def progress(request: HttpRequest, study: str) -> list[dict[str, Any]]:
-    user, found = _user(request), _study(request, study)
+    user, found = request_user(request), request_study(request, study)
     _require_reader(user, found)
     return [
         {
