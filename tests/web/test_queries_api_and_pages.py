@@ -229,3 +229,11 @@ def test_the_export_holds_the_readers_queries_and_the_report_counts_them(study, 
     query_summary(table, section)
     assert section.values["queries"] == {"open": 1, "answered": 0, "closed": 1}
     assert section.table("queries").row("all")[1:5] == ("1", "0", "1", "2")
+
+
+def test_the_nightly_rules_and_the_weekly_digest_are_registered():
+    from attune.web.notifications.periodic import jobs
+
+    registered = jobs()
+    assert registered["nightly data-quality rules"].every == timedelta(days=1)
+    assert registered["weekly query digest"].every == timedelta(days=7)
