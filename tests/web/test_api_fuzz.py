@@ -158,6 +158,25 @@ VALID = {
         "category": "other",
         "last_visit_id": "",
     },
+    # data queries and source verification
+    "QueryRaiseIn": {
+        "participant": "S1-001",
+        "text": "check",
+        "visit_id": "screening",
+        "instrument": "pcl5",
+        "item": 1,
+        "topic": "general",
+    },
+    "QueryAnswerIn": {"text": "checked", "dispute": False},
+    "QueryCorrectIn": {
+        "answers": {"1": 2},
+        "reason": "typo",
+        "expected_version": 1,
+        "password": "x",
+        "meaning": "corrected",
+    },
+    "QueryTextIn": {"text": "ok"},
+    "VerifyIn": {"visit_id": "screening"},
 }
 
 
@@ -198,6 +217,7 @@ def test_the_red_teams_json_inputs_never_cause_a_server_error(
 ):
     from attune.web.adverse_events.services import record_adverse_event
     from attune.web.forms import services as forms
+    from attune.web.queries.services import raise_query
 
     coordinator = users[Role.COORDINATOR]
     form = forms.open_instrument_form(coordinator, enrolled, "screening", "pcl5")
@@ -208,7 +228,8 @@ def test_the_red_teams_json_inputs_never_cause_a_server_error(
         onset_date=enrolled.enrolled_on,
         severity="mild",
     )
-    url = path.format(**REAL, form_id=form.pk, number=event.number)
+    query = raise_query(users[Role.MONITOR], enrolled, form=form, item=1, text="check item 1")
+    url = path.format(**REAL, form_id=form.pk, number=event.number, query_id=query.pk)
     client = Client()
     client.force_login(coordinator)
     for body in _bodies(schema):

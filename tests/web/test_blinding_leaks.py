@@ -305,6 +305,7 @@ class Setting:
             f"/s/{s}/p/{c}/",
             f"/s/{s}/p/{c}/events/",
             f"/s/{s}/audit/?participant={c}",
+            f"/s/{s}/queries/?participant={c}",
             *(f"/s/{s}/p/{c}/sessions/{v.id}/" for v in self.protocol.visits_of("experimental")),
             *(
                 f"/s/{s}/p/{c}/sessions/{v.id}/live/"
@@ -335,6 +336,8 @@ class Setting:
             f"/api/studies/{s}/participants/{c}/deviations",
             f"/api/studies/{s}/participants/{c}/recordings",
             f"/api/studies/{s}/participants/{c}/sessions/{self.visit}/presence",
+            f"/api/studies/{s}/queries?participant={c}",  # data queries (rules never read the arm)
+            f"/api/studies/{s}/participants/{c}/verifications",
         ]
         return pages + api
 

@@ -22,6 +22,7 @@ from attune.web.demo import seed_demo
 from attune.web.downloads.models import DownloadJob
 from attune.web.downloads.services import request_job
 from attune.web.participants.models import Participant
+from attune.web.queries.models import Query
 from attune.web.studies.models import Study
 
 pytestmark = pytest.mark.django_db
@@ -84,10 +85,17 @@ def staff_urls(
         f"{base}/members/",
         "/api/studies",
         f"{api}/participants",
+        f"{base}/queries/",
+        f"{base}/queries/?status=open&origin=rule&older_than=1",
+        f"{base}/verification/",
+        f"{api}/queries",
+        f"{api}/verification/progress",
     ]
+    for query in Query.objects.filter(study=study).order_by("pk")[:3]:
+        urls += [f"{base}/queries/{query.pk}/", f"{api}/queries/{query.pk}"]
     for person in people:
         page = f"{base}/p/{person.code}"
-        urls += [f"{page}/", f"{page}/events/"]
+        urls += [f"{page}/", f"{page}/events/", f"{page}/queries/new/"]
         for visit in study.protocol.visits:
             if "dyad" in visit.attendees:
                 urls += [f"{page}/sessions/{visit.id}/", f"{page}/sessions/{visit.id}/live/"]
@@ -96,6 +104,7 @@ def staff_urls(
         one = f"{api}/participants/{person.code}"
         urls += [one, f"{one}/allocation", f"{one}/forms", f"{one}/adverse-events"]
         urls.append(f"{one}/deviations")
+        urls.append(f"{one}/verifications")
     return urls
 
 

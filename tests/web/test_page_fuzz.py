@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from attune.web.epro.services import issue_link
 from attune.web.participants import services as journey
+from attune.web.queries.services import raise_query
 from attune.web.studies.roles import Role
 
 from .conftest import hold_until_baseline, sign_caps5
@@ -70,6 +71,10 @@ ACTIONS = [
     "assign",
     "attest",
     "recording",
+    "answer",  # data queries
+    "dispute",
+    "close",
+    "reopen",
     "",
 ]
 FIELDS = [
@@ -132,6 +137,10 @@ FIELDS = [
     "f_qtc_ms",
     "f_caps5_ptsd_diagnosis",
     "blinded",
+    "text",  # data queries and source verification
+    "form",
+    "item",
+    "topic",
 ]
 #: who opens each page in the explicit pass (hypothesis tries every role)
 OWNER = {
@@ -150,6 +159,9 @@ OWNER = {
     "pages:adherence": Role.ADHERENCE_RATER,
     "pages:adherence_rate": Role.ADHERENCE_RATER,
     "pages:concerns": Role.ETHICS_CONTACT,
+    "pages:query": Role.RATER,  # a query on the CAPS-5: the rater answers and corrects
+    "pages:raise_query": Role.MONITOR,
+    "pages:verify": Role.MONITOR,
 }
 #: a page another change of the same issue moves to attune.web.validation (pages/members.py:
 #: ``membership=abc``); not yet on this branch
@@ -182,6 +194,8 @@ def _post_pages() -> list[str]:
         "pages:download_file",
         "pages:session_live",
         "epro:home",
+        "pages:queries",
+        "pages:verification",
     }
     return [name for name in names if name not in read_only]
 
@@ -210,7 +224,8 @@ def world(users, enrolled):
     enrolled.enrolled_on = today - timedelta(days=40)
     enrolled.save()
     hold_until_baseline(coordinator, enrolled, today)
-    sign_caps5(users[Role.RATER], enrolled)
+    caps = sign_caps5(users[Role.RATER], enrolled)
+    query = raise_query(users[Role.MONITOR], enrolled, form=caps, item=1, text="check item 1")
     journey.randomise(coordinator, enrolled)
     _, token = issue_link(coordinator, enrolled)
     assert Client().get(f"/p/{token}/").status_code == 200  # the participant's forms due now
@@ -230,6 +245,9 @@ def world(users, enrolled):
         "pages:adherence": "/s/mapp-demo/adherence/",
         "pages:adherence_rate": "/s/mapp-demo/adherence/S1-001/experimental_1/",
         "pages:concerns": "/s/mapp-demo/concerns/",
+        "pages:query": f"/s/mapp-demo/queries/{query.pk}/",
+        "pages:raise_query": "/s/mapp-demo/p/S1-001/queries/new/",
+        "pages:verify": "/s/mapp-demo/p/S1-001/verify/",
     }
     clients = {}
     for role, user in users.items():

@@ -329,6 +329,29 @@ TABLES: dict[str, Table] = {
             key=("participant_id", "visit_id", "respondent_id"),
             optional=True,
         ),
+        Table(
+            "queries",
+            "One row per data query (raised by a monitor, a data manager or a data-quality rule "
+            "of the protocol), with its status and how long it was open. Only the queries the "
+            "exporting user may read.",
+            (
+                _PID,
+                Column("query_id", "id", description="The platform's number of the query."),
+                Column("visit_id", "id", nullable=True),
+                Column("instrument", "id", nullable=True, description="For a query on a form."),
+                Column("item", "int", nullable=True, min=1, description="For a query on an item."),
+                Column("target", "choice", choices=("field", "form", "visit", "participant")),
+                Column("origin", "choice", choices=("manual", "rule")),
+                Column("rule_id", "id", nullable=True, description="The protocol's rule."),
+                Column("status", "choice", choices=("open", "answered", "closed")),
+                Column("raised_on", "date"),
+                Column("closed_on", "date", nullable=True),
+                Column("days_open", "int", min=0, description="Until closed, or until the export."),
+                Column("text", "text"),
+            ),
+            key=("participant_id", "query_id"),
+            optional=True,
+        ),
     )
 }
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from attune.fidelity.settings import FidelitySection, FidelitySynth
 from attune.protocol.blinding_settings import BlindingSynth
+from attune.protocol.data_quality import DataQualityRule, SourceVerification
 from attune.protocol.solicited import AdverseEventSynth, SolicitedChecklist
 from attune.protocol.strata import StratumSource
 from attune.protocol.synth_expectancy import ExpectancySynth, FollowUpSynth
@@ -275,6 +276,10 @@ class Protocol(_Model):
         default={}, description="Stratification factors read from a signed form."
     )
     fidelity: FidelitySection | None = None
+    data_quality_rules: list[DataQualityRule] = Field(
+        default=[], description="Rules whose findings become queries (attune.web.queries)."
+    )
+    source_verification: SourceVerification | None = None
     synth: ProtocolSynth = Field(default=ProtocolSynth(), description="Synthetic-data settings.")
 
     def supplemental_dose_settings(self) -> SupplementalDoseSettings | None:

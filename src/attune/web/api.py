@@ -39,10 +39,12 @@ from attune.web.participants.selectors import (
     participants_for,
     planned_schedule,
 )
+from attune.web.queries.api import router as queries_router
 from attune.web.studies.access import require, studies_of, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 from attune.web.validation import INT_MAX, INT_MIN
+from attune.web.verification.api import router as verification_router
 
 # JSON true is not 1 here: integers are strict (pydantic would otherwise turn true into 1), and
 # bounded by what a database column holds.
@@ -53,6 +55,8 @@ Version = Annotated[StrictInt, Field(ge=0, le=INT_MAX)]
 api = NinjaAPI(title="Attune", version="1", auth=django_auth, urls_namespace="api")
 api.add_router("", downloads_router)  # exports and reports, built in the background
 api.add_router("", fidelity_router)  # recordings, presence, the adherence worklist
+api.add_router("", queries_router)  # data queries: raise, answer, correct, close, re-open
+api.add_router("", verification_router)  # source data verification and its progress
 
 
 # --- errors ---------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from attune.web.fidelity.demo import seed_fidelity
 from attune.web.forms import services as forms
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
+from attune.web.queries.demo import seed_queries
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Role
 from attune.web.studies.services import add_member
@@ -151,6 +152,7 @@ def seed_demo(participants_per_site: int = 6, seed: int = 1, randomised: int = 4
             _baseline_forms(rater, therapist, coordinator, person, rng)
             journey.randomise(coordinator, person)  # the protocol's order: baseline CAPS-5 signed
     seed_fidelity(study, _fidelity_staff(users))
+    seed_queries(study, users[Role.MONITOR], users[Role.DATA_MANAGER])  # queries and SDV
     return Demo(study=study, accounts=accounts, link=link_path)
 
 

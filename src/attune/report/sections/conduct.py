@@ -11,6 +11,7 @@ import pandas as pd
 from attune.report.analysis import attempt
 from attune.report.context import ReportContext, percent, text
 from attune.report.model import Section, Table
+from attune.report.sections.conduct_queries import query_summary
 
 KINDS = {
     "visit_out_of_window": "visit outside its window",
@@ -25,6 +26,7 @@ def build(ctx: ReportContext) -> Section:
     groups = ctx.groups()
     attempt(section, "The deviation summary", lambda: _deviations(ctx, section, groups))
     attempt(section, "The missing-data summary", lambda: _missing(ctx, section, groups))
+    attempt(section, "The query summary", lambda: query_summary(ctx.dataset.queries, section))
     return section
 
 

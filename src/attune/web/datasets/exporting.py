@@ -40,6 +40,7 @@ from attune.web.forms.exporting_guesses import GUESS_FORM, guess_table
 from attune.web.forms.models import FormKind, FormRecord, FormStatus
 from attune.web.participants.models import Allocation, Participant, Status
 from attune.web.participants.selectors import participants_for, planned_schedule
+from attune.web.queries.exporting import with_queries
 from attune.web.studies.access import can
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
@@ -89,7 +90,8 @@ def export_tidy(user: User, study: Study, *, blinded: bool | None = None) -> Tri
     )
     for person in people:
         person.study = study  # one parsed protocol for all, not one per participant
-    return _Exporter(study, people, blinded).dataset()
+    exporter = _Exporter(study, people, blinded)
+    return with_queries(exporter.dataset(), user, study, exporter.people)  # the queries table
 
 
 def write_export(

@@ -46,6 +46,7 @@ from attune.web.forms.models import FormRecord, FormStatus
 from attune.web.participants.models import Allocation, Participant, Status
 from attune.web.participants.order import require_order
 from attune.web.participants.services import hold_dosed_visit
+from attune.web.queries.hooks import data_saved
 from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
 from attune.web.validation import check_moment
@@ -275,6 +276,7 @@ def record_vitals(
             **({"late_entry": True} if late else {}),
         },
     )
+    data_saved(participant)  # the data-quality rules (soft ranges)
     if initial is not None:  # the session's rules at the time the reading states
         state = session_state(participant, visit_id, taken_at)
         return _store(participant, visit_id, state.alerts, state.readings, initial)

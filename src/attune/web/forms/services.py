@@ -27,6 +27,7 @@ from attune.web.forms.respondents import (
     respondent_of,
 )
 from attune.web.participants.models import Participant
+from attune.web.queries.hooks import form_saved
 from attune.web.security.lockout import LockedOut, confirm_password
 from attune.web.studies.access import can, require
 from attune.web.studies.roles import Capability
@@ -290,6 +291,7 @@ def _save(
         changes={"form": str(form), "version": [expected_version, form.version], **changes},
         reason=reason,
     )
+    form_saved(form, actor, action, changes, reason)  # SDV marks cleared, data-quality rules run
     return form
 
 

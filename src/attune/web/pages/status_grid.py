@@ -18,7 +18,7 @@ A cell links to the form when the user may read that kind of form; otherwise it 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from attune.protocol.schedule import Schedule
@@ -80,10 +80,12 @@ def status_grid(
     schedule: Schedule | None,
     forms: Iterable[FormRecord],
     may_read: Callable[[Completer], bool],
+    queried: Collection[int] = (),
 ) -> Grid:
     """The grid of ``person``'s visits (those on their schedule, or the protocol's first visit when
     nothing is scheduled: before enrolment, a screen failure) by the instruments due at them, and
-    any visit where a form was saved; ``forms`` are those the user may read."""
+    any visit where a form was saved; ``forms`` are those the user may read. ``queried``: ids of the
+    forms with a query not closed that the user may read (their cell shows *queried*)."""
     protocol = person.study.protocol
     # keyed by respondent too: the treatment guess is one form per respondent at one visit
     by_key = {
@@ -116,7 +118,10 @@ def status_grid(
                 cells.append(None)
                 continue
             readable = may_read(Completer(by))
-            state = form_state(by_key.get((visit.id, instrument, by))) if readable else None
+            form = by_key.get((visit.id, instrument, by))
+            state = form_state(form) if readable else None
+            if readable and form is not None and form.pk in queried:
+                state = "queried"
             cells.append(Cell(instrument, visit.id, state, by, readable))
         rows.append(GridRow(visit.id, visit.label, statuses.get(visit.id, ""), cells))
     return Grid(instruments, rows)

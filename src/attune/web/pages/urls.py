@@ -1,6 +1,7 @@
 from django.urls import path
 
 from attune.web.pages import checklist, downloads, events, fidelity, members, session, views
+from attune.web.pages.queries import urlpatterns as query_urls
 
 app_name = "pages"
 urlpatterns = [
@@ -42,3 +43,4 @@ urlpatterns = [
     path("s/<slug:study>/adherence/<str:code>/<str:visit>/", fidelity.rate, name="adherence_rate"),
     path("s/<slug:study>/concerns/", fidelity.concerns, name="concerns"),
 ]
+urlpatterns += query_urls  # data queries and source data verification

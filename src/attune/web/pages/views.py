@@ -29,6 +29,10 @@ from attune.web.forms.models import Completer, FormStatus
 from attune.web.forms.rendering import questions, submitted_answers
 from attune.web.forms.respondents import correctable
 from attune.web.forms.selectors import forms_of
+from attune.web.pages.query_markers import form_context as queries_form_context
+from attune.web.pages.query_markers import open_query_forms
+from attune.web.pages.query_markers import participant_context as queries_participant_context
+from attune.web.pages.query_markers import study_context as queries_study_context
 from attune.web.pages.respondent_forms import (
     FREE_TEXT,
     free_text_context,
@@ -143,6 +147,7 @@ def study(request: HttpRequest, study: str) -> HttpResponse:
         "sites": sites,
         "screen_form": screen_form,
         "can_screen": here.can(Capability.SCREEN_AND_ENROL),
+        **queries_study_context(user, found, sites),  # open queries per site
         "can_manage_members": here.can(Capability.MANAGE_MEMBERS),
         "unblinded_members": unblinded_members(found),
         "today": today,
@@ -380,7 +385,14 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "shows_arm": shows_arm,
         "arm": arm,
         "new_link": new_link,
-        "grid": status_grid(person, schedule, visible_forms, _reader(here, person)),
+        **queries_participant_context(user, found, person),  # queries panel, visit-date SDV
+        "grid": status_grid(
+            person,
+            schedule,
+            visible_forms,
+            _reader(here, person),
+            queried=open_query_forms(user, person),
+        ),
         "grid_states": STATES.items(),
         # A QR code of the new link, drawn on the server as SVG: the participant scans it from the
         # coordinator's screen; nothing is sent anywhere (e-mail comes with the task queue).
@@ -563,6 +575,7 @@ def form(request: HttpRequest, study: str, code: str, visit: str, instrument: st
         # The reason and meaning typed stay after a refusal (the password never comes back).
         "kept": {k: request.POST.get(k, "") for k in ("reason", "meaning")} if errors else {},
         **free_text_context(record, request.POST.get(FREE_TEXT) if errors else None, by),
+        **queries_form_context(user, found, person, record, items),  # query and SDV markers
     }
     return render(request, "pages/form.html", context, status=422 if errors else 200)
 

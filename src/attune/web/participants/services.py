@@ -38,6 +38,7 @@ from attune.web.participants.models import (
 )
 from attune.web.participants.order import RANDOMISATION, require_order
 from attune.web.participants.strata import form_strata
+from attune.web.queries.hooks import data_saved, visit_saved
 from attune.web.studies.access import require
 from attune.web.studies.models import Site, Study
 from attune.web.studies.roles import Capability
@@ -221,6 +222,7 @@ def enrol(actor: User, participant: Participant, enrolled_on: date) -> None:
         )
     participant.enrolled_on = enrolled_on
     _set_status(actor, participant, Status.ENROLLED, extra={"enrolled_on": [None, enrolled_on]})
+    data_saved(participant)  # the data-quality rules (a visit dated before enrolment)
 
 
 def _undecided(participant: Participant, screening: ScreeningRecord) -> str:
@@ -374,6 +376,7 @@ def record_visit(
         _audit(
             actor, "correct_visit", participant, {f"visit {visit_id}": [old, actual_date]}, reason
         )
+        visit_saved(participant, visit_id, actor.get_username(), reason)  # SDV, data-quality rules
         return existing
     return _hold(actor, participant, visit_id, actual_date)
 
@@ -383,6 +386,7 @@ def _hold(actor: User, participant: Participant, visit_id: str, actual_date: dat
         participant=participant, visit_id=visit_id, actual_date=actual_date, recorded_by=actor
     )
     _audit(actor, "record_visit", participant, {f"visit {visit_id}": [None, actual_date]})
+    data_saved(participant)  # the data-quality rules (e.g. a visit before enrolment)
     return visit
 
 

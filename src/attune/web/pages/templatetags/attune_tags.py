@@ -123,6 +123,9 @@ def study_nav(context: Context) -> dict[str, object]:
         "dyads": can(user, study, Capability.ASSIGN_DYADS),
         "adherence": can(user, study, Capability.RATE_ADHERENCE),
         "concerns": can(user, study, Capability.READ_CONCERNS),
+        "queries": can(user, study, Capability.RAISE_QUERIES)
+        or can(user, study, Capability.ANSWER_QUERIES),
+        "verification": can(user, study, Capability.VERIFY_SOURCE),
     }
 
 

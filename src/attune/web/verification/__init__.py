@@ -1,0 +1,1 @@
+"""Source data verification: a monitor's marks that fields or whole forms match the source."""
