@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from itertools import pairwise
 
 from attune.instruments import list_instruments
+from attune.protocol.medication_taper import check_medication_taper
 from attune.protocol.model import (
     AllTests,
     AnyTest,
@@ -37,6 +38,7 @@ def check_protocol(protocol: Protocol) -> list[Problem]:
         *_check_eligibility(protocol),
         *check_solicited(protocol),
         *check_respondents(protocol),
+        *check_medication_taper(protocol),
     ]
 
 

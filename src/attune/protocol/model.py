@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from attune.fidelity.settings import FidelitySection, FidelitySynth
 from attune.protocol.blinding_settings import BlindingSynth
+from attune.protocol.medication_taper import MedicationTaper
 from attune.protocol.solicited import AdverseEventSynth, SolicitedChecklist
 from attune.protocol.strata import StratumSource
 from attune.protocol.synth_expectancy import ExpectancySynth, FollowUpSynth
@@ -275,6 +276,9 @@ class Protocol(_Model):
         default={}, description="Stratification factors read from a signed form."
     )
     fidelity: FidelitySection | None = None
+    medication_taper: MedicationTaper | None = Field(
+        default=None, description="Medication classes to taper off before dosing."
+    )
     synth: ProtocolSynth = Field(default=ProtocolSynth(), description="Synthetic-data settings.")
 
     def supplemental_dose_settings(self) -> SupplementalDoseSettings | None:
