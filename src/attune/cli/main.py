@@ -11,6 +11,7 @@ import click
 
 from attune import __version__
 from attune.cli.analyze import analyze
+from attune.cli.coding import coding
 from attune.cli.demo import demo
 from attune.cli.instruments import instruments, score
 from attune.cli.power import power
@@ -47,6 +48,7 @@ cli.add_command(manage)
 cli.add_command(audit)
 cli.add_command(export)
 cli.add_command(import_)
+cli.add_command(coding)
 
 
 def main() -> None:

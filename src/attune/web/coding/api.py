@@ -141,8 +141,8 @@ def worklist(request: HttpRequest, study: str, status: str = "uncoded") -> list[
     """The coder's worklist: terms waiting for a code (``status=uncoded``, the default), the codes
     given (``coded``) or both (``all``), adverse events then medications."""
     found, wanted = _study(request, study), _status(status)
-    return [event_out(c) for c in selectors.event_codings(request.user, found, wanted)] + [
-        medication_out(c) for c in selectors.medication_codings(request.user, found, wanted)
+    return [event_out(c) for c in selectors.event_codings(_user(request), found, wanted)] + [
+        medication_out(c) for c in selectors.medication_codings(_user(request), found, wanted)
     ]
 
 
@@ -161,7 +161,7 @@ def search_drugs(request: HttpRequest, study: str, q: str = "") -> list[selector
 
 
 def _event_coding(request: HttpRequest, study: Study, code: str, number: str) -> AdverseEventCoding:
-    for coding in selectors.event_codings(request.user, study, None):
+    for coding in selectors.event_codings(_user(request), study, None):
         event = coding.adverse_event
         if event.participant.code == code and event.number == number:
             return coding
@@ -171,7 +171,7 @@ def _event_coding(request: HttpRequest, study: Study, code: str, number: str) ->
 def _medication_coding(
     request: HttpRequest, study: Study, code: str, number: str
 ) -> MedicationCoding:
-    for coding in selectors.medication_codings(request.user, study, None):
+    for coding in selectors.medication_codings(_user(request), study, None):
         medication = coding.medication
         if medication.participant.code == code and medication.number == number:
             return coding

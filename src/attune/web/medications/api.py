@@ -114,7 +114,7 @@ def _out(medication: ConcomitantMedication) -> dict[str, Any]:
 
 @router.get("/studies/{study}/participants/{code}/medications", response=list[MedicationOut])
 def list_medications(request: HttpRequest, study: str, code: str) -> list[dict[str, Any]]:
-    return [_out(m) for m in medications_of(request.user, _participant(request, study, code))]
+    return [_out(m) for m in medications_of(_user(request), _participant(request, study, code))]
 
 
 @router.post("/studies/{study}/participants/{code}/medications", response={201: MedicationOut})
@@ -142,7 +142,7 @@ def update_medication(
         raise InvalidInput(empty)
     medication = services.update_medication(
         _user(request),
-        medication_of(request.user, participant, number),
+        medication_of(_user(request), participant, number),
         expected_version=expected_version,
         reason=reason,
         **fields,
@@ -155,7 +155,7 @@ def taper(request: HttpRequest, study: str, code: str, on: date | None = None) -
     """Whether the protocol's medication taper is complete for a dose on ``on`` (the pre-dose
     gate's own check), and if not, which medication holds it up."""
     participant = _participant(request, study, code)
-    medications_of(request.user, participant)  # the read check
+    medications_of(_user(request), participant)  # the read check
     day = on or timezone.localdate()
     problems = services.taper_problems(participant, day)
     return {"on": day, "complete": not problems, "problems": problems}

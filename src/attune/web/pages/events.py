@@ -199,7 +199,7 @@ def _status_of(error: Exception) -> int:
     return 409
 
 
-def _event_values(event: AdverseEvent) -> dict[str, str]:
+def _event_values(event: AdverseEvent) -> dict[str, Any]:
     return {
         "term": event.term,
         "onset_date": event.onset_date.isoformat(),
