@@ -70,6 +70,9 @@ ACTIONS = [
     "assign",
     "attest",
     "recording",
+    "sae_report",
+    "record",
+    "update",
     "",
 ]
 FIELDS = [
@@ -132,6 +135,27 @@ FIELDS = [
     "f_qtc_ms",
     "f_caps5_ptsd_diagnosis",
     "blinded",
+    # issue 13: the complete AE record, its SAE report, medications and coding
+    "onset_time",
+    "resolved_time",
+    "causality_drug",
+    "causality_therapy",
+    "action_taken",
+    "outcome",
+    "expectedness",
+    "sae_criteria",
+    "sae_aware_at",
+    "sent_at",
+    "reference",
+    "medication",
+    "name",
+    "dose",
+    "route",
+    "indication",
+    "start_date",
+    "stop_date",
+    "taper_class",
+    "coding",
 ]
 #: who opens each page in the explicit pass (hypothesis tries every role)
 OWNER = {
@@ -150,6 +174,8 @@ OWNER = {
     "pages:adherence": Role.ADHERENCE_RATER,
     "pages:adherence_rate": Role.ADHERENCE_RATER,
     "pages:concerns": Role.ETHICS_CONTACT,
+    "pages:medications": Role.COORDINATOR,
+    "pages:coding": Role.DATA_MANAGER,
 }
 #: a page another change of the same issue moves to attune.web.validation (pages/members.py:
 #: ``membership=abc``); not yet on this branch
@@ -230,6 +256,8 @@ def world(users, enrolled):
         "pages:adherence": "/s/mapp-demo/adherence/",
         "pages:adherence_rate": "/s/mapp-demo/adherence/S1-001/experimental_1/",
         "pages:concerns": "/s/mapp-demo/concerns/",
+        "pages:medications": "/s/mapp-demo/p/S1-001/medications/",
+        "pages:coding": "/s/mapp-demo/coding/",
     }
     clients = {}
     for role, user in users.items():

@@ -31,6 +31,7 @@ class TrialDataset:
     deviations: pd.DataFrame
     metadata: dict[str, Any] = field(default_factory=dict)
     arm_guesses: pd.DataFrame = field(default_factory=lambda: empty_table("arm_guesses"))
+    medications: pd.DataFrame = field(default_factory=lambda: empty_table("medications"))
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
