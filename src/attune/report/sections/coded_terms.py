@@ -23,9 +23,7 @@ def add_soc_pt_table(
         return
     soc = events["meddra_soc"].astype("string")
     pt = events["meddra_pt"].astype("string")
-    coded = events[soc.notna() & pt.notna() & (soc != "") & (pt != "")].assign(
-        soc=soc, pt=pt
-    )
+    coded = events[soc.notna() & pt.notna() & (soc != "") & (pt != "")].assign(soc=soc, pt=pt)
     if coded.empty:
         return
     uncoded = len(events) - len(coded)
@@ -40,7 +38,9 @@ def add_soc_pt_table(
         rows.append(row(str(soc_name), set(in_soc["participant_id"])))
         by_pt = in_soc.groupby("pt")["participant_id"].nunique()
         for pt_name in sorted(by_pt.index, key=lambda name: (-by_pt[name], str(name))):
-            rows.append(row(f"  {pt_name}", set(in_soc.loc[in_soc["pt"] == pt_name, "participant_id"])))
+            rows.append(
+                row(f"  {pt_name}", set(in_soc.loc[in_soc["pt"] == pt_name, "participant_id"]))
+            )
     versions = sorted(
         {str(v) for v in coded.get("meddra_version", pd.Series(dtype=object)).dropna() if str(v)}
     )

@@ -150,7 +150,7 @@ def update_medication(
     return _out(medication)
 
 
-@router.get("/studies/{study}/participants/{code}/medications/taper", response=TaperOut)
+@router.get("/studies/{study}/participants/{code}/medication-taper", response=TaperOut)
 def taper(request: HttpRequest, study: str, code: str, on: date | None = None) -> dict[str, Any]:
     """Whether the protocol's medication taper is complete for a dose on ``on`` (the pre-dose
     gate's own check), and if not, which medication holds it up."""
