@@ -21,9 +21,10 @@ def add_soc_pt_table(
     """Add the SOC/PT table for ``events`` (the TEAEs of the safety population) when coded."""
     if events.empty or "meddra_soc" not in events or "meddra_pt" not in events:
         return
-    soc = events["meddra_soc"].astype("string")
-    pt = events["meddra_pt"].astype("string")
-    coded = events[soc.notna() & pt.notna() & (soc != "") & (pt != "")].assign(soc=soc, pt=pt)
+    soc = events["meddra_soc"].astype("string").fillna("")
+    pt = events["meddra_pt"].astype("string").fillna("")
+    mask = ((soc != "") & (pt != "")).to_numpy(dtype=bool)
+    coded = events.assign(soc=soc, pt=pt)[mask]
     if coded.empty:
         return
     uncoded = len(events) - len(coded)
