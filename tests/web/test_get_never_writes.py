@@ -84,6 +84,13 @@ def staff_urls(
         f"{base}/members/",
         "/api/studies",
         f"{api}/participants",
+        # issue 13: the coder's worklist and dictionary look-ups
+        f"{base}/coding/",
+        f"{base}/coding/?q=blood&dictionary=meddra",
+        f"{base}/coding/?q=zol&dictionary=drugs",
+        f"{api}/coding?status=all",
+        f"{api}/coding/meddra?q=nausea",
+        f"{api}/coding/drugs?q=sert",
     ]
     for person in people:
         page = f"{base}/p/{person.code}"
@@ -96,6 +103,8 @@ def staff_urls(
         one = f"{api}/participants/{person.code}"
         urls += [one, f"{one}/allocation", f"{one}/forms", f"{one}/adverse-events"]
         urls.append(f"{one}/deviations")
+        urls += [f"{page}/medications/", f"{one}/medications", f"{one}/medication-taper"]
+        urls += [f"{one}/adverse-events/AE1/sae-report"]
     return urls
 
 

@@ -78,8 +78,7 @@ def load_meddra(folder: Path, *, loaded_by: str) -> DictionaryRelease:
         object_id=release.pk,
         changes={"kind": [None, "meddra"], "version": [None, meddra.version], "counts": counts},
     )
-    for coding in AdverseEventCoding.objects.filter(status=CodingStatus.UNCODED):
-        _auto_code_event(coding)
+    code_pending_events()
     return release
 
 
@@ -130,8 +129,7 @@ def load_drugs(path: Path, *, version: str, loaded_by: str) -> DictionaryRelease
         object_id=release.pk,
         changes={"kind": [None, "drugs"], "version": [None, version], "counts": counts},
     )
-    for coding in MedicationCoding.objects.filter(status=CodingStatus.UNCODED):
-        _auto_code_medication(coding)
+    code_pending_medications()
     return release
 
 
@@ -146,6 +144,21 @@ def _store_drugs(entries: list[DrugEntry]) -> None:
         for e in entries
         for name in dict.fromkeys((e.name, *e.synonyms))
     )
+
+
+def code_pending_events() -> None:
+    """Auto-code every term still waiting, and every event that never had a coding (imported)."""
+    for event in AdverseEvent.objects.filter(coding__isnull=True).select_related("participant"):
+        code_adverse_event(event)
+    for coding in AdverseEventCoding.objects.filter(status=CodingStatus.UNCODED):
+        _auto_code_event(coding)
+
+
+def code_pending_medications() -> None:
+    for medication in ConcomitantMedication.objects.filter(coding__isnull=True):
+        code_medication(medication)
+    for coding in MedicationCoding.objects.filter(status=CodingStatus.UNCODED):
+        _auto_code_medication(coding)
 
 
 # --- matching ---------------------------------------------------------------------------------------
