@@ -256,3 +256,32 @@ def test_the_tidy_export_carries_the_codes_and_the_medications(users, enrolled, 
 
 def test_normalise_folds_case_and_spacing():
     assert normalise("  Head \t PAIN\n") == "head pain"
+
+
+def test_the_assessment_survives_an_export_and_an_import(users, enrolled, tmp_path):
+    from attune.dataset import load_dataset, write_dataset
+    from attune.web.adverse_events.models import AdverseEvent
+    from attune.web.datasets.importing import import_tidy
+
+    record_adverse_event(
+        users[Role.COORDINATOR],
+        enrolled,
+        term="Syncope",
+        onset_date=date(2026, 2, 1),
+        severity="severe",
+        serious=True,
+        sae_criteria=["hospitalisation", "life_threatening"],
+        causality_drug="possible",
+        outcome="not_recovered",
+    )
+    write_dataset(export_tidy(users[Role.STATISTICIAN], enrolled.study, blinded=False), tmp_path)
+    back = load_dataset(tmp_path)
+    assert back.adverse_events.iloc[0]["sae_criteria"] == "life_threatening;hospitalisation"
+    import_tidy(back, study_code="again")
+    again = AdverseEvent.objects.get(participant__study__code="again", term="Syncope")
+    assert again.sae_criteria == ["life_threatening", "hospitalisation"]
+    assert (again.causality_drug, again.outcome, again.expectedness) == (
+        "possible",
+        "not_recovered",
+        "",
+    )

@@ -46,6 +46,26 @@ def ae_columns(event: AdverseEvent) -> dict[str, Any]:
     }
 
 
+def imported_assessment(row: dict[str, Any]) -> dict[str, Any]:
+    """An imported ``adverse_events`` row's format-1.4 assessment, as the model's fields (empty
+    where the folder has none). Codes are not imported: loading a dictionary codes the terms."""
+
+    def text(name: str) -> str:
+        value = row.get(name)
+        if value is None or (not isinstance(value, list | tuple) and pd.isna(value)):
+            return ""
+        return str(value)
+
+    return {
+        "causality_drug": text("causality_drug"),
+        "causality_therapy": text("causality_therapy"),
+        "action_taken": text("action_taken"),
+        "outcome": text("outcome"),
+        "expectedness": text("expectedness"),
+        "sae_criteria": [c for c in text("sae_criteria").split(";") if c],
+    }
+
+
 def _problem(medication: ConcomitantMedication) -> str | None:
     if not is_identifier(medication.number):
         return "the medication's number is not an identifier"
