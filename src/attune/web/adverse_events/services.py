@@ -42,14 +42,8 @@ from attune.web.validation import (
     text_problem,
 )
 
-EDITABLE = (
-    "term",
-    "onset_date",
-    "resolved_date",
-    "severity",
-    "serious",
-    "visit_id",
-    "solicited",
+#: The fields of a complete AE record (issue 13), beyond the first ones.
+DETAILS = (
     "onset_time",
     "resolved_time",
     "causality_drug",
@@ -59,6 +53,16 @@ EDITABLE = (
     "expectedness",
     "sae_criteria",
     "sae_aware_at",
+)
+EDITABLE = (
+    "term",
+    "onset_date",
+    "resolved_date",
+    "severity",
+    "serious",
+    "visit_id",
+    "solicited",
+    *DETAILS,
 )
 #: Outcomes that say the event is over (a resolution date is then due) and those that say it is not.
 ENDED = (Outcome.RECOVERED, Outcome.RECOVERED_WITH_SEQUELAE, Outcome.FATAL)

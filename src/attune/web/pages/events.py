@@ -27,7 +27,11 @@ from attune.web.adverse_events.models import (
     SaeCriterion,
     Severity,
 )
-from attune.web.adverse_events.services import record_adverse_event, update_adverse_event
+from attune.web.adverse_events.services import (
+    DETAILS,
+    record_adverse_event,
+    update_adverse_event,
+)
 from attune.web.deviations.models import DeviationKind
 from attune.web.deviations.selectors import deviations_of
 from attune.web.deviations.services import record_deviation
@@ -41,17 +45,7 @@ from attune.web.validation import parse_int
 
 NOT_ENROLLED = (Status.SCREENING, Status.SCREEN_FAILED)
 #: The fields of a complete AE record (issue 13); their inputs' ids are the field's name.
-DETAIL_FIELDS = (
-    "onset_time",
-    "resolved_time",
-    "causality_drug",
-    "causality_therapy",
-    "action_taken",
-    "outcome",
-    "expectedness",
-    "sae_criteria",
-    "sae_aware_at",
-)
+DETAIL_FIELDS = DETAILS
 
 
 def _optional_date(text: str, field: str, errors: dict[str, str]) -> date | None:
@@ -67,22 +61,18 @@ def _optional_date(text: str, field: str, errors: dict[str, str]) -> date | None
 
 
 def _optional_time(text: str, field: str, errors: dict[str, str]) -> time | None:
-    text = text.strip()
-    if not text:
-        return None
+    """A time of day (``HH:MM``), like :func:`_optional_date`."""
     try:
-        return time.fromisoformat(text)
+        return time.fromisoformat(text.strip()) if text.strip() else None
     except ValueError:
         errors[field] = "enter a time as HH:MM"
         return None
 
 
 def _optional_moment(text: str, field: str, errors: dict[str, str]) -> datetime | None:
-    text = text.strip()
-    if not text:
-        return None
+    """A local date and time (``YYYY-MM-DDTHH:MM``), like :func:`_optional_date`."""
     try:
-        return datetime.fromisoformat(text)
+        return datetime.fromisoformat(text.strip()) if text.strip() else None
     except ValueError:
         errors[field] = "enter the time as YYYY-MM-DD HH:MM"
         return None
