@@ -38,7 +38,7 @@ def event_codings(
     ).select_related("adverse_event__participant__site")
     if status:
         found = found.filter(status=status)
-    return found.order_by("adverse_event__participant__code", "adverse_event__id")
+    return found.order_by("-adverse_event__id")  # the newest first
 
 
 def medication_codings(
@@ -50,7 +50,7 @@ def medication_codings(
     ).select_related("medication__participant__site")
     if status:
         found = found.filter(status=status)
-    return found.order_by("medication__participant__code", "medication__id")
+    return found.order_by("-medication__id")
 
 
 @dataclass(frozen=True)

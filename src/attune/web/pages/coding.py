@@ -24,6 +24,9 @@ from attune.web.studies.access import access_for
 from attune.web.studies.roles import Capability
 from attune.web.validation import parse_int
 
+#: Rows a list shows at once (a large imported study can have hundreds waiting).
+SHOWN = 100
+
 
 def _code(request: HttpRequest, study: Any) -> str:
     post, user = request.POST, _user(request)
@@ -77,14 +80,22 @@ def worklist(request: HttpRequest, study: str) -> HttpResponse:
     hits: list[Any] = (
         selectors.search_meddra(query) if dictionary == "meddra" else selectors.search_drugs(query)
     )
-    events: list[AdverseEventCoding] = list(selectors.event_codings(user, found))
-    medications: list[MedicationCoding] = list(selectors.medication_codings(user, found))
+    waiting_events = selectors.event_codings(user, found)
+    waiting_medications = selectors.medication_codings(user, found)
+    coded_events = selectors.event_codings(user, found, CodingStatus.CODED)
+    coded_medications = selectors.medication_codings(user, found, CodingStatus.CODED)
+    events: list[AdverseEventCoding] = list(waiting_events[:SHOWN])
+    medications: list[MedicationCoding] = list(waiting_medications[:SHOWN])
     context = {
         "study": found,
         "events": events,
         "medications": medications,
-        "coded_events": list(selectors.event_codings(user, found, CodingStatus.CODED)),
-        "coded_medications": list(selectors.medication_codings(user, found, CodingStatus.CODED)),
+        "events_waiting": waiting_events.count(),
+        "medications_waiting": waiting_medications.count(),
+        "coded_events": list(coded_events.order_by("-coded_at")[:SHOWN]),
+        "coded_medications": list(coded_medications.order_by("-coded_at")[:SHOWN]),
+        "coded_events_count": coded_events.count(),
+        "coded_medications_count": coded_medications.count(),
         "meddra": services.release_of(DictionaryKind.MEDDRA),
         "drugs": services.release_of(DictionaryKind.DRUGS),
         "query": query,
