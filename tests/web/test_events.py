@@ -148,6 +148,7 @@ def test_a_rater_is_refused_the_page_and_never_sees_an_adverse_event(users, enro
         onset_date=date(2026, 2, 2),
         severity="severe",
         serious=True,
+        sae_criteria=["hospitalisation"],
     )
     rater = browser(users[Role.RATER])
     page = rater.get(EVENTS)
@@ -196,7 +197,10 @@ def test_another_sites_coordinator_gets_403(users, enrolled, event, site_two, st
 def test_a_serious_event_shows_a_critical_alert_on_the_participant_page(users, enrolled):
     client = browser(users[Role.COORDINATOR])
     page = client.post(
-        EVENTS, new_event(term="Hypertensive crisis", serious="yes", severity="severe"), follow=True
+        EVENTS,
+        new_event(term="Hypertensive crisis", serious="yes", severity="severe")
+        | {"sae_criteria": "hospitalisation"},
+        follow=True,
     )
     assert "It is serious: a critical safety alert was raised." in page.content.decode()
     alert = SafetyAlert.objects.get(participant=enrolled, kind="serious_adverse_event")

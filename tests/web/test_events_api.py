@@ -75,7 +75,13 @@ def test_a_serious_event_raises_a_critical_alert(users, enrolled):
         client,
         "post",
         f"{BASE}/adverse-events",
-        AE | {"term": "Hypertensive crisis", "serious": True, "severity": "severe"},
+        AE
+        | {
+            "term": "Hypertensive crisis",
+            "serious": True,
+            "severity": "severe",
+            "sae_criteria": ["hospitalisation"],
+        },
     )
     assert created.status_code == 201
     alert = SafetyAlert.objects.get(participant=enrolled, kind="serious_adverse_event")

@@ -90,6 +90,13 @@ def staff_urls(
         f"{base}/verification/",
         f"{api}/queries",
         f"{api}/verification/progress",
+        # issue 13: the coder's worklist and dictionary look-ups
+        f"{base}/coding/",
+        f"{base}/coding/?q=blood&dictionary=meddra",
+        f"{base}/coding/?q=zol&dictionary=drugs",
+        f"{api}/coding?status=all",
+        f"{api}/coding/meddra?q=nausea",
+        f"{api}/coding/drugs?q=sert",
     ]
     for query in Query.objects.filter(study=study).order_by("pk")[:3]:
         urls += [f"{base}/queries/{query.pk}/", f"{api}/queries/{query.pk}"]
@@ -105,6 +112,8 @@ def staff_urls(
         urls += [one, f"{one}/allocation", f"{one}/forms", f"{one}/adverse-events"]
         urls.append(f"{one}/deviations")
         urls.append(f"{one}/verifications")
+        urls += [f"{page}/medications/", f"{one}/medications", f"{one}/medication-taper"]
+        urls += [f"{one}/adverse-events/AE1/sae-report"]
     return urls
 
 

@@ -75,6 +75,9 @@ ACTIONS = [
     "dispute",
     "close",
     "reopen",
+    "sae_report",
+    "record",
+    "update",
     "",
 ]
 FIELDS = [
@@ -141,6 +144,27 @@ FIELDS = [
     "form",
     "item",
     "topic",
+    # issue 13: the complete AE record, its SAE report, medications and coding
+    "onset_time",
+    "resolved_time",
+    "causality_drug",
+    "causality_therapy",
+    "action_taken",
+    "outcome",
+    "expectedness",
+    "sae_criteria",
+    "sae_aware_at",
+    "sent_at",
+    "reference",
+    "medication",
+    "name",
+    "dose",
+    "route",
+    "indication",
+    "start_date",
+    "stop_date",
+    "taper_class",
+    "coding",
 ]
 #: who opens each page in the explicit pass (hypothesis tries every role)
 OWNER = {
@@ -162,6 +186,8 @@ OWNER = {
     "pages:query": Role.RATER,  # a query on the CAPS-5: the rater answers and corrects
     "pages:raise_query": Role.MONITOR,
     "pages:verify": Role.MONITOR,
+    "pages:medications": Role.COORDINATOR,
+    "pages:coding": Role.DATA_MANAGER,
 }
 #: a page another change of the same issue moves to attune.web.validation (pages/members.py:
 #: ``membership=abc``); not yet on this branch
@@ -248,6 +274,8 @@ def world(users, enrolled):
         "pages:query": f"/s/mapp-demo/queries/{query.pk}/",
         "pages:raise_query": "/s/mapp-demo/p/S1-001/queries/new/",
         "pages:verify": "/s/mapp-demo/p/S1-001/verify/",
+        "pages:medications": "/s/mapp-demo/p/S1-001/medications/",
+        "pages:coding": "/s/mapp-demo/coding/",
     }
     clients = {}
     for role, user in users.items():

@@ -12,6 +12,7 @@ import click
 from attune import __version__
 from attune.cli.analyze import analyze
 from attune.cli.cdisc import adam_command, sdtm_command
+from attune.cli.coding import coding
 from attune.cli.demo import demo
 from attune.cli.instruments import instruments, score
 from attune.cli.interop_exchange import (
@@ -62,6 +63,7 @@ import_.add_command(import_redcap_instrument)
 import_.add_command(import_fhir)
 export.add_command(sdtm_command)
 export.add_command(adam_command)
+cli.add_command(coding)
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ class TrialDataset:
     metadata: dict[str, Any] = field(default_factory=dict)
     arm_guesses: pd.DataFrame = field(default_factory=lambda: empty_table("arm_guesses"))
     queries: pd.DataFrame = field(default_factory=lambda: empty_table("queries"))
+    medications: pd.DataFrame = field(default_factory=lambda: empty_table("medications"))
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:

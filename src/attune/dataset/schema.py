@@ -21,7 +21,7 @@ from typing import Literal
 ColumnType = Literal["id", "text", "choice", "date", "datetime", "int", "float", "bool"]
 
 FORMAT_NAME = "attune-trial-dataset"
-FORMAT_VERSION = "1.3"
+FORMAT_VERSION = "1.4"
 METADATA_FILE = "dataset.json"
 
 #: an ``id`` cell: what every reader of the format can use as a key, a file name part or a label
@@ -110,6 +110,44 @@ SCORE_KINDS = ("total", "subscale", "flag", "band")
 DOSE_KINDS = ("initial", "supplemental")
 PRODUCTS = ("active", "placebo")
 SEVERITY = ("mild", "moderate", "severe")
+CAUSALITY = ("not_related", "unlikely", "possible", "probable", "definite")
+ACTION_TAKEN = (
+    "dose_not_changed",
+    "supplemental_dose_withheld",
+    "session_stopped",
+    "drug_withdrawn",
+    "not_applicable",
+    "unknown",
+)
+OUTCOME = (
+    "recovered",
+    "recovering",
+    "not_recovered",
+    "recovered_with_sequelae",
+    "fatal",
+    "unknown",
+)
+EXPECTEDNESS = ("expected", "unexpected")
+ROUTES = (
+    "oral",
+    "sublingual",
+    "intravenous",
+    "intramuscular",
+    "subcutaneous",
+    "transdermal",
+    "inhaled",
+    "topical",
+    "nasal",
+    "rectal",
+    "other",
+)
+
+
+def _later(name: str, kind: ColumnType, description: str = "", **more: object) -> Column:
+    """A column added in format 1.4 (issue 13): nullable, so older folders still read."""
+    return Column(name, kind, nullable=True, added_in="1.4", description=description, **more)  # type: ignore[arg-type]
+
+
 RESPONDENTS = ("participant", "therapist", "rater", "coordinator")
 #: "inactive" is a guess of placebo: the word "placebo" never appears in blinded files
 GUESSES = ("active", "inactive", "dont_know")
@@ -294,6 +332,31 @@ TABLES: dict[str, Table] = {
                         "spontaneously; empty: not recorded (datasets before format 1.3)."
                     ),
                 ),
+                _later(
+                    "causality_drug", "choice", "Relatedness to the study drug.", choices=CAUSALITY
+                ),
+                _later(
+                    "causality_therapy", "choice", "Relatedness to the therapy.", choices=CAUSALITY
+                ),
+                _later("action_taken", "choice", "With the study drug.", choices=ACTION_TAKEN),
+                _later("outcome", "choice", choices=OUTCOME),
+                _later("expectedness", "choice", choices=EXPECTEDNESS),
+                _later(
+                    "sae_criteria",
+                    "text",
+                    "ICH E2A criteria met, separated by ';' (death, life_threatening, "
+                    "hospitalisation, disability, congenital_anomaly, important_medical_event).",
+                ),
+                _later(
+                    "sae_reported_late", "bool", "The SAE report reached the sponsor after 24 h."
+                ),
+                _later("meddra_llt_code", "int", "MedDRA lowest level term code.", min=1),
+                _later("meddra_llt", "text", "MedDRA lowest level term."),
+                _later("meddra_pt_code", "int", "MedDRA preferred term code.", min=1),
+                _later("meddra_pt", "text", "MedDRA preferred term (empty: not coded)."),
+                _later("meddra_soc_code", "int", "MedDRA primary system organ class code.", min=1),
+                _later("meddra_soc", "text", "MedDRA primary system organ class."),
+                _later("meddra_version", "text", "The MedDRA release the term was coded with."),
             ),
             key=("participant_id", "ae_id"),
         ),
@@ -332,7 +395,7 @@ TABLES: dict[str, Table] = {
         Table(
             "queries",
             "One row per data query (raised by a monitor, a data manager or a data-quality rule "
-            "of the protocol), with its status and how long it was open. Only the queries the "
+            "of the protocol, format 1.4), with its status and how long it was open. Only the queries the "
             "exporting user may read.",
             (
                 _PID,
@@ -350,6 +413,33 @@ TABLES: dict[str, Table] = {
                 Column("text", "text"),
             ),
             key=("participant_id", "query_id"),
+            optional=True,
+        ),
+        Table(
+            "medications",
+            "One row per concomitant medication (format 1.4), coded to the drug dictionary when "
+            "it has been.",
+            (
+                _PID,
+                Column("medication_id", "id"),
+                Column("name", "text", description="As recorded (the verbatim name)."),
+                Column("dose", "text", nullable=True),
+                Column("route", "choice", choices=ROUTES),
+                Column("indication", "text", nullable=True),
+                Column("start_date", "date", nullable=True),
+                Column("stop_date", "date", nullable=True, description="Empty: still taken."),
+                Column(
+                    "taper_class",
+                    "id",
+                    nullable=True,
+                    description="The protocol's medication_taper class, if any.",
+                ),
+                Column("drug_code", "id", nullable=True),
+                Column("drug_name", "text", nullable=True),
+                Column("atc_code", "id", nullable=True),
+                Column("dictionary_version", "text", nullable=True),
+            ),
+            key=("participant_id", "medication_id"),
             optional=True,
         ),
     )

@@ -11,6 +11,7 @@ from itertools import pairwise
 
 from attune.instruments import list_instruments
 from attune.protocol.data_quality import check_data_quality
+from attune.protocol.medication_taper import check_medication_taper
 from attune.protocol.model import (
     AllTests,
     AnyTest,
@@ -39,6 +40,7 @@ def check_protocol(protocol: Protocol) -> list[Problem]:
         *check_solicited(protocol),
         *check_respondents(protocol),
         *check_data_quality(protocol),
+        *check_medication_taper(protocol),
     ]
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from attune.fidelity.settings import FidelitySection, FidelitySynth
 from attune.protocol.blinding_settings import BlindingSynth
 from attune.protocol.data_quality import DataQualityRule, SourceVerification
+from attune.protocol.medication_taper import MedicationTaper
 from attune.protocol.solicited import AdverseEventSynth, SolicitedChecklist
 from attune.protocol.strata import StratumSource
 from attune.protocol.synth_expectancy import ExpectancySynth, FollowUpSynth
@@ -280,6 +281,9 @@ class Protocol(_Model):
         default=[], description="Rules whose findings become queries (attune.web.queries)."
     )
     source_verification: SourceVerification | None = None
+    medication_taper: MedicationTaper | None = Field(
+        default=None, description="Medication classes to taper off before dosing."
+    )
     synth: ProtocolSynth = Field(default=ProtocolSynth(), description="Synthetic-data settings.")
 
     def supplemental_dose_settings(self) -> SupplementalDoseSettings | None:

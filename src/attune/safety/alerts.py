@@ -32,6 +32,7 @@ AlertKind = Literal[
     "suicidality",
     "incomplete_screen",
     "serious_adverse_event",
+    "sae_report_overdue",
     "vitals_reading",
     "therapist_presence_gap",
 ]

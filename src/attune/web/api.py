@@ -7,7 +7,7 @@ role, site and blinding rules, because it calls the same services. Errors are JS
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from django.contrib.auth.models import User
@@ -19,7 +19,11 @@ from pydantic import Field, StrictBool, StrictInt
 
 from attune.protocol import SourceError
 from attune.web.adverse_events import services as adverse_events
+from attune.web.adverse_events.api import router as adverse_events_router
+from attune.web.adverse_events.clock import clock_of
 from attune.web.adverse_events.models import AdverseEvent
+from attune.web.coding.api import coded_pt, coded_soc
+from attune.web.coding.api import router as coding_router
 from attune.web.deviations import services as deviations
 from attune.web.deviations.models import Deviation
 from attune.web.deviations.selectors import deviations_of
@@ -31,6 +35,7 @@ from attune.web.forms.free_text import save_free_text
 from attune.web.forms.models import FormRecord
 from attune.web.forms.respondents import checked_respondent
 from attune.web.forms.selectors import forms_of
+from attune.web.medications.api import router as medications_router
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
 from attune.web.participants.selectors import (
@@ -57,6 +62,9 @@ api.add_router("", downloads_router)  # exports and reports, built in the backgr
 api.add_router("", fidelity_router)  # recordings, presence, the adherence worklist
 api.add_router("", queries_router)  # data queries: raise, answer, correct, close, re-open
 api.add_router("", verification_router)  # source data verification and its progress
+api.add_router("", adverse_events_router)  # the SAE report to the sponsor (24-hour clock)
+api.add_router("", medications_router)  # concomitant medications and the taper
+api.add_router("", coding_router)  # MedDRA / drug-dictionary coding worklist
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -476,6 +484,35 @@ class AdverseEventOut(Schema):
     recorded_by: str
     recorded_at: datetime
     version: int
+    onset_time: time | None = None
+    resolved_time: time | None = None
+    causality_drug: str = ""
+    causality_therapy: str = ""
+    action_taken: str = ""
+    outcome: str = ""
+    expectedness: str = ""
+    sae_criteria: list[str] = []
+    #: the 24-hour SAE reporting clock: started, reported, and its state
+    sae_aware_at: datetime | None = None
+    sae_reported_at: datetime | None = None
+    sae_report_reference: str = ""
+    sae_clock: str | None = None
+    #: MedDRA coding of the term (null until coded)
+    meddra_pt: str | None = None
+    meddra_soc: str | None = None
+
+    @staticmethod
+    def resolve_sae_clock(event: AdverseEvent) -> str | None:
+        clock = clock_of(event)
+        return clock.state if clock else None
+
+    @staticmethod
+    def resolve_meddra_pt(event: AdverseEvent) -> str | None:
+        return coded_pt(event)
+
+    @staticmethod
+    def resolve_meddra_soc(event: AdverseEvent) -> str | None:
+        return coded_soc(event)
 
 
 class AdverseEventIn(Schema):
@@ -486,6 +523,15 @@ class AdverseEventIn(Schema):
     serious: StrictBool = False
     visit_id: str = ""
     solicited: StrictBool = False
+    onset_time: time | None = None
+    resolved_time: time | None = None
+    causality_drug: str = ""
+    causality_therapy: str = ""
+    action_taken: str = ""
+    outcome: str = ""
+    expectedness: str = ""
+    sae_criteria: list[str] = []
+    sae_aware_at: datetime | None = None
 
 
 class AdverseEventChange(Schema):
@@ -500,6 +546,15 @@ class AdverseEventChange(Schema):
     serious: StrictBool | None = None
     visit_id: str | None = None
     solicited: StrictBool | None = None
+    onset_time: time | None = None
+    resolved_time: time | None = None
+    causality_drug: str | None = None
+    causality_therapy: str | None = None
+    action_taken: str | None = None
+    outcome: str | None = None
+    expectedness: str | None = None
+    sae_criteria: list[str] | None = None
+    sae_aware_at: datetime | None = None
     reason: str = ""
 
 
@@ -602,6 +657,8 @@ def update_adverse_event(
     # Only the resolution may be emptied (the event is ongoing again, a correction with a reason).
     empty = {name: "may not be null" for name, value in fields.items() if value is None}
     empty.pop("resolved_date", None)
+    for optional in ("onset_time", "resolved_time", "sae_aware_at"):  # may be emptied too
+        empty.pop(optional, None)
     if empty:
         raise InvalidInput(empty)
     return adverse_events.update_adverse_event(

@@ -10,6 +10,7 @@ from attune.report.analysis import attempt
 from attune.report.context import POOLED, ReportContext, ReportDataError, mean_sd, percent, text
 from attune.report.figures import POOLED_COLOR, arm_color, new_figure
 from attune.report.model import Figure, Section, Table
+from attune.report.sections.coded_terms import add_soc_pt_table
 from attune.safety import VitalThresholds
 
 SEVERITIES = ("mild", "moderate", "severe")
@@ -117,6 +118,7 @@ def _adverse_events(
             tuple(term_rows),
         )
     )
+    add_soc_pt_table(section, events, groups)  # by MedDRA SOC and PT, once terms are coded
 
 
 def _thresholds(ctx: ReportContext) -> VitalThresholds:

@@ -31,6 +31,7 @@ from attune.dataset.scoring import score_item_responses
 from attune.instruments import InvalidResponsesError, get_instrument, score
 from attune.web.adverse_events.models import AdverseEvent
 from attune.web.audit.chain import record
+from attune.web.coding.exporting import ae_columns, medication_table
 from attune.web.deviations.models import Deviation
 from attune.web.deviations.selectors import deviations_of
 from attune.web.dosing.models import Dose, VitalSign
@@ -244,6 +245,7 @@ class _Exporter:
             deviations=self._deviations(),
             metadata=metadata,
             arm_guesses=guess_table(self.people, self._at_held_visit, self._left_out),
+            medications=medication_table(self.people, self._left_out),
         )
         if self.withheld:
             metadata["withheld"] = self.withheld
@@ -425,7 +427,7 @@ class _Exporter:
         events = [
             e
             for e in AdverseEvent.objects.filter(participant__in=self.people).select_related(
-                "participant"
+                "participant", "coding"
             )
             if not self._left_out(e.participant, _shown(e.number), _event_problem(e))
         ]
@@ -441,6 +443,7 @@ class _Exporter:
                 "treatment_emergent": e.treatment_emergent,
                 "visit_id": e.visit_id or None,
                 "solicited": e.solicited,
+                **ae_columns(e),  # assessment, SAE reporting and MedDRA code (format 1.4)
             }
             for e in events
         ]

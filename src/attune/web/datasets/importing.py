@@ -29,6 +29,7 @@ from attune.protocol import Protocol
 from attune.web.adverse_events.models import AdverseEvent
 from attune.web.alerts.services import raise_for_form
 from attune.web.audit.chain import record
+from attune.web.coding.exporting import imported_assessment
 from attune.web.deviations.models import Deviation
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import InvalidInput
@@ -428,6 +429,7 @@ class _Importer:
                 visit_id=_text(r.get("visit_id")),
                 solicited=None if pd.isna(r.get("solicited")) else bool(r.get("solicited")),
                 recorded_by=self.actor,
+                **imported_assessment(r),  # format 1.4: causality, outcome, SAE criteria
             )
             for r in rows
         )

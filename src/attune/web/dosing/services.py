@@ -43,6 +43,7 @@ from attune.web.audit.chain import record
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import InvalidInput, WrongState
 from attune.web.forms.models import FormRecord, FormStatus
+from attune.web.medications.services import require_taper_complete
 from attune.web.participants.models import Allocation, Participant, Status
 from attune.web.participants.order import require_order
 from attune.web.participants.services import hold_dosed_visit
@@ -178,6 +179,7 @@ def record_initial_dose(
     label = protocol.visit(visit_id).label
     day = timezone.localtime(given_at).date()
     require_order(participant, visit_id, day, f"dose {label}")
+    require_taper_complete(participant, day)  # the protocol's medication taper (medication_taper:)
     for due in protocol.visit(visit_id).instruments:
         if (
             due.timing == "before"

@@ -1,6 +1,8 @@
 from django.urls import path
 
 from attune.web.pages import checklist, downloads, events, fidelity, members, session, views
+from attune.web.pages import coding as coding_pages
+from attune.web.pages import medications as medication_pages
 from attune.web.pages.queries import urlpatterns as query_urls
 
 app_name = "pages"
@@ -42,5 +44,12 @@ urlpatterns = [
     path("s/<slug:study>/adherence/", fidelity.worklist, name="adherence"),
     path("s/<slug:study>/adherence/<str:code>/<str:visit>/", fidelity.rate, name="adherence_rate"),
     path("s/<slug:study>/concerns/", fidelity.concerns, name="concerns"),
+    # concomitant medications and coding (issue 13)
+    path(
+        "s/<slug:study>/p/<str:code>/medications/",
+        medication_pages.medications,
+        name="medications",
+    ),
+    path("s/<slug:study>/coding/", coding_pages.worklist, name="coding"),
 ]
 urlpatterns += query_urls  # data queries and source data verification

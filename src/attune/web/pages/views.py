@@ -411,6 +411,7 @@ def participant(request: HttpRequest, study: str, code: str) -> HttpResponse:
         "trajectories": trajectories(visible_forms, found.protocol.visit_ids),
         "today": timezone.localdate(),
         "links_events": reads_events or can(user, found, Capability.READ_DEVIATIONS, person.site),
+        "links_medications": can(user, found, Capability.READ_MEDICATIONS, person.site),
         "sexes": Sex.choices,
         "races": Race.choices,
         "categories": DiscontinuationReason.choices,

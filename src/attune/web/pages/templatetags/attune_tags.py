@@ -126,6 +126,7 @@ def study_nav(context: Context) -> dict[str, object]:
         "queries": can(user, study, Capability.RAISE_QUERIES)
         or can(user, study, Capability.ANSWER_QUERIES),
         "verification": can(user, study, Capability.VERIFY_SOURCE),
+        "coding": can(user, study, Capability.CODE_TERMS),
     }
 
 
