@@ -26,7 +26,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path):
     run_cli("--participants", "40", "--seed", "9", "--out", str(tmp_path / "b"), "--quiet")
     run_cli("--participants", "40", "--seed", "10", "--out", str(tmp_path / "c"), "--quiet")
     files = sorted(p.name for p in (tmp_path / "a").glob("*.csv"))
-    assert len(files) == 10  # + arm_guesses, queries
+    assert len(files) == 11  # + arm_guesses, queries, medications
     for name in files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert (tmp_path / "a" / "item_responses.csv").read_bytes() != (
