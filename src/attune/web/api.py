@@ -31,6 +31,7 @@ from attune.web.forms.free_text import save_free_text
 from attune.web.forms.models import FormRecord
 from attune.web.forms.respondents import checked_respondent
 from attune.web.forms.selectors import forms_of
+from attune.web.notifications.api import router as notifications_router
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
 from attune.web.participants.selectors import (
@@ -53,6 +54,7 @@ Version = Annotated[StrictInt, Field(ge=0, le=INT_MAX)]
 api = NinjaAPI(title="Attune", version="1", auth=django_auth, urls_namespace="api")
 api.add_router("", downloads_router)  # exports and reports, built in the background
 api.add_router("", fidelity_router)  # recordings, presence, the adherence worklist
+api.add_router("", notifications_router)  # contacts, failed sends, participants' e-mail
 
 
 # --- errors ---------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from attune.web.pages import checklist, downloads, events, fidelity, members, session, views
+from attune.web.pages import notifications as notification_pages
 
 app_name = "pages"
 urlpatterns = [
@@ -41,4 +42,15 @@ urlpatterns = [
     path("s/<slug:study>/adherence/", fidelity.worklist, name="adherence"),
     path("s/<slug:study>/adherence/<str:code>/<str:visit>/", fidelity.rate, name="adherence_rate"),
     path("s/<slug:study>/concerns/", fidelity.concerns, name="concerns"),
+    # notifications: contacts and failed sends; a participant's e-mail reminders
+    path(
+        "s/<slug:study>/notifications/",
+        notification_pages.notifications,
+        name="notifications",
+    ),
+    path(
+        "s/<slug:study>/p/<str:code>/reminders/",
+        notification_pages.participant_email,
+        name="participant_email",
+    ),
 ]

@@ -123,6 +123,7 @@ def study_nav(context: Context) -> dict[str, object]:
         "dyads": can(user, study, Capability.ASSIGN_DYADS),
         "adherence": can(user, study, Capability.RATE_ADHERENCE),
         "concerns": can(user, study, Capability.READ_CONCERNS),
+        "notifications": can(user, study, Capability.MANAGE_NOTIFICATIONS),
     }
 
 
