@@ -152,6 +152,9 @@ VALID = {
         "absences": [{"out_from": "14:00", "out_until": "14:10"}],
     },
     "RatingIn": {"answers": {"1": 2}},
+    "ContactIn": {"kind": "on_call", "name": "Dr On Call", "email": "oncall@example.org"},
+    "ContactChange": {"active": False},
+    "ParticipantEmailIn": {"email": "pat@example.org", "consented": True, "consented_on": None},
     "DiscontinuationIn": {
         "on": "2026-02-01",
         "reason": "moved",

@@ -82,6 +82,10 @@ def staff_urls(
         f"{base}/audit/?participant={people[0].code}",
         f"{base}/report/",
         f"{base}/members/",
+        f"{base}/notifications/",
+        f"{base}/notifications/?status=failed",
+        f"{api}/contacts",
+        f"{api}/notifications",
         "/api/studies",
         f"{api}/participants",
     ]
@@ -96,6 +100,7 @@ def staff_urls(
         one = f"{api}/participants/{person.code}"
         urls += [one, f"{one}/allocation", f"{one}/forms", f"{one}/adverse-events"]
         urls.append(f"{one}/deviations")
+        urls += [f"{page}/reminders/", f"{one}/email"]
     return urls
 
 

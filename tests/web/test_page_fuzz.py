@@ -70,6 +70,11 @@ ACTIONS = [
     "assign",
     "attest",
     "recording",
+    "add_contact",
+    "pause",
+    "resume",
+    "remove_contact",
+    "retry",
     "",
 ]
 FIELDS = [
@@ -132,6 +137,12 @@ FIELDS = [
     "f_qtc_ms",
     "f_caps5_ptsd_diagnosis",
     "blinded",
+    "contact",
+    "notification",
+    "name",
+    "email",
+    "consented",
+    "consented_on",
 ]
 #: who opens each page in the explicit pass (hypothesis tries every role)
 OWNER = {
@@ -150,6 +161,8 @@ OWNER = {
     "pages:adherence": Role.ADHERENCE_RATER,
     "pages:adherence_rate": Role.ADHERENCE_RATER,
     "pages:concerns": Role.ETHICS_CONTACT,
+    "pages:notifications": Role.ADMINISTRATOR,
+    "pages:participant_email": Role.COORDINATOR,
 }
 #: a page another change of the same issue moves to attune.web.validation (pages/members.py:
 #: ``membership=abc``); not yet on this branch
@@ -230,6 +243,8 @@ def world(users, enrolled):
         "pages:adherence": "/s/mapp-demo/adherence/",
         "pages:adherence_rate": "/s/mapp-demo/adherence/S1-001/experimental_1/",
         "pages:concerns": "/s/mapp-demo/concerns/",
+        "pages:notifications": "/s/mapp-demo/notifications/",
+        "pages:participant_email": "/s/mapp-demo/p/S1-001/reminders/",
     }
     clients = {}
     for role, user in users.items():
