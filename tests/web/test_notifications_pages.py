@@ -305,3 +305,43 @@ def test_no_input_to_these_operations_causes_a_server_error(operation, users, en
 
     with keep_test_connection():
         check()
+
+
+def test_the_admin_site_lists_failed_sends_without_bodies_and_retries_them(study, users):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from .test_two_factor import code_for
+
+    services.add_contact(users[Role.ADMINISTRATOR], study, "safety", "Desk", "desk@x.org")
+    sent = services.notify_contacts(
+        study, "safety", kind="sae_overdue", subject="Late", body="SECRET"
+    )
+    assert sent is not None
+    Notification.objects.filter(pk=sent.pk).update(status=DeliveryStatus.FAILED, last_error="boom")
+    root = User.objects.create_superuser("root", "root@example.org", "correct horse battery staple")
+    device = TOTPDevice.objects.create(user=root, name="phone", confirmed=True)
+    client = Client()
+    client.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": "root",
+            "password": "correct horse battery staple",
+            "otp_device": device.persistent_id,
+            "otp_token": code_for(device),
+            "next": "/admin/",
+        },
+    )
+    listing = client.get("/admin/notifications/notification/")
+    assert listing.status_code == 200
+    text = listing.content.decode()
+    assert "Late" in text and "boom" in text and "SECRET" not in text
+    detail = client.get(f"/admin/notifications/notification/{sent.pk}/change/").content.decode()
+    assert "SECRET" not in detail
+    client.post(
+        "/admin/notifications/notification/",
+        {"action": "retry_failed", "_selected_action": [sent.pk]},
+    )
+    sent.refresh_from_db()
+    assert sent.status == DeliveryStatus.SENT
+    assert AuditEvent.objects.filter(action="retry_notification", actor="admin:root").exists()
+    assert client.get("/admin/notifications/periodicjobstate/").status_code == 200

@@ -22,9 +22,9 @@ from attune.dataset import TrialDataset, load_dataset, write_dataset
 from attune.synth import SynthSettings, generate_trial
 from attune.web.datasets.importing import import_tidy
 from attune.web.epro.services import issue_link
-from attune.web.notifications.demo import seed_notifications
 from attune.web.fidelity.demo import seed_fidelity
 from attune.web.forms import services as forms
+from attune.web.notifications.demo import seed_notifications
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
 from attune.web.studies.models import Study
