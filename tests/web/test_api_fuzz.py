@@ -211,7 +211,7 @@ def test_the_red_teams_json_inputs_never_cause_a_server_error(
         onset_date=enrolled.enrolled_on,
         severity="mild",
     )
-    url = path.format(**REAL, form_id=form.pk, number=event.number)
+    url = path.format(**REAL, form_id=form.pk, number=event.number, contact=1)
     client = Client()
     client.force_login(coordinator)
     for body in _bodies(schema):
