@@ -157,6 +157,9 @@ VALID = {
         "absences": [{"out_from": "14:00", "out_until": "14:10"}],
     },
     "RatingIn": {"answers": {"1": 2}},
+    "ContactIn": {"kind": "on_call", "name": "Dr On Call", "email": "oncall@example.org"},
+    "ContactChange": {"active": False},
+    "ParticipantEmailIn": {"email": "pat@example.org", "consented": True, "consented_on": None},
     "DiscontinuationIn": {
         "on": "2026-02-01",
         "reason": "moved",
@@ -234,7 +237,7 @@ def test_the_red_teams_json_inputs_never_cause_a_server_error(
         severity="mild",
     )
     query = raise_query(users[Role.MONITOR], enrolled, form=form, item=1, text="check item 1")
-    url = path.format(**REAL, form_id=form.pk, number=event.number, query_id=query.pk)
+    url = path.format(**REAL, form_id=form.pk, number=event.number, query_id=query.pk, contact=1)
     client = Client()
     client.force_login(coordinator)
     for body in _bodies(schema):

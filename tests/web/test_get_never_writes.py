@@ -83,6 +83,10 @@ def staff_urls(
         f"{base}/audit/?participant={people[0].code}",
         f"{base}/report/",
         f"{base}/members/",
+        f"{base}/notifications/",
+        f"{base}/notifications/?status=failed",
+        f"{api}/contacts",
+        f"{api}/notifications",
         "/api/studies",
         f"{api}/participants",
         f"{base}/queries/",
@@ -114,6 +118,7 @@ def staff_urls(
         urls.append(f"{one}/verifications")
         urls += [f"{page}/medications/", f"{one}/medications", f"{one}/medication-taper"]
         urls += [f"{one}/adverse-events/AE1/sae-report"]
+        urls += [f"{page}/reminders/", f"{one}/email"]
     return urls
 
 

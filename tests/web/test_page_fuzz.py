@@ -78,6 +78,11 @@ ACTIONS = [
     "sae_report",
     "record",
     "update",
+    "add_contact",
+    "pause",
+    "resume",
+    "remove_contact",
+    "retry",
     "",
 ]
 FIELDS = [
@@ -165,6 +170,12 @@ FIELDS = [
     "stop_date",
     "taper_class",
     "coding",
+    "contact",
+    "notification",
+    "name",
+    "email",
+    "consented",
+    "consented_on",
 ]
 #: who opens each page in the explicit pass (hypothesis tries every role)
 OWNER = {
@@ -188,6 +199,8 @@ OWNER = {
     "pages:verify": Role.MONITOR,
     "pages:medications": Role.COORDINATOR,
     "pages:coding": Role.DATA_MANAGER,
+    "pages:notifications": Role.ADMINISTRATOR,
+    "pages:participant_email": Role.COORDINATOR,
 }
 #: a page another change of the same issue moves to attune.web.validation (pages/members.py:
 #: ``membership=abc``); not yet on this branch
@@ -276,6 +289,8 @@ def world(users, enrolled):
         "pages:verify": "/s/mapp-demo/p/S1-001/verify/",
         "pages:medications": "/s/mapp-demo/p/S1-001/medications/",
         "pages:coding": "/s/mapp-demo/coding/",
+        "pages:notifications": "/s/mapp-demo/notifications/",
+        "pages:participant_email": "/s/mapp-demo/p/S1-001/reminders/",
     }
     clients = {}
     for role, user in users.items():

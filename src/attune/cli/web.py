@@ -42,20 +42,45 @@ def manage(args: tuple[str, ...]) -> None:
     help="Seconds between looks at the queue when it is empty.",
 )
 @click.option("--batch", is_flag=True, help="Run what is queued, then stop (for cron and tests).")
-def worker(interval: float, batch: bool) -> None:
-    """Run the background worker: it builds the exports and reports people ask for.
+@click.option(
+    "--periodic/--no-periodic",
+    default=True,
+    show_default=True,
+    help="Also run the scheduled jobs that are due (reminders, nightly checks, digests).",
+)
+def worker(interval: float, batch: bool, periodic: bool) -> None:
+    """Run the background worker: it builds the exports and reports people ask for, sends the
+    e-mail notifications, and runs the scheduled jobs that are due.
 
     ``attune serve`` and ``attune demo`` start one themselves; run more (or run it under systemd
     beside ``attune serve --production --no-worker``) on a busy server. It needs the same
     database and the same data folder (ATTUNE_DATA_DIR) as the web server. Ctrl+C or SIGTERM
-    stops it after the job it is building.
+    stops it after the job it is building. Several workers may run: each scheduled job runs once
+    when due, by whichever worker claims it first.
     """
     setup_django()
     from django.core.management import call_command
 
-    call_command(
-        "db_worker", interval=interval, batch=batch, reload=False, startup_delay=False, verbosity=1
-    )
+    from attune.web.notifications.schedule_runner import ScheduleRunner
+
+    runner = ScheduleRunner() if periodic else None
+    if runner is not None:
+        if batch:
+            runner.run_once()  # the due jobs first, so what they queue is sent in this batch
+        else:
+            runner.start()
+    try:
+        call_command(
+            "db_worker",
+            interval=interval,
+            batch=batch,
+            reload=False,
+            startup_delay=False,
+            verbosity=1,
+        )
+    finally:
+        if runner is not None:
+            runner.stop()
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec

@@ -36,6 +36,7 @@ from attune.web.forms.models import FormRecord
 from attune.web.forms.respondents import checked_respondent
 from attune.web.forms.selectors import forms_of
 from attune.web.medications.api import router as medications_router
+from attune.web.notifications.api import router as notifications_router
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
 from attune.web.participants.selectors import (
@@ -65,6 +66,7 @@ api.add_router("", verification_router)  # source data verification and its prog
 api.add_router("", adverse_events_router)  # the SAE report to the sponsor (24-hour clock)
 api.add_router("", medications_router)  # concomitant medications and the taper
 api.add_router("", coding_router)  # MedDRA / drug-dictionary coding worklist
+api.add_router("", notifications_router)  # contacts, failed sends, participants' e-mail
 
 
 # --- errors ---------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from attune.web.datasets.importing import import_tidy
 from attune.web.epro.services import issue_link
 from attune.web.fidelity.demo import seed_fidelity
 from attune.web.forms import services as forms
+from attune.web.notifications.demo import seed_notifications
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
 from attune.web.queries.demo import seed_queries
@@ -155,6 +156,7 @@ def seed_demo(participants_per_site: int = 6, seed: int = 1, randomised: int = 4
     seed_fidelity(study, _fidelity_staff(users))
     seed_queries(study, users[Role.MONITOR], users[Role.DATA_MANAGER])  # queries and SDV
     seed_safety_data(study, users[Role.COORDINATOR])  # dictionaries, an SAE, con-meds, coding
+    seed_notifications(study, users[Role.ADMINISTRATOR], users[Role.COORDINATOR])
     return Demo(study=study, accounts=accounts, link=link_path)
 
 

@@ -11,6 +11,12 @@
   (``downloads/``): the web server and ``attune worker`` must share it.
 - ``ATTUNE_SERVE_STATIC``: ``1`` to serve the collected static files with WhiteNoise (set by
   ``attune serve --production``).
+- ``ATTUNE_EMAIL_HOST``, ``ATTUNE_EMAIL_PORT``, ``ATTUNE_EMAIL_USER``, ``ATTUNE_EMAIL_PASSWORD``,
+  ``ATTUNE_EMAIL_USE_TLS`` / ``ATTUNE_EMAIL_USE_SSL`` (``1``), ``ATTUNE_EMAIL_FROM``: the mail server
+  notifications go through (``attune worker`` sends them); without a host, mail is printed to the
+  worker's console. ``ATTUNE_EMAIL_ATTEMPTS`` (default 5) and ``ATTUNE_EMAIL_RETRY_SECONDS``
+  (default 60, the first wait; each next is four times longer) say how a failed send is retried.
+  ``ATTUNE_SITE_URL`` (e.g. ``https://attune.example.org``) makes the links in e-mails absolute.
 """
 
 from __future__ import annotations
@@ -207,3 +213,25 @@ LOGIN_URL = "/login/"
 OTP_TOTP_ISSUER = "Attune"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+
+# E-mail (notifications: attune.web.notifications), sent by `attune worker`, never in a request.
+EMAIL_HOST = os.environ.get("ATTUNE_EMAIL_HOST", "")
+EMAIL_USE_TLS = os.environ.get("ATTUNE_EMAIL_USE_TLS") == "1"
+EMAIL_USE_SSL = os.environ.get("ATTUNE_EMAIL_USE_SSL") == "1"
+EMAIL_PORT = int(
+    os.environ.get("ATTUNE_EMAIL_PORT") or (465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25)
+)
+EMAIL_HOST_USER = os.environ.get("ATTUNE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("ATTUNE_EMAIL_PASSWORD", "")
+EMAIL_TIMEOUT = (
+    20  # seconds: a silent server fails the try (and it is retried), never hangs the worker
+)
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"  # no server configured: printed
+)
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = os.environ.get("ATTUNE_EMAIL_FROM", "attune@localhost")
+ATTUNE_EMAIL_ATTEMPTS = int(os.environ.get("ATTUNE_EMAIL_ATTEMPTS") or 5)
+ATTUNE_EMAIL_RETRY_SECONDS = float(os.environ.get("ATTUNE_EMAIL_RETRY_SECONDS") or 60)
+ATTUNE_SITE_URL = os.environ.get("ATTUNE_SITE_URL", "")

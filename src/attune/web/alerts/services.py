@@ -16,6 +16,7 @@ from attune.web.alerts.models import SafetyAlert
 from attune.web.audit.chain import record
 from attune.web.errors import WrongState
 from attune.web.forms.models import FormRecord, FormStatus
+from attune.web.notifications.critical import notify_critical
 from attune.web.participants.models import Participant
 from attune.web.studies.access import User as AnyUser
 from attune.web.studies.access import can, require, visible_sites
@@ -93,6 +94,7 @@ def store_alerts(
                     "kind": alert.kind,
                 },
             )
+            notify_critical(stored)  # a critical one: by e-mail to the on-call contacts too
     return raised
 
 

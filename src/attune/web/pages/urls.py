@@ -3,6 +3,7 @@ from django.urls import path
 from attune.web.pages import checklist, downloads, events, fidelity, members, session, views
 from attune.web.pages import coding as coding_pages
 from attune.web.pages import medications as medication_pages
+from attune.web.pages import notifications as notification_pages
 from attune.web.pages.queries import urlpatterns as query_urls
 
 app_name = "pages"
@@ -51,5 +52,16 @@ urlpatterns = [
         name="medications",
     ),
     path("s/<slug:study>/coding/", coding_pages.worklist, name="coding"),
+    # notifications: contacts and failed sends; a participant's e-mail reminders
+    path(
+        "s/<slug:study>/notifications/",
+        notification_pages.notifications,
+        name="notifications",
+    ),
+    path(
+        "s/<slug:study>/p/<str:code>/reminders/",
+        notification_pages.participant_email,
+        name="participant_email",
+    ),
 ]
 urlpatterns += query_urls  # data queries and source data verification

@@ -127,6 +127,7 @@ def study_nav(context: Context) -> dict[str, object]:
         or can(user, study, Capability.ANSWER_QUERIES),
         "verification": can(user, study, Capability.VERIFY_SOURCE),
         "coding": can(user, study, Capability.CODE_TERMS),
+        "notifications": can(user, study, Capability.MANAGE_NOTIFICATIONS),
     }
 
 
