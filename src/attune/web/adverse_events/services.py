@@ -19,6 +19,7 @@ from attune.web.alerts.services import store_alerts
 from attune.web.audit.chain import record
 from attune.web.dosing.models import Dose
 from attune.web.errors import Conflict, InvalidInput, WrongState
+from attune.web.locks import require_unlocked
 from attune.web.participants.models import Participant, Status
 from attune.web.participants.services import next_number
 from attune.web.studies.access import require
@@ -99,6 +100,7 @@ def _raise_if_serious(event: AdverseEvent) -> None:
 @transaction.atomic
 def record_adverse_event(actor: User, participant: Participant, **fields: Any) -> AdverseEvent:
     require(actor, participant.study, Capability.RECORD_ADVERSE_EVENTS, participant.site)
+    require_unlocked(participant)
     if participant.status in (Status.SCREENING, Status.SCREEN_FAILED):
         raise WrongState(f"{participant.code} is {participant.status}: not enrolled")
     clean = _clean(participant, fields)
@@ -134,6 +136,7 @@ def update_adverse_event(
     since, the change is refused as a conflict (never a silent overwrite of their change)."""
     participant = event.participant
     require(actor, participant.study, Capability.RECORD_ADVERSE_EVENTS, participant.site)
+    require_unlocked(participant)
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise InvalidInput({name: "not a field of an adverse event" for name in sorted(unknown)})

@@ -40,9 +40,11 @@ from attune.web.adverse_events.models import AdverseEvent
 from attune.web.alerts.models import SafetyAlert
 from attune.web.alerts.services import store_alerts
 from attune.web.audit.chain import record
+from attune.web.consent.services import require_current_consent
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import InvalidInput, WrongState
 from attune.web.forms.models import FormRecord, FormStatus
+from attune.web.locks import require_unlocked
 from attune.web.participants.models import Allocation, Participant, Status
 from attune.web.participants.order import require_order
 from attune.web.participants.services import hold_dosed_visit
@@ -162,6 +164,7 @@ def record_initial_dose(
     """The initial dose from kit ``kit``. ``amount`` is the staff's choice where the protocol
     leaves one (the same nominal amount in every arm) and must be None where amounts differ by arm."""
     require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
+    require_unlocked(participant)
     _session(participant, visit_id)
     protocol = participant.study.protocol
     dosing = protocol.dosing
@@ -177,6 +180,7 @@ def record_initial_dose(
     label = protocol.visit(visit_id).label
     day = timezone.localtime(given_at).date()
     require_order(participant, visit_id, day, f"dose {label}")
+    require_current_consent(participant, "a dose")
     for due in protocol.visit(visit_id).instruments:
         if (
             due.timing == "before"
@@ -222,6 +226,7 @@ def record_vitals(
 ) -> list[SafetyAlert]:
     """Record one reading and store the session's new alerts; returns the alerts raised by it."""
     require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
+    require_unlocked(participant)
     _session(participant, visit_id)
     check_moment("taken_at", taken_at)
     initial = Dose.objects.filter(
@@ -443,6 +448,7 @@ def record_supplemental_dose(
     """The supplemental dose: always the protocol's fraction of the initial one, derived here.
     ``amount``, when sent (nominal protocols only), must be that amount."""
     require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
+    require_unlocked(participant)
     _session(participant, visit_id)
     protocol = participant.study.protocol
     dosing = protocol.dosing
