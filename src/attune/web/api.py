@@ -20,6 +20,7 @@ from pydantic import Field, StrictBool, StrictInt
 from attune.protocol import SourceError
 from attune.web.adverse_events import services as adverse_events
 from attune.web.adverse_events.models import AdverseEvent
+from attune.web.consent.api import router as consent_router
 from attune.web.deviations import services as deviations
 from attune.web.deviations.models import Deviation
 from attune.web.deviations.selectors import deviations_of
@@ -31,6 +32,7 @@ from attune.web.forms.free_text import save_free_text
 from attune.web.forms.models import FormRecord
 from attune.web.forms.respondents import checked_respondent
 from attune.web.forms.selectors import forms_of
+from attune.web.locks.api import router as locks_router
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
 from attune.web.participants.selectors import (
@@ -53,6 +55,8 @@ Version = Annotated[StrictInt, Field(ge=0, le=INT_MAX)]
 api = NinjaAPI(title="Attune", version="1", auth=django_auth, urls_namespace="api")
 api.add_router("", downloads_router)  # exports and reports, built in the background
 api.add_router("", fidelity_router)  # recordings, presence, the adherence worklist
+api.add_router("", locks_router)  # form, participant and study locks; two-person unlock
+api.add_router("", consent_router)  # consent documents, consents, links, withdrawals
 
 
 # --- errors ---------------------------------------------------------------------------------------

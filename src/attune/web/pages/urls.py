@@ -1,6 +1,8 @@
 from django.urls import path
 
 from attune.web.pages import checklist, downloads, events, fidelity, members, session, views
+from attune.web.pages import consent as consent_pages
+from attune.web.pages import locks as lock_pages
 
 app_name = "pages"
 urlpatterns = [
@@ -41,4 +43,25 @@ urlpatterns = [
     path("s/<slug:study>/adherence/", fidelity.worklist, name="adherence"),
     path("s/<slug:study>/adherence/<str:code>/<str:visit>/", fidelity.rate, name="adherence_rate"),
     path("s/<slug:study>/concerns/", fidelity.concerns, name="concerns"),
+    # locks and consent
+    path("s/<slug:study>/locks/", lock_pages.study_locks, name="locks"),
+    path(
+        "s/<slug:study>/p/<str:code>/locks/", lock_pages.participant_locks, name="participant_locks"
+    ),
+    path("s/<slug:study>/consent/", consent_pages.documents, name="consent_documents"),
+    path(
+        "s/<slug:study>/consent/v<int:version>.pdf",
+        consent_pages.document_pdf,
+        name="consent_document_pdf",
+    ),
+    path(
+        "s/<slug:study>/p/<str:code>/consent/",
+        consent_pages.participant_consent,
+        name="participant_consent",
+    ),
+    path(
+        "s/<slug:study>/p/<str:code>/consent/<int:record>.pdf",
+        consent_pages.signed_copy,
+        name="consent_copy",
+    ),
 ]

@@ -123,6 +123,9 @@ def study_nav(context: Context) -> dict[str, object]:
         "dyads": can(user, study, Capability.ASSIGN_DYADS),
         "adherence": can(user, study, Capability.RATE_ADHERENCE),
         "concerns": can(user, study, Capability.READ_CONCERNS),
+        "locks": can(user, study, Capability.LOCK_DATA) or can(user, study, Capability.UNLOCK_DATA),
+        "consent": can(user, study, Capability.MANAGE_CONSENT_DOCUMENTS)
+        or can(user, study, Capability.READ_CONSENT),
     }
 
 
