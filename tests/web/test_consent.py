@@ -182,3 +182,64 @@ def test_withdrawal_with_follow_up_keeps_collecting(users, study, enrolled):
         consent.withdraw_consent(
             users[Role.COORDINATOR], enrolled, withdrawn_on=date(2026, 2, 1), follow_up_allowed=True
         )
+
+
+def test_the_export_records_the_lock_and_leaves_out_data_after_a_withdrawal(
+    users, study, randomised, tmp_path
+):
+    from attune.dataset import load_dataset
+    from attune.report.lock import lock_banner
+    from attune.web.datasets.exporting import write_export
+    from attune.web.locks import services as locks
+
+    statistician = users[Role.STATISTICIAN]
+    baseline = randomised.visits.get(visit_id="baseline").actual_date
+    before = write_export(statistician, study, tmp_path / "before")
+    assert before.metadata["lock"] == {
+        "state": "not_locked",
+        "locked_at": None,
+        "locked_by": None,
+        "reason": None,
+    }
+    assert lock_banner(before.metadata) == "Data not locked: the data may still change."
+    assert set(before.item_responses["visit_id"]) == {"baseline"}
+    # withdrawn the day before baseline, no follow-up: the baseline CAPS-5 and visit are left out
+    consent.withdraw_consent(
+        users[Role.COORDINATOR],
+        randomised,
+        withdrawn_on=baseline - timedelta(days=1),
+        follow_up_allowed=False,
+    )
+    lock = locks.lock_database(users[Role.DATA_MANAGER], study, "final analysis")
+    after = write_export(statistician, study, tmp_path / "after")
+    assert after.metadata["lock"]["state"] == "locked"
+    assert after.metadata["lock"]["locked_at"] == lock.locked_at.isoformat()
+    assert lock_banner(after.metadata) == f"Database locked at {lock.locked_at.isoformat()}."
+    assert after.item_responses.empty and after.scores.empty
+    visit = after.visits.set_index("visit_id").loc["baseline"]
+    assert visit["status"] == "cancelled" and str(visit["actual_date"]) == "NaT"
+    held = after.visits.set_index("visit_id").loc["preparation_3"]
+    assert held["status"] == "completed"  # before the withdrawal: kept
+    assert after.metadata["consent_withdrawals"] == [
+        {
+            "participant_id": "S1-001",
+            "withdrawn_on": (baseline - timedelta(days=1)).isoformat(),
+            "follow_up_allowed": False,
+        }
+    ]
+    assert any("withdrawal of consent" in line for line in after.metadata["withheld"])
+    assert load_dataset(tmp_path / "after", protocol=study.protocol).item_responses.empty
+
+
+def test_follow_up_allowed_exports_everything(users, study, randomised, tmp_path):
+    from attune.web.datasets.exporting import write_export
+
+    consent.withdraw_consent(
+        users[Role.COORDINATOR],
+        randomised,
+        withdrawn_on=date(2026, 1, 6),
+        follow_up_allowed=True,
+    )
+    exported = write_export(users[Role.STATISTICIAN], study, tmp_path)
+    assert set(exported.item_responses["visit_id"]) == {"baseline"}
+    assert exported.metadata["consent_withdrawals"][0]["follow_up_allowed"] is True

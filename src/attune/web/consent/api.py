@@ -23,7 +23,7 @@ from attune.web.studies.roles import Capability
 from attune.web.validation import INT_MAX
 
 router = Router(tags=["consent"])
-Id = Annotated[StrictInt, Field(ge=1, le=INT_MAX)]
+Id = Annotated[int, Field(ge=1, le=INT_MAX)]  # path parameters come as text
 C = Capability
 
 

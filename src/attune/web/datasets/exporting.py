@@ -31,6 +31,7 @@ from attune.dataset.scoring import score_item_responses
 from attune.instruments import InvalidResponsesError, get_instrument, score
 from attune.web.adverse_events.models import AdverseEvent
 from attune.web.audit.chain import record
+from attune.web.consent.exporting import apply_withdrawals
 from attune.web.deviations.models import Deviation
 from attune.web.deviations.selectors import deviations_of
 from attune.web.dosing.models import Dose, VitalSign
@@ -38,6 +39,7 @@ from attune.web.errors import NotAllowed
 from attune.web.fidelity import dataset as fidelity_data
 from attune.web.forms.exporting_guesses import GUESS_FORM, guess_table
 from attune.web.forms.models import FormKind, FormRecord, FormStatus
+from attune.web.locks.selectors import export_metadata as lock_metadata
 from attune.web.participants.models import Allocation, Participant, Status
 from attune.web.participants.selectors import participants_for, planned_schedule
 from attune.web.studies.access import can
@@ -243,6 +245,8 @@ class _Exporter:
             metadata=metadata,
             arm_guesses=guess_table(self.people, self._at_held_visit, self._left_out),
         )
+        metadata["lock"] = lock_metadata(self.study)  # the lock state and time (see docs)
+        apply_withdrawals(dataset, self.study, self.people, self.withheld)
         if self.withheld:
             metadata["withheld"] = self.withheld
         return dataset

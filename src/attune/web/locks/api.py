@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.responses import Status
-from pydantic import Field, StrictInt
+from pydantic import Field
 
 from attune.web.errors import NotAllowed
 from attune.web.forms.models import FormRecord
@@ -25,7 +25,7 @@ from attune.web.studies.models import Study
 from attune.web.validation import INT_MAX
 
 router = Router(tags=["locks"])
-Id = Annotated[StrictInt, Field(ge=1, le=INT_MAX)]
+Id = Annotated[int, Field(ge=1, le=INT_MAX)]  # path parameters come as text
 
 
 class ReasonIn(Schema):

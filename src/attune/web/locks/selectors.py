@@ -98,3 +98,15 @@ def pending_requests(study: Study) -> list[UnlockRequest]:
         .select_related("lock", "requested_by")
         .order_by("requested_at")
     )
+
+
+def export_metadata(study: Study) -> dict[str, object]:
+    """The lock state as ``dataset.json`` records it: ``state`` (``locked``, ``frozen`` or
+    ``not_locked``) and ``locked_at`` (UTC, ISO 8601) with who locked it and why."""
+    state = lock_state(study)
+    return {
+        "state": state.state,
+        "locked_at": state.since.isoformat() if state.since else None,
+        "locked_by": state.by or None,
+        "reason": state.reason or None,
+    }
