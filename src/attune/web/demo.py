@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from attune.dataset import TrialDataset, load_dataset, write_dataset
 from attune.synth import SynthSettings, generate_trial
+from attune.web.consent.demo import seed_consent
 from attune.web.datasets.importing import import_tidy
 from attune.web.epro.services import issue_link
 from attune.web.fidelity.demo import seed_fidelity
@@ -151,6 +152,7 @@ def seed_demo(participants_per_site: int = 6, seed: int = 1, randomised: int = 4
             _baseline_forms(rater, therapist, coordinator, person, rng)
             journey.randomise(coordinator, person)  # the protocol's order: baseline CAPS-5 signed
     seed_fidelity(study, _fidelity_staff(users))
+    seed_consent(study, users[Role.DATA_MANAGER])
     return Demo(study=study, accounts=accounts, link=link_path)
 
 

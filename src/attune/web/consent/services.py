@@ -40,6 +40,7 @@ from attune.web.validation import (
     SHORT_TEXT,
     check_date,
     clean_text,
+    noon,
     text_problem,
 )
 
@@ -291,7 +292,7 @@ def record_paper_consent(
     agreed = _agreed(
         document, sections if sections is not None else list(range(len(document.sections)))
     )
-    moment = timezone.make_aware(datetime.combine(signed_on, datetime.min.time()).replace(hour=12))
+    moment = noon(signed_on)
     return _store(
         participant,
         document,
