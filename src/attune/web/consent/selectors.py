@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db.models import Max
+
 from attune.web.consent.models import (
     ConsentDocument,
     ConsentPolicy,
@@ -96,14 +98,30 @@ def _status(
 
 
 def status_of(participant: Participant) -> ConsentStatus:
-    signed = (
-        ConsentRecord.objects.filter(participant=participant)
-        .order_by("-document__version")
-        .values_list("document__version", flat=True)
+    """One participant's status in two queries (the participant page counts its queries)."""
+    needed = needed_version(participant.study)
+    row = (
+        Participant.objects.filter(pk=participant.pk)
+        .annotate(signed=Max("consents__document__version"))
+        .values(
+            "signed",
+            "consent_withdrawal__pk",
+            "consent_withdrawal__withdrawn_on",
+            "consent_withdrawal__follow_up_allowed",
+            "consent_withdrawal__reason",
+        )
         .first()
-    )
-    withdrawal = ConsentWithdrawal.objects.filter(participant=participant).first()
-    return _status(needed_version(participant.study), signed, withdrawal)
+    ) or {}
+    withdrawal = None
+    if row.get("consent_withdrawal__pk") is not None:
+        withdrawal = ConsentWithdrawal(
+            pk=row["consent_withdrawal__pk"],
+            participant=participant,
+            withdrawn_on=row["consent_withdrawal__withdrawn_on"],
+            follow_up_allowed=row["consent_withdrawal__follow_up_allowed"],
+            reason=row["consent_withdrawal__reason"],
+        )
+    return _status(needed, row.get("signed"), withdrawal)
 
 
 def statuses(study: Study, people: Iterable[Participant]) -> dict[int, ConsentStatus]:
