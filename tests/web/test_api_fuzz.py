@@ -158,7 +158,26 @@ VALID = {
         "category": "other",
         "last_visit_id": "",
     },
+    # locks and consent
+    "LockReasonIn": {"reason": "interim analysis"},
+    "UnlockNoteIn": {"note": "checked"},
+    "ConsentDocumentIn": {
+        "title": "Consent",
+        "text": "## Risks\nSome.",
+        "approved_on": "2026-01-02",
+        "requires_reconsent": True,
+    },
+    "ConsentPolicyIn": {"required": True},
+    "PaperConsentIn": {"signed_name": "A B", "signed_on": "2026-01-05", "version": None},
+    "ConsentLinkIn": {"valid_days": 7},
+    "ConsentWithdrawalIn": {
+        "withdrawn_on": "2026-02-01",
+        "follow_up_allowed": True,
+        "reason": "",
+    },
 }
+#: the ids in paths of locks and consent (one that does not exist is refused alike)
+PATH_IDS = {"lock_id": 1, "request_id": 1, "record_id": 1}
 
 
 def _bodies(schema):
@@ -208,7 +227,7 @@ def test_the_red_teams_json_inputs_never_cause_a_server_error(
         onset_date=enrolled.enrolled_on,
         severity="mild",
     )
-    url = path.format(**REAL, form_id=form.pk, number=event.number)
+    url = path.format(**REAL, form_id=form.pk, number=event.number, **PATH_IDS)
     client = Client()
     client.force_login(coordinator)
     for body in _bodies(schema):

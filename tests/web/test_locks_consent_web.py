@@ -191,3 +191,59 @@ def test_the_questionnaire_link_says_the_data_is_closed(users, study, enrolled):
     locks.lock_participant(users[Role.DATA_MANAGER], enrolled, "cleaned")
     page = Client().get(f"/p/{token}/").content.decode()
     assert "closed for checking" in page and "data manager" not in page
+
+
+NASTY = [
+    "\ud800",
+    "a\x00b",
+    "",
+    "x" * 300_000,
+    "9999-01-01",
+    "0001-01-01",
+    True,
+    10**30,
+    -1,
+    None,
+    [],
+    {},
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "valid"),
+    [
+        (Role.DATA_MANAGER, "locks/freeze", {"reason": "r"}),
+        (Role.DATA_MANAGER, "participants/S1-001/lock", {"reason": "r"}),
+        (
+            Role.DATA_MANAGER,
+            "consent/documents",
+            {"title": "C", "text": "## A\nB", "approved_on": "2026-01-02"},
+        ),
+        (
+            Role.COORDINATOR,
+            "participants/S1-001/consent/paper",
+            {"signed_name": "A", "signed_on": "2026-01-05"},
+        ),
+        (
+            Role.COORDINATOR,
+            "participants/S1-001/consent/withdrawal",
+            {"withdrawn_on": "2026-02-01", "follow_up_allowed": True, "reason": ""},
+        ),
+    ],
+)
+def test_the_roles_that_may_write_get_no_server_error_from_nasty_json(
+    users, study, enrolled, role, path, valid
+):
+    consent.add_document(
+        users[Role.DATA_MANAGER], study, title="C", text=TEXT, approved_on=date(2026, 1, 2)
+    )
+    client = client_for(users[role])
+    for field in valid:
+        for value in NASTY:
+            response = send(client, "post", f"{BASE}/{path}", valid | {field: value})
+            assert response.status_code < 500, (
+                path,
+                field,
+                repr(value)[:30],
+                response.content[:200],
+            )

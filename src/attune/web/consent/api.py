@@ -27,28 +27,28 @@ Id = Annotated[int, Field(ge=1, le=INT_MAX)]  # path parameters come as text
 C = Capability
 
 
-class DocumentIn(Schema):
+class ConsentDocumentIn(Schema):
     title: str
     text: str = Field(description="Sections, each opened by a line '## Title'.")
     approved_on: date
     requires_reconsent: StrictBool = True
 
 
-class SectionOut(Schema):
+class ConsentSectionOut(Schema):
     title: str
     text: str
 
 
-class DocumentOut(Schema):
+class ConsentDocumentOut(Schema):
     version: int
     title: str
-    sections: list[SectionOut]
+    sections: list[ConsentSectionOut]
     approved_on: date
     requires_reconsent: bool
     has_pdf: bool
 
 
-class PolicyIn(Schema):
+class ConsentPolicyIn(Schema):
     required: StrictBool
 
 
@@ -58,22 +58,22 @@ class PaperConsentIn(Schema):
     version: Annotated[StrictInt, Field(ge=1, le=INT_MAX)] | None = None
 
 
-class LinkIn(Schema):
+class ConsentLinkIn(Schema):
     valid_days: Annotated[StrictInt, Field(ge=1, le=30)] = 7
 
 
-class LinkOut(Schema):
+class ConsentLinkOut(Schema):
     path: str
     expires_at: datetime
 
 
-class WithdrawalIn(Schema):
+class ConsentWithdrawalIn(Schema):
     withdrawn_on: date
     follow_up_allowed: StrictBool
     reason: str = ""
 
 
-class RecordOut(Schema):
+class ConsentRecordOut(Schema):
     id: int
     version: int
     method: str
@@ -83,7 +83,7 @@ class RecordOut(Schema):
     pdf_sha256: str
 
 
-class WithdrawalOut(Schema):
+class ConsentWithdrawalOut(Schema):
     withdrawn_on: date
     follow_up_allowed: bool
     reason: str
@@ -94,8 +94,8 @@ class ConsentOut(Schema):
     label: str
     version: int | None
     needed: int | None
-    records: list[RecordOut]
-    withdrawal: WithdrawalOut | None
+    records: list[ConsentRecordOut]
+    withdrawal: ConsentWithdrawalOut | None
 
 
 def _user(request: HttpRequest) -> User:
@@ -157,15 +157,17 @@ def consent_out(participant: Participant) -> dict[str, Any]:
     }
 
 
-@router.get("/studies/{study}/consent/documents", response=list[DocumentOut])
+@router.get("/studies/{study}/consent/documents", response=list[ConsentDocumentOut])
 def list_documents(request: HttpRequest, study: str) -> list[dict[str, Any]]:
     """Every version of the study's consent document, newest first."""
     found = _study(request, study)
     return [_document_out(d) for d in selectors.documents(found)]
 
 
-@router.post("/studies/{study}/consent/documents", response={201: DocumentOut})
-def add_document(request: HttpRequest, study: str, body: DocumentIn) -> Status[dict[str, Any]]:
+@router.post("/studies/{study}/consent/documents", response={201: ConsentDocumentOut})
+def add_document(
+    request: HttpRequest, study: str, body: ConsentDocumentIn
+) -> Status[dict[str, Any]]:
     """A new version (numbered after the last). With ``requires_reconsent`` every participant who
     consented to an earlier version must consent again before their next dose."""
     document = services.add_document(
@@ -179,8 +181,8 @@ def add_document(request: HttpRequest, study: str, body: DocumentIn) -> Status[d
     return Status(201, _document_out(document))
 
 
-@router.put("/studies/{study}/consent/policy", response=PolicyIn)
-def set_policy(request: HttpRequest, study: str, body: PolicyIn) -> dict[str, Any]:
+@router.put("/studies/{study}/consent/policy", response=ConsentPolicyIn)
+def set_policy(request: HttpRequest, study: str, body: ConsentPolicyIn) -> dict[str, Any]:
     """Whether enrolment and dosing need a current consent recorded here."""
     policy = services.set_required(_user(request), _study(request, study), body.required)
     return {"required": policy.required}
@@ -209,9 +211,9 @@ def paper_consent(
     return Status(201, consent_out(participant))
 
 
-@router.post("/studies/{study}/participants/{code}/consent/links", response={201: LinkOut})
+@router.post("/studies/{study}/participants/{code}/consent/links", response={201: ConsentLinkOut})
 def consent_link(
-    request: HttpRequest, study: str, code: str, body: LinkIn
+    request: HttpRequest, study: str, code: str, body: ConsentLinkIn
 ) -> Status[dict[str, Any]]:
     """A private link to consent electronically (shown once: only its hash is kept)."""
     link, token = services.issue_consent_link(
@@ -222,7 +224,7 @@ def consent_link(
 
 @router.post("/studies/{study}/participants/{code}/consent/withdrawal", response={201: ConsentOut})
 def withdraw(
-    request: HttpRequest, study: str, code: str, body: WithdrawalIn
+    request: HttpRequest, study: str, code: str, body: ConsentWithdrawalIn
 ) -> Status[dict[str, Any]]:
     participant = _participant(request, study, code)
     services.withdraw_consent(

@@ -28,11 +28,11 @@ router = Router(tags=["locks"])
 Id = Annotated[int, Field(ge=1, le=INT_MAX)]  # path parameters come as text
 
 
-class ReasonIn(Schema):
+class LockReasonIn(Schema):
     reason: str
 
 
-class NoteIn(Schema):
+class UnlockNoteIn(Schema):
     note: str = ""
 
 
@@ -156,20 +156,20 @@ def lock_state(request: HttpRequest, study: str) -> dict[str, Any]:
 
 
 @router.post("/studies/{study}/locks/freeze", response={201: LockOut})
-def freeze(request: HttpRequest, study: str, body: ReasonIn) -> Status[dict[str, Any]]:
+def freeze(request: HttpRequest, study: str, body: LockReasonIn) -> Status[dict[str, Any]]:
     lock = services.freeze_study(_user(request), _study(request, study), body.reason)
     return Status(201, lock_out(lock))
 
 
 @router.post("/studies/{study}/locks/database", response={201: LockOut})
-def lock_database(request: HttpRequest, study: str, body: ReasonIn) -> Status[dict[str, Any]]:
+def lock_database(request: HttpRequest, study: str, body: LockReasonIn) -> Status[dict[str, Any]]:
     lock = services.lock_database(_user(request), _study(request, study), body.reason)
     return Status(201, lock_out(lock))
 
 
 @router.post("/studies/{study}/participants/{code}/lock", response={201: LockOut})
 def lock_participant(
-    request: HttpRequest, study: str, code: str, body: ReasonIn
+    request: HttpRequest, study: str, code: str, body: LockReasonIn
 ) -> Status[dict[str, Any]]:
     lock = services.lock_participant(
         _user(request), _participant(request, study, code), body.reason
@@ -179,7 +179,7 @@ def lock_participant(
 
 @router.post("/studies/{study}/participants/{code}/forms/{form_id}/lock", response={201: LockOut})
 def lock_form(
-    request: HttpRequest, study: str, code: str, form_id: Id, body: ReasonIn
+    request: HttpRequest, study: str, code: str, form_id: Id, body: LockReasonIn
 ) -> Status[dict[str, Any]]:
     participant = _participant(request, study, code)
     form = FormRecord.objects.filter(participant=participant, pk=form_id).first()
@@ -191,14 +191,14 @@ def lock_form(
 
 
 @router.post("/studies/{study}/locks/{lock_id}/unlock", response=LockOut)
-def unlock(request: HttpRequest, study: str, lock_id: Id, body: ReasonIn) -> dict[str, Any]:
+def unlock(request: HttpRequest, study: str, lock_id: Id, body: LockReasonIn) -> dict[str, Any]:
     """Lift a form lock, a participant lock or the freeze (the database lock: ask, below)."""
     return lock_out(services.unlock(_user(request), _lock(request, study, lock_id), body.reason))
 
 
 @router.post("/studies/{study}/locks/{lock_id}/unlock-requests", response={201: UnlockRequestOut})
 def request_unlock(
-    request: HttpRequest, study: str, lock_id: Id, body: ReasonIn
+    request: HttpRequest, study: str, lock_id: Id, body: LockReasonIn
 ) -> Status[dict[str, Any]]:
     made = services.request_unlock(_user(request), _lock(request, study, lock_id), body.reason)
     return Status(201, request_out(made))
@@ -206,7 +206,7 @@ def request_unlock(
 
 @router.post("/studies/{study}/unlock-requests/{request_id}/approve", response=LockOut)
 def approve_unlock(
-    request: HttpRequest, study: str, request_id: Id, body: NoteIn
+    request: HttpRequest, study: str, request_id: Id, body: UnlockNoteIn
 ) -> dict[str, Any]:
     """A second person's approval lifts the database lock (the one who asked cannot approve)."""
     unlock_request = _unlock_request(request, study, request_id)
@@ -214,6 +214,8 @@ def approve_unlock(
 
 
 @router.post("/studies/{study}/unlock-requests/{request_id}/reject", response=UnlockRequestOut)
-def reject_unlock(request: HttpRequest, study: str, request_id: Id, body: NoteIn) -> dict[str, Any]:
+def reject_unlock(
+    request: HttpRequest, study: str, request_id: Id, body: UnlockNoteIn
+) -> dict[str, Any]:
     unlock_request = _unlock_request(request, study, request_id)
     return request_out(services.reject_unlock(_user(request), unlock_request, body.note))
