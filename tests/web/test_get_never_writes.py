@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 
+from attune.web.consent.services import issue_consent_link
 from attune.web.demo import seed_demo
 from attune.web.downloads.models import DownloadJob
 from attune.web.downloads.services import request_job
@@ -84,6 +85,11 @@ def staff_urls(
         f"{base}/members/",
         "/api/studies",
         f"{api}/participants",
+        f"{base}/locks/",  # locks and consent
+        f"{base}/consent/",
+        f"{base}/consent/v1.pdf",
+        f"{api}/locks",
+        f"{api}/consent/documents",
     ]
     for person in people:
         page = f"{base}/p/{person.code}"
@@ -96,6 +102,7 @@ def staff_urls(
         one = f"{api}/participants/{person.code}"
         urls += [one, f"{one}/allocation", f"{one}/forms", f"{one}/adverse-events"]
         urls.append(f"{one}/deviations")
+        urls += [f"{page}/locks/", f"{page}/consent/", f"{one}/consent"]
     return urls
 
 
@@ -127,8 +134,13 @@ def test_no_get_by_any_role_changes_any_table():
                 grew = {t: after[t] - before[t] for t in after if after[t] != before[t]}
                 changed.append(f"{username} GET {url}: {grew}")
                 before = after
-    # The participant's own pages, through the demo's link.
+    # The participant's own pages, through the demo's link (and a consent link).
     participant = Client()
+    _, consent_token = issue_consent_link(User.objects.get(username="coordinator"), people[2])
+    before = row_counts()
+    assert participant.get(f"/consent/{consent_token}/").status_code == 200
+    if row_counts() != before:
+        changed.append("participant GET their consent link: changed")
     home = participant.get(demo.link)
     assert home.status_code == 200
     links = re.findall(r'href="(/p/[^"]+/forms/[^"]+/)"', home.content.decode())

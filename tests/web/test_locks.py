@@ -381,3 +381,30 @@ def test_every_transactional_service_checks_the_locks_or_is_exempt(
             continue  # calls the check itself (the walk tests the ones listed above)
         missing.append(key)
     assert missing == [], f"transactional services that never check the locks: {missing}"
+
+
+def test_the_report_header_says_whether_the_database_is_locked():
+    from attune.report.html import render_html
+    from attune.report.lock import lock_banner, withdrawal_note
+    from attune.report.model import Report
+
+    locked = {"lock": {"state": "locked", "locked_at": "2026-12-03T10:14:00+00:00"}}
+    withdrawn = {"consent_withdrawals": [{"participant_id": "S1-001", "follow_up_allowed": False}]}
+    for metadata, banner in (
+        (locked | withdrawn, "Database locked at 2026-12-03T10:14:00+00:00."),
+        ({"lock": {"state": "not_locked", "locked_at": None}}, "Data not locked"),
+        ({}, "Data not locked"),
+    ):
+        report = Report(
+            "T",
+            "S",
+            True,
+            "now",
+            (),
+            {"data_lock": lock_banner(metadata), "consent_withdrawals": withdrawal_note(metadata)},
+        )
+        header = render_html(report, {}).split("</header>")[0]
+        assert banner in header
+    assert "1 participant(s) withdrew consent; for 1 without follow-up" in withdrawal_note(
+        withdrawn
+    )
