@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 from ninja.responses import Status
@@ -15,10 +14,9 @@ from pydantic import Field, StrictBool, StrictInt
 from attune.web.consent import selectors, services
 from attune.web.consent.models import ConsentDocument, ConsentRecord
 from attune.web.errors import NotAllowed
+from attune.web.locks.api import _participant, _study, _user
 from attune.web.participants.models import Participant
-from attune.web.participants.selectors import get_participant
-from attune.web.studies.access import require, studies_of
-from attune.web.studies.models import Study
+from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
 from attune.web.validation import INT_MAX
 
@@ -96,23 +94,6 @@ class ConsentOut(Schema):
     needed: int | None
     records: list[ConsentRecordOut]
     withdrawal: ConsentWithdrawalOut | None
-
-
-def _user(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):
-        raise NotAllowed("log in first")
-    return request.user
-
-
-def _study(request: HttpRequest, code: str) -> Study:
-    study = studies_of(request.user).filter(code=code).first()
-    if study is None:
-        raise NotAllowed(f"no study {code} that you work in")
-    return study
-
-
-def _participant(request: HttpRequest, study: str, code: str) -> Participant:
-    return get_participant(request.user, _study(request, study), code)
 
 
 def _document_out(document: ConsentDocument) -> dict[str, Any]:

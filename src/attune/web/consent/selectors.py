@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Max
 
@@ -100,7 +101,7 @@ def _status(
 def status_of(participant: Participant) -> ConsentStatus:
     """One participant's status in two queries (the participant page counts its queries)."""
     needed = needed_version(participant.study)
-    row = (
+    found = (
         Participant.objects.filter(pk=participant.pk)
         .annotate(signed=Max("consents__document__version"))
         .values(
@@ -111,7 +112,8 @@ def status_of(participant: Participant) -> ConsentStatus:
             "consent_withdrawal__reason",
         )
         .first()
-    ) or {}
+    )
+    row: dict[str, Any] = dict(found) if found else {}
     withdrawal = None
     if row.get("consent_withdrawal__pk") is not None:
         withdrawal = ConsentWithdrawal(

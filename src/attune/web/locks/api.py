@@ -67,6 +67,9 @@ class LockStateOut(Schema):
     pending_requests: list[UnlockRequestOut]
 
 
+# the request's user, study and participant (also used by attune.web.consent.api)
+
+
 def _user(request: HttpRequest) -> User:
     if not isinstance(request.user, User):
         raise NotAllowed("log in first")
