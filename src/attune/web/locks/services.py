@@ -126,7 +126,9 @@ def _release(actor: User, lock: DataLock, reason: str, **changes: object) -> Dat
 
 def _in_force(lock: DataLock) -> DataLock:
     current = (
-        DataLock.objects.select_for_update().select_related("study", "participant").get(pk=lock.pk)
+        DataLock.objects.select_for_update(of=("self",))
+        .select_related("study", "participant")
+        .get(pk=lock.pk)
     )
     if current.released_at is not None:
         raise WrongState(f"the {current.get_scope_display()} was lifted already")
@@ -183,7 +185,7 @@ def request_unlock(actor: User, lock: DataLock, reason: str) -> UnlockRequest:
 
 def _pending(request: UnlockRequest) -> UnlockRequest:
     current = (
-        UnlockRequest.objects.select_for_update()
+        UnlockRequest.objects.select_for_update(of=("self",))
         .select_related("lock__study", "requested_by")
         .get(pk=request.pk)
     )
