@@ -185,7 +185,26 @@ VALID = {
     },
     "QueryTextIn": {"text": "ok"},
     "VerifyIn": {"visit_id": "screening"},
+    # locks and consent
+    "LockReasonIn": {"reason": "interim analysis"},
+    "UnlockNoteIn": {"note": "checked"},
+    "ConsentDocumentIn": {
+        "title": "Consent",
+        "text": "## Risks\nSome.",
+        "approved_on": "2026-01-02",
+        "requires_reconsent": True,
+    },
+    "ConsentPolicyIn": {"required": True},
+    "PaperConsentIn": {"signed_name": "A B", "signed_on": "2026-01-05", "version": None},
+    "ConsentLinkIn": {"valid_days": 7},
+    "ConsentWithdrawalIn": {
+        "withdrawn_on": "2026-02-01",
+        "follow_up_allowed": True,
+        "reason": "",
+    },
 }
+#: the ids in paths of locks and consent (one that does not exist is refused alike)
+PATH_IDS = {"lock_id": 1, "request_id": 1, "record_id": 1}
 
 
 def _bodies(schema):
@@ -237,7 +256,9 @@ def test_the_red_teams_json_inputs_never_cause_a_server_error(
         severity="mild",
     )
     query = raise_query(users[Role.MONITOR], enrolled, form=form, item=1, text="check item 1")
-    url = path.format(**REAL, form_id=form.pk, number=event.number, query_id=query.pk, contact=1)
+    url = path.format(
+        **REAL, form_id=form.pk, number=event.number, query_id=query.pk, contact=1, **PATH_IDS
+    )
     client = Client()
     client.force_login(coordinator)
     for body in _bodies(schema):

@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 
+from attune.web.consent.services import issue_consent_link
 from attune.web.demo import seed_demo
 from attune.web.downloads.models import DownloadJob
 from attune.web.downloads.services import request_job
@@ -101,6 +102,11 @@ def staff_urls(
         f"{api}/coding?status=all",
         f"{api}/coding/meddra?q=nausea",
         f"{api}/coding/drugs?q=sert",
+        f"{base}/locks/",  # locks and consent
+        f"{base}/consent/",
+        f"{base}/consent/v1.pdf",
+        f"{api}/locks",
+        f"{api}/consent/documents",
     ]
     for query in Query.objects.filter(study=study).order_by("pk")[:3]:
         urls += [f"{base}/queries/{query.pk}/", f"{api}/queries/{query.pk}"]
@@ -119,6 +125,7 @@ def staff_urls(
         urls += [f"{page}/medications/", f"{one}/medications", f"{one}/medication-taper"]
         urls += [f"{one}/adverse-events/AE1/sae-report"]
         urls += [f"{page}/reminders/", f"{one}/email"]
+        urls += [f"{page}/locks/", f"{page}/consent/", f"{one}/consent"]
     return urls
 
 
@@ -150,8 +157,13 @@ def test_no_get_by_any_role_changes_any_table():
                 grew = {t: after[t] - before[t] for t in after if after[t] != before[t]}
                 changed.append(f"{username} GET {url}: {grew}")
                 before = after
-    # The participant's own pages, through the demo's link.
+    # The participant's own pages, through the demo's link (and a consent link).
     participant = Client()
+    _, consent_token = issue_consent_link(User.objects.get(username="coordinator"), people[2])
+    before = row_counts()
+    assert participant.get(f"/consent/{consent_token}/").status_code == 200
+    if row_counts() != before:
+        changed.append("participant GET their consent link: changed")
     home = participant.get(demo.link)
     assert home.status_code == 200
     links = re.findall(r'href="(/p/[^"]+/forms/[^"]+/)"', home.content.decode())

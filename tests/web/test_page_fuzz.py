@@ -17,6 +17,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from attune.web.consent.services import add_document, issue_consent_link
 from attune.web.epro.services import issue_link
 from attune.web.participants import services as journey
 from attune.web.queries.services import raise_query
@@ -83,6 +84,17 @@ ACTIONS = [
     "resume",
     "remove_contact",
     "retry",
+    "freeze",  # locks and consent
+    "lock_database",
+    "unlock",
+    "request_unlock",
+    "approve",
+    "reject",
+    "lock_participant",
+    "lock_form",
+    "policy",
+    "paper",
+    "withdraw",
     "",
 ]
 FIELDS = [
@@ -176,6 +188,20 @@ FIELDS = [
     "email",
     "consented",
     "consented_on",
+    "lock",  # locks and consent
+    "request",
+    "form",
+    "title",
+    "text",
+    "approved_on",
+    "requires_reconsent",
+    "required",
+    "signed_name",
+    "signed_on",
+    "withdrawn_on",
+    "follow_up_allowed",
+    "valid_days",
+    "section",
 ]
 #: who opens each page in the explicit pass (hypothesis tries every role)
 OWNER = {
@@ -201,6 +227,11 @@ OWNER = {
     "pages:coding": Role.DATA_MANAGER,
     "pages:notifications": Role.ADMINISTRATOR,
     "pages:participant_email": Role.COORDINATOR,
+    "pages:locks": Role.DATA_MANAGER,
+    "pages:participant_locks": Role.DATA_MANAGER,
+    "pages:consent_documents": Role.DATA_MANAGER,
+    "pages:participant_consent": Role.COORDINATOR,
+    "consent:consent": None,  # the participant, with their consent link only
 }
 #: a page another change of the same issue moves to attune.web.validation (pages/members.py:
 #: ``membership=abc``); not yet on this branch
@@ -223,7 +254,7 @@ def _post_pages() -> list[str]:
     names = [
         name
         for name, _ in _patterns(get_resolver())
-        if name.startswith(("pages:", "epro:")) and name != "pages:home"
+        if name.startswith(("pages:", "epro:", "consent:")) and name != "pages:home"
     ]
     read_only = {
         "pages:audit",
@@ -235,6 +266,10 @@ def _post_pages() -> list[str]:
         "epro:home",
         "pages:queries",
         "pages:verification",
+        "pages:consent_document_pdf",
+        "pages:consent_copy",
+        "consent:copy",
+        "consent:document",
     }
     return [name for name in names if name not in read_only]
 
@@ -268,6 +303,10 @@ def world(users, enrolled):
     journey.randomise(coordinator, enrolled)
     _, token = issue_link(coordinator, enrolled)
     assert Client().get(f"/p/{token}/").status_code == 200  # the participant's forms due now
+    add_document(
+        users[Role.DATA_MANAGER], enrolled.study, title="C", text="## A\nB", approved_on=today
+    )
+    _, consent_token = issue_consent_link(coordinator, enrolled)
     paths = {
         "pages:study": "/s/mapp-demo/",
         "pages:members": "/s/mapp-demo/members/",
@@ -291,6 +330,11 @@ def world(users, enrolled):
         "pages:coding": "/s/mapp-demo/coding/",
         "pages:notifications": "/s/mapp-demo/notifications/",
         "pages:participant_email": "/s/mapp-demo/p/S1-001/reminders/",
+        "pages:locks": "/s/mapp-demo/locks/",
+        "pages:participant_locks": "/s/mapp-demo/p/S1-001/locks/",
+        "pages:consent_documents": "/s/mapp-demo/consent/",
+        "pages:participant_consent": "/s/mapp-demo/p/S1-001/consent/",
+        "consent:consent": f"/consent/{consent_token}/",
     }
     clients = {}
     for role, user in users.items():

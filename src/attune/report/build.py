@@ -16,6 +16,7 @@ from attune.dataset import TrialDataset, blind
 from attune.protocol import Protocol, get_protocol
 from attune.report.analysis import DATA_ERRORS
 from attune.report.context import ReportContext, ReportOptions
+from attune.report.lock import lock_banner, withdrawal_note
 from attune.report.model import Report, Section
 from attune.report.sections import (
     adverse_effects,
@@ -116,5 +117,7 @@ def build_report(
         "protocol": f"{protocol.id} {protocol.version}",
         "generator": f"Attune {__version__}",
         "blinded": "yes" if blinded else "no",
+        "data_lock": lock_banner(dataset.metadata),
+        "consent_withdrawals": withdrawal_note(dataset.metadata),
     }
     return Report(title, subtitle, blinded, created, tuple(sections), metadata)

@@ -85,6 +85,7 @@ def render_html(report: Report, rendered: dict[str, RenderedFigure] | None = Non
         "</span>",
         f"<h1>{esc(report.title)}</h1>",
         f"<p>{esc(report.subtitle)}</p>",
+        f'<p class="data-lock" id="data-lock"><strong>{esc(report.metadata.get("data_lock", ""))}</strong> {esc(report.metadata.get("consent_withdrawals", ""))}</p>',
         f"<p>Generated {esc(report.created)} by {esc(report.metadata.get('generator', 'Attune'))}.</p>",
         "</header>",
         '<nav class="toc"><strong>Contents</strong><ol>',

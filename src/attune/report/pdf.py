@@ -168,6 +168,9 @@ def write_pdf(
         pages.new_page()
         pages.wrapped(report.title, 15, weight="bold", color="#1f5f8b")
         pages.wrapped(report.subtitle, 9, color="#5b6775")
+        pages.wrapped(report.metadata.get("data_lock", ""), 9, weight="bold", color="#a4262c")
+        if report.metadata.get("consent_withdrawals"):
+            pages.wrapped(report.metadata["consent_withdrawals"], 8, color="#5b6775")
         pages.wrapped(f"Generated {report.created} by {SOFTWARE}.", 8, color="#5b6775")
         pages.gap(0.2)
         for index, section in enumerate(report.sections):

@@ -24,6 +24,7 @@ from attune.web.adverse_events.clock import clock_of
 from attune.web.adverse_events.models import AdverseEvent
 from attune.web.coding.api import coded_pt, coded_soc
 from attune.web.coding.api import router as coding_router
+from attune.web.consent.api import router as consent_router
 from attune.web.deviations import services as deviations
 from attune.web.deviations.models import Deviation
 from attune.web.deviations.selectors import deviations_of
@@ -35,6 +36,7 @@ from attune.web.forms.free_text import save_free_text
 from attune.web.forms.models import FormRecord
 from attune.web.forms.respondents import checked_respondent
 from attune.web.forms.selectors import forms_of
+from attune.web.locks.api import router as locks_router
 from attune.web.medications.api import router as medications_router
 from attune.web.notifications.api import router as notifications_router
 from attune.web.participants import services as journey
@@ -67,6 +69,8 @@ api.add_router("", adverse_events_router)  # the SAE report to the sponsor (24-h
 api.add_router("", medications_router)  # concomitant medications and the taper
 api.add_router("", coding_router)  # MedDRA / drug-dictionary coding worklist
 api.add_router("", notifications_router)  # contacts, failed sends, participants' e-mail
+api.add_router("", locks_router)  # form, participant and study locks; two-person unlock
+api.add_router("", consent_router)  # consent documents, consents, links, withdrawals
 
 
 # --- errors ---------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.utils import timezone
 from attune.dataset import TrialDataset, load_dataset, write_dataset
 from attune.synth import SynthSettings, generate_trial
 from attune.web.coding.demo import seed_safety_data
+from attune.web.consent.demo import seed_consent
 from attune.web.datasets.importing import import_tidy
 from attune.web.epro.services import issue_link
 from attune.web.fidelity.demo import seed_fidelity
@@ -157,6 +158,7 @@ def seed_demo(participants_per_site: int = 6, seed: int = 1, randomised: int = 4
     seed_queries(study, users[Role.MONITOR], users[Role.DATA_MANAGER])  # queries and SDV
     seed_safety_data(study, users[Role.COORDINATOR])  # dictionaries, an SAE, con-meds, coding
     seed_notifications(study, users[Role.ADMINISTRATOR], users[Role.COORDINATOR])
+    seed_consent(study, users[Role.DATA_MANAGER])
     return Demo(study=study, accounts=accounts, link=link_path)
 
 

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "attune.web.verification",
     "attune.web.medications",  # concomitant medications and the taper before dosing
     "attune.web.coding",  # MedDRA and drug-dictionary coding of terms
+    "attune.web.locks",
+    "attune.web.consent",
     "attune.web.pages",
     "django_tasks",
     "django_tasks_db",  # the task queue's table: exports and reports built by `attune worker`

@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("p/", include("attune.web.epro.urls")),
+    path("consent/", include("attune.web.consent.urls")),  # a participant's private consent link
     path("", include("attune.web.pages.urls")),
 ]
 

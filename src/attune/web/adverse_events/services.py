@@ -250,6 +250,7 @@ def _raise_if_serious(event: AdverseEvent) -> None:
 @transaction.atomic
 def record_adverse_event(actor: User, participant: Participant, **fields: Any) -> AdverseEvent:
     require(actor, participant.study, Capability.RECORD_ADVERSE_EVENTS, participant.site)
+    require_unlocked(participant)
     if participant.status in (Status.SCREENING, Status.SCREEN_FAILED):
         raise WrongState(f"{participant.code} is {participant.status}: not enrolled")
     require_unlocked(participant)
@@ -291,6 +292,7 @@ def update_adverse_event(
     since, the change is refused as a conflict (never a silent overwrite of their change)."""
     participant = event.participant
     require(actor, participant.study, Capability.RECORD_ADVERSE_EVENTS, participant.site)
+    require_unlocked(participant)
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise InvalidInput({name: "not a field of an adverse event" for name in sorted(unknown)})

@@ -32,6 +32,7 @@ from attune.instruments import InvalidResponsesError, get_instrument, score
 from attune.web.adverse_events.models import AdverseEvent
 from attune.web.audit.chain import record
 from attune.web.coding.exporting import ae_columns, medication_table
+from attune.web.consent.exporting import apply_withdrawals
 from attune.web.deviations.models import Deviation
 from attune.web.deviations.selectors import deviations_of
 from attune.web.dosing.models import Dose, VitalSign
@@ -39,6 +40,7 @@ from attune.web.errors import NotAllowed
 from attune.web.fidelity import dataset as fidelity_data
 from attune.web.forms.exporting_guesses import GUESS_FORM, guess_table
 from attune.web.forms.models import FormKind, FormRecord, FormStatus
+from attune.web.locks.selectors import export_metadata as lock_metadata
 from attune.web.participants.models import Allocation, Participant, Status
 from attune.web.participants.selectors import participants_for, planned_schedule
 from attune.web.queries.exporting import with_queries
@@ -247,6 +249,8 @@ class _Exporter:
             arm_guesses=guess_table(self.people, self._at_held_visit, self._left_out),
             medications=medication_table(self.people, self._left_out),
         )
+        metadata["lock"] = lock_metadata(self.study)  # the lock state and time (see docs)
+        apply_withdrawals(dataset, self.study, self.people, self.withheld)
         if self.withheld:
             metadata["withheld"] = self.withheld
         return dataset

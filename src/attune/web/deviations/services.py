@@ -17,6 +17,7 @@ from attune.protocol.schedule import Schedule
 from attune.web.audit.chain import record
 from attune.web.deviations.models import Deviation, DeviationKind, OrderOverride
 from attune.web.errors import InvalidInput, WrongState
+from attune.web.locks import require_unlocked
 from attune.web.participants.models import Participant, Status
 from attune.web.participants.order import RANDOMISATION, missing_for
 from attune.web.participants.selectors import schedule_of
@@ -51,6 +52,7 @@ def record_deviation(
     actor: User, participant: Participant, *, visit_id: str, kind: str, description: str
 ) -> Deviation:
     require(actor, participant.study, Capability.RECORD_DEVIATIONS, participant.site)
+    require_unlocked(participant)
     errors: dict[str, str] = {}
     if visit_id not in participant.study.protocol.visit_ids:
         errors["visit_id"] = f"unknown visit {visit_id!r}"
@@ -84,6 +86,7 @@ def record_found_deviation(
     """A deviation the platform itself found (e.g. a therapist alone with a participant, from the
     dyad's presence attestations): recorded without a person's RECORD_DEVIATIONS right, audited as
     ``record_deviation`` by ``found_by``."""
+    require_unlocked(participant)
     deviation = _new_deviation_by(found_by, participant, visit_id, DeviationKind.OTHER, description)
     record(
         found_by,
@@ -109,6 +112,7 @@ def override_protocol_order(
     and open critical alerts are checked as always when the step is taken.
     """
     require(actor, participant.study, Capability.OVERRIDE_PROTOCOL_ORDER, participant.site)
+    require_unlocked(participant)
     protocol = participant.study.protocol
     reason = clean_text(
         "reason", reason, REASON_TEXT, required="say why this step may go ahead out of order"

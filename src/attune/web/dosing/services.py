@@ -40,9 +40,11 @@ from attune.web.adverse_events.models import AdverseEvent
 from attune.web.alerts.models import SafetyAlert
 from attune.web.alerts.services import store_alerts
 from attune.web.audit.chain import record
+from attune.web.consent.services import require_current_consent
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import InvalidInput, WrongState
 from attune.web.forms.models import FormRecord, FormStatus
+from attune.web.locks import require_unlocked
 from attune.web.medications.services import require_taper_complete
 from attune.web.participants.models import Allocation, Participant, Status
 from attune.web.participants.order import require_order
@@ -164,6 +166,7 @@ def record_initial_dose(
     """The initial dose from kit ``kit``. ``amount`` is the staff's choice where the protocol
     leaves one (the same nominal amount in every arm) and must be None where amounts differ by arm."""
     require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
+    require_unlocked(participant)
     _session(participant, visit_id)
     protocol = participant.study.protocol
     dosing = protocol.dosing
@@ -180,6 +183,7 @@ def record_initial_dose(
     day = timezone.localtime(given_at).date()
     require_order(participant, visit_id, day, f"dose {label}")
     require_taper_complete(participant, day)  # the protocol's medication taper (medication_taper:)
+    require_current_consent(participant, "a dose")
     for due in protocol.visit(visit_id).instruments:
         if (
             due.timing == "before"
@@ -225,6 +229,7 @@ def record_vitals(
 ) -> list[SafetyAlert]:
     """Record one reading and store the session's new alerts; returns the alerts raised by it."""
     require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
+    require_unlocked(participant)
     _session(participant, visit_id)
     check_moment("taken_at", taken_at)
     initial = Dose.objects.filter(
@@ -447,6 +452,7 @@ def record_supplemental_dose(
     """The supplemental dose: always the protocol's fraction of the initial one, derived here.
     ``amount``, when sent (nominal protocols only), must be that amount."""
     require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
+    require_unlocked(participant)
     _session(participant, visit_id)
     protocol = participant.study.protocol
     dosing = protocol.dosing

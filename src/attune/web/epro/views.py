@@ -16,9 +16,10 @@ from attune.instruments import get_instrument
 from attune.protocol import Protocol
 from attune.web.epro import services
 from attune.web.epro.models import ParticipantLink
-from attune.web.errors import Conflict, InvalidInput, NotAllowed, WrongState
+from attune.web.errors import Conflict, InvalidInput, Locked, NotAllowed, WrongState
 from attune.web.forms.models import FormRecord, FormStatus
 from attune.web.forms.rendering import questions, submitted_answers
+from attune.web.locks import require_unlocked
 from attune.web.validation import parse_int
 
 
@@ -29,6 +30,13 @@ def _private(response: HttpResponse) -> HttpResponse:
     response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
+
+
+#: what a participant reads when their data is locked (the staff's refusal names locks and roles)
+PAUSED = (
+    "Your answers cannot be saved at the moment: the study's data is closed for checking. "
+    "Nothing you typed was saved. Please contact your study team."
+)
 
 
 def _refused(request: HttpRequest, error: Exception) -> HttpResponse:
@@ -54,6 +62,10 @@ def home(request: HttpRequest, token: str) -> HttpResponse:
         link = services.resolve(token)
     except NotAllowed as error:
         return _refused(request, error)
+    try:
+        require_unlocked(link.participant)
+    except Locked:
+        return _private(render(request, "epro/refused.html", {"message": PAUSED}))
     forms = services.open_questionnaires(link)
     protocol = link.participant.study.protocol
     due = [_card(form, protocol) for form in forms if form.status == FormStatus.DRAFT]
@@ -125,6 +137,8 @@ def form(request: HttpRequest, token: str, visit: str, instrument: str) -> HttpR
             )
         except InvalidInput as error:
             errors = error.errors
+        except Locked:
+            errors = {"form": PAUSED}
         except (Conflict, WrongState) as error:
             errors = {"form": str(error)}
         else:

@@ -40,6 +40,7 @@ from attune.web.fidelity.validation import (
     parse_clock,
     sha256_problem,
 )
+from attune.web.locks import require_unlocked
 from attune.web.participants.models import Participant
 from attune.web.studies.access import can, require
 from attune.web.studies.models import Site, Study
@@ -102,6 +103,7 @@ def assign_dyad(
 ) -> DyadAssignment:
     """Give ``participant`` their dyad; a change of dyad needs a reason (kept in the trail)."""
     require(actor, participant.study, C.ASSIGN_DYADS, participant.site)
+    require_unlocked(participant)
     if dyad.study_id != participant.study.pk or dyad.site_id != participant.site.pk:
         raise InvalidInput(
             {"dyad": f"dyad {dyad.code} does not work at site {participant.site.code}"}
@@ -149,6 +151,7 @@ def register_recording(
 ) -> Recording:
     """Register a session's recording by its metadata (the video stays where the sponsor keeps it)."""
     require(actor, participant.study, C.REGISTER_RECORDINGS, participant.site)
+    require_unlocked(participant)
     errors: dict[str, str] = {}
     if visit_id not in selectors.session_visit_ids(participant.study):
         errors["visit_id"] = "choose one of the protocol's recorded sessions"
@@ -236,6 +239,7 @@ def attest_presence(
     attestation, raises an alert and becomes a deviation, in this transaction.
     """
     require(actor, participant.study, C.ATTEST_PRESENCE, participant.site)
+    require_unlocked(participant)
     dyad = selectors.dyad_of(participant)
     if dyad is None:
         raise WrongState(f"{participant.code} has no dyad yet: the coordinator assigns one first")
@@ -325,6 +329,7 @@ def rate_adherence(
 ) -> AdherenceRating:
     """An adherence rater scores a sampled session on the protocol's adherence scale (once)."""
     require(actor, participant.study, C.RATE_ADHERENCE, participant.site)
+    require_unlocked(participant)
     fidelity = participant.study.protocol.fidelity
     if fidelity is None:
         raise WrongState("this study's protocol has no adherence scale")

@@ -15,6 +15,7 @@ from attune.web.errors import InvalidInput, WrongState
 from attune.web.forms import services
 from attune.web.forms.models import FormKind, FormRecord, FormStatus
 from attune.web.forms.respondents import require_own
+from attune.web.locks import require_unlocked
 from attune.web.studies.access import require
 from attune.web.validation import clean_text
 
@@ -38,6 +39,7 @@ def save_free_text(actor: User, form: FormRecord, text: str | None) -> FormRecor
 
 def save_free_text_by(actor: str, form: FormRecord, text: str | None) -> FormRecord:
     """For a caller authorised already (staff above, or the participant's own link)."""
+    require_unlocked(form.participant, form=form)
     longest = limit(form.instrument) if form.kind == FormKind.INSTRUMENT else None
     if text is None or (not text.strip() and not form.note):
         return form

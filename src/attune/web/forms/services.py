@@ -26,6 +26,7 @@ from attune.web.forms.respondents import (
     require_own,
     respondent_of,
 )
+from attune.web.locks import require_unlocked
 from attune.web.participants.models import Participant
 from attune.web.queries.hooks import form_saved
 from attune.web.security.lockout import LockedOut, confirm_password
@@ -157,6 +158,7 @@ def draft_form(
 
     Callers check permissions first (staff roles, or a participant's own link).
     """
+    require_unlocked(participant)
     form, created = FormRecord.objects.get_or_create(
         participant=participant,
         visit_id=visit_id,
@@ -255,6 +257,7 @@ def _save(
     action: str,
     **fields: Any,
 ) -> FormRecord:
+    require_unlocked(form.participant, form=form)  # every save, signature and correction
     updated = FormRecord.objects.filter(pk=form.pk, version=expected_version).update(
         version=F("version") + 1, updated_by=actor, updated_at=timezone.now(), **fields
     )
@@ -406,6 +409,7 @@ def sign(
     require_own(actor, form)
     if form.status == FormStatus.SIGNED:
         raise WrongState("this form is signed already")
+    require_unlocked(form.participant, form=form)  # before the password is asked for nothing
     if form.kind == FormKind.INSTRUMENT:
         missing = score(form.instrument, {int(k): v for k, v in form.answers.items()}).missing
         if missing:
@@ -450,6 +454,7 @@ def correct(
     if form.status != FormStatus.SIGNED:
         raise WrongState("only a signed form is corrected; a draft is simply saved")
     require_correctable(form)
+    require_unlocked(form.participant, form=form)  # before the password is asked for nothing
     clean_text("reason", reason, REASON_TEXT, required="a correction needs its reason")
     _check_signature(actor, password, meaning, request)
     with transaction.atomic():

@@ -5,6 +5,8 @@ from attune.web.pages import coding as coding_pages
 from attune.web.pages import medications as medication_pages
 from attune.web.pages import notifications as notification_pages
 from attune.web.pages.queries import urlpatterns as query_urls
+from attune.web.pages import consent as consent_pages
+from attune.web.pages import locks as lock_pages
 
 app_name = "pages"
 urlpatterns = [
@@ -62,6 +64,26 @@ urlpatterns = [
         "s/<slug:study>/p/<str:code>/reminders/",
         notification_pages.participant_email,
         name="participant_email",
+    # locks and consent
+    path("s/<slug:study>/locks/", lock_pages.study_locks, name="locks"),
+    path(
+        "s/<slug:study>/p/<str:code>/locks/", lock_pages.participant_locks, name="participant_locks"
+    ),
+    path("s/<slug:study>/consent/", consent_pages.documents, name="consent_documents"),
+    path(
+        "s/<slug:study>/consent/v<int:version>.pdf",
+        consent_pages.document_pdf,
+        name="consent_document_pdf",
+    ),
+    path(
+        "s/<slug:study>/p/<str:code>/consent/",
+        consent_pages.participant_consent,
+        name="participant_consent",
+    ),
+    path(
+        "s/<slug:study>/p/<str:code>/consent/<int:record>.pdf",
+        consent_pages.signed_copy,
+        name="consent_copy",
     ),
 ]
 urlpatterns += query_urls  # data queries and source data verification

@@ -23,7 +23,9 @@ from attune.protocol.eligibility import (
     evaluate_eligibility,
 )
 from attune.web.audit.chain import record
+from attune.web.consent.services import require_current_consent
 from attune.web.errors import InvalidInput, WrongState
+from attune.web.locks import require_study_unlocked, require_unlocked
 from attune.web.participants.models import (
     Allocation,
     AllocationSlot,
@@ -93,6 +95,7 @@ def next_number(participant: Participant, model: type[models.Model], prefix: str
 @transaction.atomic
 def start_screening(actor: User, site: Site, code: str, screened_on: date) -> Participant:
     require(actor, site.study, Capability.SCREEN_AND_ENROL, site)
+    require_study_unlocked(site.study)
     code = clean_text("code", code, 200).strip()
     problem = participant_code_problem(code)
     if problem is not None:
@@ -118,6 +121,7 @@ def record_screening(
 ) -> EligibilityResult:
     """Merge screening fields into the record and re-evaluate eligibility; every field change is audited."""
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    require_unlocked(participant)
     reason = clean_text("reason", reason, REASON_TEXT)
     too_long = {
         str(key)[:40]: problem
@@ -166,6 +170,7 @@ def record_demographics(
 ) -> None:
     """Age (at enrolment), sex and race for the baseline table; a change once recorded needs a reason."""
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    require_unlocked(participant)
     errors: dict[str, str] = {}
     if age is not None and not (is_whole_number(age) and 0 <= age <= 120):
         errors["age"] = "enter an age in years (0-120)"
@@ -191,6 +196,7 @@ def record_demographics(
 @transaction.atomic
 def screen_fail(actor: User, participant: Participant, reason: str) -> None:
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    require_unlocked(participant)
     if participant.status != Status.SCREENING:
         raise WrongState(f"{participant.code} is {participant.status}, not in screening")
     reason = clean_text(
@@ -204,6 +210,8 @@ def enrol(actor: User, participant: Participant, enrolled_on: date) -> None:
     """Enrol on the day of consent (``enrolled_on`` is the consent date): only with a complete
     eligibility verdict, every criterion met."""
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    require_unlocked(participant)
+    require_current_consent(participant, "enrolment")
     if participant.status != Status.SCREENING:
         raise WrongState(f"{participant.code} is {participant.status}, not in screening")
     # Consent may be booked ahead; a date far from today is a typing error that breaks the schedule.
@@ -244,6 +252,7 @@ def randomise(actor: User, participant: Participant, strata: dict[str, str] | No
     met (``randomisation.requires``: the baseline visit held, its CAPS-5 signed). The participant
     gets the study's next randomisation number; the arm is not returned or audited."""
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    require_unlocked(participant)
     study = Study.objects.select_for_update().get(
         pk=participant.study_id
     )  # one randomisation at a time
@@ -356,6 +365,7 @@ def record_visit(
     reason: str = "",
 ) -> VisitRecord:
     require(actor, participant.study, Capability.RECORD_VISITS, participant.site)
+    require_unlocked(participant)
     if visit_id not in participant.study.protocol.visit_ids:
         raise InvalidInput({"visit_id": f"unknown visit {visit_id!r}"})
     if participant.status in (Status.SCREEN_FAILED, Status.DISCONTINUED):
@@ -409,6 +419,7 @@ def discontinue(
 ) -> None:
     """End participation: ``category`` is the CONSORT reason, ``reason`` the site's words."""
     require(actor, participant.study, Capability.SCREEN_AND_ENROL, participant.site)
+    require_unlocked(participant)
     if participant.status not in (Status.ENROLLED, Status.RANDOMISED):
         raise WrongState(f"{participant.code} is {participant.status}")
     errors: dict[str, str] = {}

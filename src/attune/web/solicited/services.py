@@ -23,6 +23,7 @@ from attune.web.adverse_events.services import record_adverse_event
 from attune.web.audit.chain import record
 from attune.web.dosing.models import Dose
 from attune.web.errors import InvalidInput, WrongState
+from attune.web.locks import require_unlocked
 from attune.web.participants.models import Participant, Status, VisitRecord
 from attune.web.solicited.models import ChecklistRecord, SessionClosure
 from attune.web.studies.access import require
@@ -105,6 +106,7 @@ def record_checklist(
 ) -> ChecklistRecord:
     """Record the checklist at a held visit; present terms become (or link) solicited AEs."""
     require(actor, participant.study, Capability.RECORD_ADVERSE_EVENTS, participant.site)
+    require_unlocked(participant)
     asked = asked_at(participant.study.protocol, visit_id)
     if participant.status in (Status.SCREENING, Status.SCREEN_FAILED, Status.ENROLLED):
         raise WrongState(f"{participant.code} is {participant.status}: not yet randomised")
@@ -164,6 +166,7 @@ def record_checklist(
 def close_session(actor: User, participant: Participant, visit_id: str) -> SessionClosure:
     """Close a dosing session: refused while its solicited-AE checklist is unanswered."""
     require(actor, participant.study, Capability.ADMINISTER_DOSES, participant.site)
+    require_unlocked(participant)
     protocol = participant.study.protocol
     if visit_id not in protocol.visit_ids or protocol.visit(visit_id).kind != "experimental":
         raise InvalidInput({"visit_id": f"{visit_id[:64]!r} is not a dosing session"})

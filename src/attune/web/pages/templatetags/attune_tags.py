@@ -128,6 +128,9 @@ def study_nav(context: Context) -> dict[str, object]:
         "verification": can(user, study, Capability.VERIFY_SOURCE),
         "coding": can(user, study, Capability.CODE_TERMS),
         "notifications": can(user, study, Capability.MANAGE_NOTIFICATIONS),
+        "locks": can(user, study, Capability.LOCK_DATA) or can(user, study, Capability.UNLOCK_DATA),
+        "consent": can(user, study, Capability.MANAGE_CONSENT_DOCUMENTS)
+        or can(user, study, Capability.READ_CONSENT),
     }
 
 
