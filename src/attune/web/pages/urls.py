@@ -2,11 +2,11 @@ from django.urls import path
 
 from attune.web.pages import checklist, downloads, events, fidelity, members, session, views
 from attune.web.pages import coding as coding_pages
+from attune.web.pages import consent as consent_pages
+from attune.web.pages import locks as lock_pages
 from attune.web.pages import medications as medication_pages
 from attune.web.pages import notifications as notification_pages
 from attune.web.pages.queries import urlpatterns as query_urls
-from attune.web.pages import consent as consent_pages
-from attune.web.pages import locks as lock_pages
 
 app_name = "pages"
 urlpatterns = [
@@ -64,6 +64,7 @@ urlpatterns = [
         "s/<slug:study>/p/<str:code>/reminders/",
         notification_pages.participant_email,
         name="participant_email",
+    ),
     # locks and consent
     path("s/<slug:study>/locks/", lock_pages.study_locks, name="locks"),
     path(
