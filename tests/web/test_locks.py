@@ -350,6 +350,16 @@ EXEMPT = {
     "consent.add_document": "study documents, not a participant's data",
     "consent.set_required": "study setting",
     "consent.issue_consent_link": "no data until the consent is given (which checks)",
+    "verification.verify": "a monitor's mark about the data, which it never changes",
+    "coding.load_meddra": "a licensed dictionary, not a participant's data (locked terms wait)",
+    "coding.load_drugs": "a dictionary, not a participant's data (locked terms wait)",
+    "coding.code_event_manually": "checks through _check_coder",
+    "coding.code_medication_manually": "checks through _check_coder",
+    "notifications.add_contact": "study contacts, not trial data",
+    "notifications.set_contact_active": "study contacts, not trial data",
+    "notifications.remove_contact": "study contacts, not trial data",
+    "notifications.retry": "re-sends a mail; changes no data",
+    "notifications.set_participant_email": "contact details for reminders, not trial data",
 }
 
 

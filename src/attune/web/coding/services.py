@@ -36,6 +36,7 @@ from attune.web.coding.models import (
 )
 from attune.web.errors import InvalidInput, WrongState
 from attune.web.locks import require_unlocked
+from attune.web.locks.selectors import locks_holding
 from attune.web.medications.models import ConcomitantMedication
 from attune.web.participants.models import Participant
 from attune.web.studies.access import require
@@ -147,18 +148,29 @@ def _store_drugs(entries: list[DrugEntry]) -> None:
 
 
 def code_pending_events() -> None:
-    """Auto-code every term still waiting, and every event that never had a coding (imported)."""
+    """Auto-code every term still waiting, and every event that never had a coding (imported);
+    a locked participant's terms wait for the lock to be lifted."""
     for event in AdverseEvent.objects.filter(coding__isnull=True).select_related("participant"):
-        code_adverse_event(event)
-    for coding in AdverseEventCoding.objects.filter(status=CodingStatus.UNCODED):
-        _auto_code_event(coding)
+        if not locks_holding(event.participant):
+            code_adverse_event(event)
+    for coding in AdverseEventCoding.objects.filter(status=CodingStatus.UNCODED).select_related(
+        "adverse_event__participant"
+    ):
+        if not locks_holding(coding.adverse_event.participant):
+            _auto_code_event(coding)
 
 
 def code_pending_medications() -> None:
-    for medication in ConcomitantMedication.objects.filter(coding__isnull=True):
-        code_medication(medication)
-    for coding in MedicationCoding.objects.filter(status=CodingStatus.UNCODED):
-        _auto_code_medication(coding)
+    for medication in ConcomitantMedication.objects.filter(coding__isnull=True).select_related(
+        "participant"
+    ):
+        if not locks_holding(medication.participant):
+            code_medication(medication)
+    for coding in MedicationCoding.objects.filter(status=CodingStatus.UNCODED).select_related(
+        "medication__participant"
+    ):
+        if not locks_holding(coding.medication.participant):
+            _auto_code_medication(coding)
 
 
 # --- matching ---------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from attune.protocol.data_quality import DateOrder, RequiresItems, SoftRange
 from attune.web.audit.chain import record
 from attune.web.dosing.models import VitalSign
 from attune.web.forms.models import FormKind, FormRecord
+from attune.web.locks.selectors import locks_holding
 from attune.web.participants.models import Participant, VisitRecord
 from attune.web.queries.models import (
     Action,
@@ -208,7 +209,12 @@ def _audit(action: str, query: Query, changes: dict[str, object]) -> None:
 
 @transaction.atomic
 def sync(participant: Participant) -> tuple[int, int]:
-    """Raise the queries of new findings and close those whose finding is gone: (raised, closed)."""
+    """Raise the queries of new findings and close those whose finding is gone: (raised, closed).
+
+    Nothing changes for a participant whose data are locked (their queries stand with the lock).
+    """
+    if locks_holding(participant):
+        return 0, 0
     findings = {finding.key: finding for finding in evaluate(participant)}
     latest: dict[str, Query] = {}
     for query in Query.objects.filter(participant=participant, origin=Origin.RULE).order_by("pk"):

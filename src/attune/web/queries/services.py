@@ -119,6 +119,7 @@ def raise_query(
         raised_at=timezone.now(),
     )
     _require(actor, query, C.RAISE_QUERIES)
+    require_unlocked(participant)  # a locked record and its queries stand still
     query.save()
     _message(query, Action.RAISE, actor.get_username(), text)
     _audit(actor.get_username(), "raise_query", query, {"status": [None, "open"], "text": text})
@@ -134,6 +135,7 @@ def _not_closed(query: Query) -> None:
 def answer(actor: User, query: Query, *, text: str, dispute: bool = False) -> Query:
     """The site's answer, or its dispute (the data are right as they are, and why)."""
     _require(actor, query, C.ANSWER_QUERIES)
+    require_unlocked(query.participant)
     _not_closed(query)
     text = clean_text(
         "text",
@@ -222,6 +224,7 @@ def correct(
 def close(actor: User, query: Query, *, text: str = "") -> Query:
     """The raiser (or another holder of ``raise_queries``) accepts the answer and closes it."""
     _require(actor, query, C.RAISE_QUERIES)
+    require_unlocked(query.participant)  # the report's query counts are part of a locked database
     _not_closed(query)
     text = clean_text("text", text, REASON_TEXT)
     old = query.status
@@ -240,6 +243,7 @@ def close(actor: User, query: Query, *, text: str = "") -> Query:
 def reopen(actor: User, query: Query, *, text: str) -> Query:
     """A closed query opens again, in the same thread, with what is still needed."""
     _require(actor, query, C.RAISE_QUERIES)
+    require_unlocked(query.participant)
     if query.status != QueryStatus.CLOSED:
         raise WrongState("only a closed query is re-opened")
     text = clean_text("text", text, REASON_TEXT, required="say what is still needed")
