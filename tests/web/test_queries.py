@@ -152,3 +152,31 @@ def test_age_counts_days_open_until_closed(users, enrolled):
     services.close(users[Role.MONITOR], query)
     query.refresh_from_db()
     assert age_days(query, timezone.now() + timedelta(days=30)) == 9
+
+
+def test_a_locked_participants_queries_stand_still_and_the_rules_leave_them(users, enrolled):
+    """Under a participant lock no query is raised, answered, closed or re-opened, and the nightly
+    rules neither raise nor close one; lifting the lock lets the loop go on."""
+    from attune.web.errors import Locked
+    from attune.web.locks import services as locks
+    from attune.web.queries import rules
+
+    monitor, coordinator = users[Role.MONITOR], users[Role.COORDINATOR]
+    form = signed_pcl5(users, enrolled)
+    query = services.raise_query(monitor, enrolled, form=form, item=3, text="Source says 2")
+    lock = locks.lock_participant(users[Role.DATA_MANAGER], enrolled, "cleaned")
+    for attempt in (
+        lambda: services.raise_query(monitor, enrolled, form=form, item=4, text="and item 4"),
+        lambda: services.answer(coordinator, query, text="checked"),
+        lambda: services.close(monitor, query, text="fine"),
+    ):
+        with pytest.raises(Locked):
+            attempt()
+    before = list(Query.objects.filter(participant=enrolled).values_list("pk", "status"))
+    assert rules.sync(enrolled) == (0, 0)
+    assert list(Query.objects.filter(participant=enrolled).values_list("pk", "status")) == before
+
+    locks.unlock(users[Role.DATA_MANAGER], lock, "one more question")
+    services.answer(coordinator, query, text="checked")
+    query.refresh_from_db()
+    assert query.status == QueryStatus.ANSWERED
