@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "attune.web.fidelity",
     "attune.web.downloads",
     "attune.web.notifications",
+    "attune.web.kits",  # kits of study drug and their accountability
+    "attune.web.unblinding",  # emergency unblinding by the principal investigator
     "attune.web.pages",
     "django_tasks",
     "django_tasks_db",  # the task queue's table: exports and reports built by `attune worker`

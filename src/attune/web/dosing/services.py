@@ -43,6 +43,7 @@ from attune.web.audit.chain import record
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import InvalidInput, WrongState
 from attune.web.forms.models import FormRecord, FormStatus
+from attune.web.kits.services import administer_kit
 from attune.web.participants.models import Allocation, Participant, Status
 from attune.web.participants.order import require_order
 from attune.web.participants.services import hold_dosed_visit
@@ -309,6 +310,7 @@ def _give(
         recorded_by=actor,
         late_entry=late,
     )
+    administer_kit(actor, dose)  # a study with a kit list: the dose takes the kit dispensed
     if late:
         details = {**details, "late_entry": True}
     shown = "the protocol's dose (blinded)" if blinded_amounts(protocol) else f"{amount:g} {unit}"
