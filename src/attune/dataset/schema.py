@@ -21,7 +21,7 @@ from typing import Literal
 ColumnType = Literal["id", "text", "choice", "date", "datetime", "int", "float", "bool"]
 
 FORMAT_NAME = "attune-trial-dataset"
-FORMAT_VERSION = "1.3"
+FORMAT_VERSION = "1.4"
 METADATA_FILE = "dataset.json"
 
 #: an ``id`` cell: what every reader of the format can use as a key, a file name part or a label
@@ -164,6 +164,14 @@ TABLES: dict[str, Table] = {
                     nullable=True,
                     added_in="1.3",
                     description="The participant's therapist dyad (an id, never a name).",
+                ),
+                Column(
+                    "emergency_unblinded_on",
+                    "date",
+                    nullable=True,
+                    added_in="1.4",
+                    description="The day the participant's arm was revealed for a medical "
+                    "emergency (emergency unblinding); empty: never.",
                 ),
             ),
             key=("participant_id",),

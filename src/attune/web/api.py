@@ -26,6 +26,7 @@ from attune.web.deviations.selectors import deviations_of
 from attune.web.downloads.api import router as downloads_router
 from attune.web.errors import Conflict, InvalidInput, Locked, NotAllowed, WrongState
 from attune.web.fidelity.api import router as fidelity_router
+from attune.web.kits.api import router as kits_router
 from attune.web.forms import services as forms
 from attune.web.forms.free_text import save_free_text
 from attune.web.forms.models import FormRecord
@@ -42,6 +43,7 @@ from attune.web.participants.selectors import (
 from attune.web.studies.access import require, studies_of, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
+from attune.web.unblinding.api import router as unblinding_router
 from attune.web.validation import INT_MAX, INT_MIN
 
 # JSON true is not 1 here: integers are strict (pydantic would otherwise turn true into 1), and
@@ -53,6 +55,8 @@ Version = Annotated[StrictInt, Field(ge=0, le=INT_MAX)]
 api = NinjaAPI(title="Attune", version="1", auth=django_auth, urls_namespace="api")
 api.add_router("", downloads_router)  # exports and reports, built in the background
 api.add_router("", fidelity_router)  # recordings, presence, the adherence worklist
+api.add_router("", kits_router)  # kit list, shipments, dispensing, drug accountability
+api.add_router("", unblinding_router)  # emergency unblinding by the principal investigator
 
 
 # --- errors ---------------------------------------------------------------------------------------

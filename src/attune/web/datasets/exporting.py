@@ -43,6 +43,7 @@ from attune.web.participants.selectors import participants_for, planned_schedule
 from attune.web.studies.access import can
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
+from attune.web.unblinding.dataset import emergency_unblinding_days
 from attune.web.validation import (
     DESCRIPTION_TEXT,
     SHORT_TEXT,
@@ -250,6 +251,7 @@ class _Exporter:
     def _participants(self) -> pd.DataFrame:
         rows = []
         dyads = fidelity_data.dyad_codes(self.study)
+        unblinded = emergency_unblinding_days(self.people)
         for p in self.people:
             allocation = self.arms.get(p.pk)
             screening = getattr(p, "screening", None)
@@ -274,6 +276,7 @@ class _Exporter:
                 "discontinued_visit": None,
                 "discontinued_reason": None,
                 "dyad": dyads.get(p.code),
+                "emergency_unblinded_on": unblinded.get(p.pk, pd.NaT),
             }
             if not self.blinded:
                 row["arm"] = allocation.arm if allocation else None

@@ -135,3 +135,16 @@ def kit_list_with_arms(user: User, study: Study) -> QuerySet[Kit]:
     if not access(user, study).can(C.MANAGE_KIT_LIST):
         raise NotAllowed("the kit list with its arms is for the unblinded statistician only")
     return Kit.objects.filter(study=study).select_related("site", "shipment")
+
+
+def may_read_kits(user: User, participant: Participant) -> bool:
+    here = access(user, participant.study)
+    return here.can(C.DISPENSE_KITS, participant.site) or here.can(
+        C.READ_ACCOUNTABILITY, participant.site
+    )
+
+
+def require_kit_reader(user: User, participant: Participant) -> None:
+    """Who sees a participant's kits: those who dispense them and those who account for them."""
+    if not may_read_kits(user, participant):
+        raise NotAllowed("your role does not read the kits dispensed to participants")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from attune.web.pages import checklist, downloads, events, fidelity, members, session, views
+from attune.web.pages import checklist, downloads, events, fidelity, kits, members, session, views
 
 app_name = "pages"
 urlpatterns = [
@@ -41,4 +41,20 @@ urlpatterns = [
     path("s/<slug:study>/adherence/", fidelity.worklist, name="adherence"),
     path("s/<slug:study>/adherence/<str:code>/<str:visit>/", fidelity.rate, name="adherence_rate"),
     path("s/<slug:study>/concerns/", fidelity.concerns, name="concerns"),
+    # kits of study drug, drug accountability, emergency unblinding
+    path("s/<slug:study>/kits/", kits.overview, name="kits"),
+    path(
+        "s/<slug:study>/accountability/<str:site>/", kits.accountability, name="accountability"
+    ),
+    path(
+        "s/<slug:study>/accountability/<str:site>/csv/",
+        kits.accountability_csv,
+        name="accountability_csv",
+    ),
+    path("s/<slug:study>/p/<str:code>/kits/", kits.participant_kits, name="participant_kits"),
+    path(
+        "s/<slug:study>/p/<str:code>/unblinding/",
+        kits.emergency_unblinding,
+        name="unblinding",
+    ),
 ]

@@ -123,6 +123,10 @@ def study_nav(context: Context) -> dict[str, object]:
         "dyads": can(user, study, Capability.ASSIGN_DYADS),
         "adherence": can(user, study, Capability.RATE_ADHERENCE),
         "concerns": can(user, study, Capability.READ_CONCERNS),
+        "kits": any(
+            can(user, study, c)
+            for c in (Capability.MANAGE_KIT_LIST, Capability.SHIP_KITS, Capability.READ_ACCOUNTABILITY)
+        ),
     }
 
 

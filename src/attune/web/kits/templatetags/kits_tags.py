@@ -1,0 +1,31 @@
+"""The participant page's line about kits and emergency unblinding (one tag, so the page's view
+need not know about either)."""
+
+from __future__ import annotations
+
+from django import template
+from django.template import Context
+
+from attune.web.kits.selectors import may_read_kits
+from attune.web.participants.models import Participant
+from attune.web.studies.access import can
+from attune.web.studies.roles import Capability
+from attune.web.unblinding.services import unblindings_of
+
+register = template.Library()
+
+
+@register.inclusion_tag("kits/_participant_links.html", takes_context=True)
+def participant_kit_links(context: Context, participant: Participant) -> dict[str, object]:
+    user = context.get("user")
+    if user is None or not isinstance(participant, Participant):
+        return {"show": False}
+    study = participant.study
+    return {
+        "show": True,
+        "study": study,
+        "participant": participant,
+        "kits": may_read_kits(user, participant),
+        "may_unblind": can(user, study, Capability.EMERGENCY_UNBLIND, participant.site),
+        "unblindings": list(unblindings_of(participant)),
+    }
