@@ -158,7 +158,7 @@ def test_dispensing_gives_a_kit_of_the_arm_and_the_dose_takes_it(users, study, s
             services.dispense(therapist, person, "baseline")
         given = services.dispense(therapist, person, "experimental_1")
         assert given.kit.arm == Allocation.objects.get(participant=person).arm
-        with pytest.raises(WrongState, match="dispensed to .* already"):
+        with pytest.raises(WrongState, match=r"dispensed to .* already"):
             services.dispense(therapist, person, "experimental_1")
         event = AuditEvent.objects.filter(action="kit_dispensed", participant=person.code).get()
         assert given.kit.number in str(event.changes)

@@ -70,6 +70,18 @@ ACTIONS = [
     "assign",
     "attest",
     "recording",
+    # kits, accountability, emergency unblinding
+    "upload",
+    "generate",
+    "ship",
+    "receive",
+    "dispense",
+    "return",
+    "destroy",
+    "reconcile",
+    "resolve",
+    "unblind",
+    "reveal",
     "",
 ]
 FIELDS = [
@@ -132,6 +144,21 @@ FIELDS = [
     "f_qtc_ms",
     "f_caps5_ptsd_diagnosis",
     "blinded",
+    # kits, accountability, emergency unblinding
+    "count",
+    "prefix",
+    "shipped_on",
+    "kits",
+    "shipment",
+    "received_on",
+    "condition",
+    "damaged",
+    "counted",
+    "kit",
+    "on",
+    "witness",
+    "explanation",
+    "unblinding",
 ]
 #: who opens each page in the explicit pass (hypothesis tries every role)
 OWNER = {
@@ -150,6 +177,10 @@ OWNER = {
     "pages:adherence": Role.ADHERENCE_RATER,
     "pages:adherence_rate": Role.ADHERENCE_RATER,
     "pages:concerns": Role.ETHICS_CONTACT,
+    "pages:kits": Role.DATA_MANAGER,
+    "pages:accountability": Role.COORDINATOR,
+    "pages:participant_kits": Role.THERAPIST,
+    "pages:unblinding": Role.PRINCIPAL_INVESTIGATOR,
 }
 #: a page another change of the same issue moves to attune.web.validation (pages/members.py:
 #: ``membership=abc``); not yet on this branch
@@ -180,6 +211,7 @@ def _post_pages() -> list[str]:
         "pages:report",
         "pages:download_job",
         "pages:download_file",
+        "pages:accountability_csv",
         "pages:session_live",
         "epro:home",
     }
@@ -230,6 +262,10 @@ def world(users, enrolled):
         "pages:adherence": "/s/mapp-demo/adherence/",
         "pages:adherence_rate": "/s/mapp-demo/adherence/S1-001/experimental_1/",
         "pages:concerns": "/s/mapp-demo/concerns/",
+        "pages:kits": "/s/mapp-demo/kits/",
+        "pages:accountability": "/s/mapp-demo/accountability/s1/",
+        "pages:participant_kits": "/s/mapp-demo/p/S1-001/kits/",
+        "pages:unblinding": "/s/mapp-demo/p/S1-001/unblinding/",
     }
     clients = {}
     for role, user in users.items():

@@ -26,12 +26,12 @@ from attune.web.deviations.selectors import deviations_of
 from attune.web.downloads.api import router as downloads_router
 from attune.web.errors import Conflict, InvalidInput, Locked, NotAllowed, WrongState
 from attune.web.fidelity.api import router as fidelity_router
-from attune.web.kits.api import router as kits_router
 from attune.web.forms import services as forms
 from attune.web.forms.free_text import save_free_text
 from attune.web.forms.models import FormRecord
 from attune.web.forms.respondents import checked_respondent
 from attune.web.forms.selectors import forms_of
+from attune.web.kits.api import router as kits_router
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
 from attune.web.participants.selectors import (

@@ -33,7 +33,7 @@ class KitListIn(Schema):
     csv: str = Field(max_length=services.MOST_BYTES)
 
 
-class GenerateIn(Schema):
+class KitListGenerateIn(Schema):
     count: Count
     prefix: str = Field("K", max_length=8)
 
@@ -54,14 +54,14 @@ class KitWithArmOut(Schema):
     shipment: str | None
 
 
-class ShipIn(Schema):
+class ShipmentIn(Schema):
     site: str = Field(max_length=32)
     shipped_on: date
     kits: list[KitNumber] | None = Field(None, max_length=services.MOST_IN_SHIPMENT)
     count: Count | None = None
 
 
-class ReceiveIn(Schema):
+class ShipmentReceiptIn(Schema):
     received_on: date
     condition: str = Field(max_length=32)
     damaged: list[KitNumber] = Field([], max_length=services.MOST_IN_SHIPMENT)
@@ -80,11 +80,11 @@ class ShipmentOut(Schema):
     kits: list[str]
 
 
-class DispenseIn(Schema):
+class KitDispenseIn(Schema):
     visit_id: str = Field(max_length=64)
 
 
-class DispensationOut(Schema):
+class KitDispensationOut(Schema):
     kit: str
     visit_id: str
     dispensed_at: datetime
@@ -92,12 +92,12 @@ class DispensationOut(Schema):
     status: str
 
 
-class ReturnIn(Schema):
+class KitReturnIn(Schema):
     on: date | None = None
     note: str = Field("", max_length=2_000)
 
 
-class DestroyIn(Schema):
+class KitDestroyIn(Schema):
     on: date | None = None
     witness: str = Field(max_length=200)
     note: str = Field("", max_length=2_000)
@@ -108,7 +108,7 @@ class KitOut(Schema):
     status: str
 
 
-class LineOut(Schema):
+class KitLedgerLineOut(Schema):
     line: int
     on: date
     kit: str
@@ -121,7 +121,7 @@ class LineOut(Schema):
     recorded_at: datetime
 
 
-class AlertOut(Schema):
+class KitAlertOut(Schema):
     id: int
     message: str
     raised_at: datetime
@@ -132,26 +132,26 @@ class AlertOut(Schema):
 class AccountabilityOut(Schema):
     site: str
     balance: dict[str, int]
-    lines: list[LineOut]
-    open_alerts: list[AlertOut]
+    lines: list[KitLedgerLineOut]
+    open_alerts: list[KitAlertOut]
 
 
-class ReconcileIn(Schema):
+class KitReconciliationIn(Schema):
     counted: Count
     kits: list[KitNumber] | None = Field(None, max_length=10_000)
     note: str = Field("", max_length=2_000)
 
 
-class ReconciliationOut(Schema):
+class KitReconciliationOut(Schema):
     counted: int
     expected: int
     matches: bool
     missing: list[str]
     unexpected: list[str]
-    alert: AlertOut | None
+    alert: KitAlertOut | None
 
 
-class ResolveIn(Schema):
+class KitAlertResolveIn(Schema):
     explanation: str = Field(max_length=2_000)
 
 
@@ -240,7 +240,7 @@ def upload_kit_list(request: HttpRequest, study: str, body: KitListIn) -> Status
 
 @router.post("/studies/{study}/kit-list/generated", response={201: KitListOut})
 def generate_kit_list(
-    request: HttpRequest, study: str, body: GenerateIn
+    request: HttpRequest, study: str, body: KitListGenerateIn
 ) -> Status[dict[str, Any]]:
     """Generate ``count`` kits from the study's seed (permuted blocks of the allocation ratio)."""
     version = services.generate_kit_list(
@@ -265,11 +265,15 @@ def kit_list(request: HttpRequest, study: str) -> list[dict[str, Any]]:
 
 
 @router.post("/studies/{study}/shipments", response={201: ShipmentOut})
-def ship(request: HttpRequest, study: str, body: ShipIn) -> Status[dict[str, Any]]:
+def ship(request: HttpRequest, study: str, body: ShipmentIn) -> Status[dict[str, Any]]:
     """Ship kits to a site: the kits named, or the next ``count`` of the list."""
     user, found = _user(request), _study(request, study)
     site = next(
-        (s for s in selectors.accountability_sites(user, found, C.SHIP_KITS) if s.code == body.site),
+        (
+            s
+            for s in selectors.accountability_sites(user, found, C.SHIP_KITS)
+            if s.code == body.site
+        ),
         None,
     )
     if site is None:
@@ -282,17 +286,19 @@ def ship(request: HttpRequest, study: str, body: ShipIn) -> Status[dict[str, Any
 
 @router.get("/studies/{study}/shipments", response=list[ShipmentOut])
 def shipments(request: HttpRequest, study: str) -> list[dict[str, Any]]:
-    return [
-        _shipment_out(s) for s in selectors.shipments(_user(request), _study(request, study))
-    ]
+    return [_shipment_out(s) for s in selectors.shipments(_user(request), _study(request, study))]
 
 
 @router.post("/studies/{study}/shipments/{number}/receipt", response={201: ShipmentOut})
 def receive(
-    request: HttpRequest, study: str, number: str, body: ReceiveIn
+    request: HttpRequest, study: str, number: str, body: ShipmentReceiptIn
 ) -> Status[dict[str, Any]]:
     user, found = _user(request), _study(request, study)
-    shipment = selectors.shipments(user, found).filter(number=number).first()
+    shipment = (
+        selectors.shipments(user, found).filter(number=number).first()
+        if services.SHIPMENT_NUMBER.fullmatch(number)
+        else None
+    )
     if shipment is None:
         raise NotAllowed(f"no shipment {number[:16]} to a site of yours")
     services.receive_shipment(
@@ -306,7 +312,7 @@ def receive(
     return Status(201, _shipment_out(shipment))
 
 
-@router.get("/studies/{study}/participants/{code}/kits", response=list[DispensationOut])
+@router.get("/studies/{study}/participants/{code}/kits", response=list[KitDispensationOut])
 def participant_kits(request: HttpRequest, study: str, code: str) -> list[dict[str, Any]]:
     """The kits dispensed to a participant (numbers only)."""
     user, person = _user(request), _participant(request, study, code)
@@ -314,20 +320,18 @@ def participant_kits(request: HttpRequest, study: str, code: str) -> list[dict[s
     return [_dispensation_out(d) for d in selectors.dispensations_of(person)]
 
 
-@router.post("/studies/{study}/participants/{code}/kits", response={201: DispensationOut})
+@router.post("/studies/{study}/participants/{code}/kits", response={201: KitDispensationOut})
 def dispense(
-    request: HttpRequest, study: str, code: str, body: DispenseIn
+    request: HttpRequest, study: str, code: str, body: KitDispenseIn
 ) -> Status[dict[str, Any]]:
     """Dispense a kit for a dosing session: the answer is its number, never its arm."""
-    given = services.dispense(
-        _user(request), _participant(request, study, code), body.visit_id
-    )
+    given = services.dispense(_user(request), _participant(request, study, code), body.visit_id)
     return Status(201, _dispensation_out(given))
 
 
 @router.post("/studies/{study}/kits/{number}/return", response={201: KitOut})
 def return_kit(
-    request: HttpRequest, study: str, number: str, body: ReturnIn
+    request: HttpRequest, study: str, number: str, body: KitReturnIn
 ) -> Status[dict[str, Any]]:
     kit = services.return_kit(
         _user(request), _study(request, study), number, on=body.on, note=body.note
@@ -337,7 +341,7 @@ def return_kit(
 
 @router.post("/studies/{study}/kits/{number}/destruction", response={201: KitOut})
 def destroy_kit(
-    request: HttpRequest, study: str, number: str, body: DestroyIn
+    request: HttpRequest, study: str, number: str, body: KitDestroyIn
 ) -> Status[dict[str, Any]]:
     kit = services.destroy_kit(
         _user(request),
@@ -362,11 +366,9 @@ def accountability(request: HttpRequest, study: str, site: str) -> dict[str, Any
     }
 
 
-@router.post(
-    "/studies/{study}/sites/{site}/reconciliations", response={201: ReconciliationOut}
-)
+@router.post("/studies/{study}/sites/{site}/reconciliations", response={201: KitReconciliationOut})
 def reconcile(
-    request: HttpRequest, study: str, site: str, body: ReconcileIn
+    request: HttpRequest, study: str, site: str, body: KitReconciliationIn
 ) -> Status[dict[str, Any]]:
     user, found = _user(request), _study(request, study)
     where = next(
@@ -390,9 +392,9 @@ def reconcile(
     )
 
 
-@router.post("/studies/{study}/kit-alerts/{alert}/resolution", response={201: AlertOut})
+@router.post("/studies/{study}/kit-alerts/{alert}/resolution", response={201: KitAlertOut})
 def resolve(
-    request: HttpRequest, study: str, alert: int, body: ResolveIn
+    request: HttpRequest, study: str, alert: int, body: KitAlertResolveIn
 ) -> Status[dict[str, Any]]:
     user, found = _user(request), _study(request, study)
     sites = [s.pk for s in selectors.accountability_sites(user, found, C.ACCOUNT_KITS)]

@@ -63,6 +63,7 @@ from attune.web.validation import REASON_TEXT, SHORT_TEXT, check_date, clean_tex
 
 C = Capability
 KIT_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
+SHIPMENT_NUMBER = re.compile(r"SH-[0-9]{3,12}")
 #: the most kits one upload or generation may add, and one shipment may carry
 MOST_KITS = 5_000
 MOST_IN_SHIPMENT = 500
@@ -355,7 +356,7 @@ def _ledger(
 ) -> LedgerEntry:
     """One line of the site's register and its audit event (call inside the transaction)."""
     assert kit.site is not None
-    Site.objects.select_for_update().filter(pk=kit.site_id).first()  # one writer per register
+    Site.objects.select_for_update().filter(pk=kit.site.pk).first()  # one writer per register
     entry = LedgerEntry.objects.create(
         study=kit.study,
         site=kit.site,

@@ -97,38 +97,42 @@ def overview(request: HttpRequest, study: str) -> HttpResponse:
                 if site is None:
                     raise InvalidInput({"site": "choose a site"})
                 named = _numbers(values["kits"])
-                count = (
+                wanted: int | None = (
                     None
                     if named
                     else parse_int(
                         values["count"], "count", minimum=1, maximum=services.MOST_IN_SHIPMENT
                     )
                 )
-                shipment = services.ship_kits(
+                sent = services.ship_kits(
                     user,
                     site,
                     shipped_on=parse_date(values["shipped_on"], "shipped_on"),
                     kits=named or None,
-                    count=count,
+                    count=wanted,
                 )
                 messages.success(
-                    request, f"Shipment {shipment.number} of {shipment.kits.count()} kits sent."
+                    request, f"Shipment {sent.number} of {sent.kits.count()} kits sent."
                 )
             elif action == "receive":
-                shipment = Shipment.objects.filter(
-                    study=found, number=values["shipment"], site_id__in=receive_sites
-                ).first()
-                if shipment is None:
+                receiving = (
+                    Shipment.objects.filter(
+                        study=found, number=values["shipment"], site_id__in=receive_sites
+                    ).first()
+                    if services.SHIPMENT_NUMBER.fullmatch(values["shipment"])
+                    else None
+                )
+                if receiving is None:
                     raise InvalidInput({"shipment": "no such shipment to your site"})
                 services.receive_shipment(
                     user,
-                    shipment,
+                    receiving,
                     received_on=parse_date(values["received_on"], "received_on"),
                     condition=values["condition"],
                     damaged=_numbers(values["damaged"]),
                     note=values["note"],
                 )
-                messages.success(request, f"Shipment {shipment.number} received.")
+                messages.success(request, f"Shipment {receiving.number} received.")
             else:
                 raise InvalidInput({"action": "choose what to do"})
             return redirect("pages:kits", found.code)
@@ -186,7 +190,9 @@ def accountability(request: HttpRequest, study: str, site: str) -> HttpResponse:
                 else:
                     messages.error(request, done.alert.message)
             elif action == "return":
-                kit = services.return_kit(user, found, values["kit"].strip(), on=on, note=values["note"])
+                kit = services.return_kit(
+                    user, found, values["kit"].strip(), on=on, note=values["note"]
+                )
                 messages.success(request, f"Kit {kit.number} returned to the pharmacy.")
             elif action == "destroy":
                 kit = services.destroy_kit(
@@ -368,8 +374,6 @@ def emergency_unblinding(request: HttpRequest, study: str, code: str) -> HttpRes
         "values": {k: v for k, v in values.items() if k != "password"},
         "errors": errors,
     }
-    response = render(
-        request, "unblinding/unblinding.html", context, status=422 if errors else 200
-    )
+    response = render(request, "unblinding/unblinding.html", context, status=422 if errors else 200)
     response["Cache-Control"] = "no-store"
     return response

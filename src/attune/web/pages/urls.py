@@ -43,9 +43,7 @@ urlpatterns = [
     path("s/<slug:study>/concerns/", fidelity.concerns, name="concerns"),
     # kits of study drug, drug accountability, emergency unblinding
     path("s/<slug:study>/kits/", kits.overview, name="kits"),
-    path(
-        "s/<slug:study>/accountability/<str:site>/", kits.accountability, name="accountability"
-    ),
+    path("s/<slug:study>/accountability/<str:site>/", kits.accountability, name="accountability"),
     path(
         "s/<slug:study>/accountability/<str:site>/csv/",
         kits.accountability_csv,

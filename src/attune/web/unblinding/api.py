@@ -20,12 +20,12 @@ from attune.web.unblinding.models import EmergencyUnblinding
 router = Router(tags=["unblinding"])
 
 
-class UnblindIn(Schema):
+class EmergencyUnblindingIn(Schema):
     reason: str = Field(max_length=2_000)
     password: str = Field(max_length=4_096)
 
 
-class UnblindingOut(Schema):
+class EmergencyUnblindingOut(Schema):
     id: int
     participant: str
     requested_by: str
@@ -33,7 +33,7 @@ class UnblindingOut(Schema):
     reason: str
 
 
-class RevealedOut(UnblindingOut):
+class EmergencyUnblindingRevealedOut(EmergencyUnblindingOut):
     arm: str
     arm_label: str
 
@@ -63,7 +63,7 @@ def _out(unblinding: EmergencyUnblinding) -> dict[str, Any]:
 
 @router.get(
     "/studies/{study}/participants/{code}/emergency-unblindings",
-    response=list[UnblindingOut],
+    response=list[EmergencyUnblindingOut],
 )
 def unblindings(request: HttpRequest, study: str, code: str) -> list[dict[str, Any]]:
     """Who unblinded the participant, when and why (never the arm)."""
@@ -73,10 +73,10 @@ def unblindings(request: HttpRequest, study: str, code: str) -> list[dict[str, A
 
 @router.post(
     "/studies/{study}/participants/{code}/emergency-unblindings",
-    response={201: RevealedOut},
+    response={201: EmergencyUnblindingRevealedOut},
 )
 def unblind(
-    request: HttpRequest, study: str, code: str, body: UnblindIn
+    request: HttpRequest, study: str, code: str, body: EmergencyUnblindingIn
 ) -> Status[dict[str, Any]]:
     """A principal investigator reveals the arm for a medical emergency (reason and password);
     audited, and the study's sponsor contacts are told who, whom, when and why."""

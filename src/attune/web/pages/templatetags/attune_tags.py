@@ -125,7 +125,11 @@ def study_nav(context: Context) -> dict[str, object]:
         "concerns": can(user, study, Capability.READ_CONCERNS),
         "kits": any(
             can(user, study, c)
-            for c in (Capability.MANAGE_KIT_LIST, Capability.SHIP_KITS, Capability.READ_ACCOUNTABILITY)
+            for c in (
+                Capability.MANAGE_KIT_LIST,
+                Capability.SHIP_KITS,
+                Capability.READ_ACCOUNTABILITY,
+            )
         ),
     }
 
