@@ -20,8 +20,8 @@ def add_emergency_unblindings(ctx: ReportContext, section: Section) -> None:
     if COLUMN not in people:
         return
     days = pd.to_datetime(people[COLUMN], errors="coerce")
-    chosen = people.assign(_day=days.dt.strftime("%Y-%m-%d"))[days.notna()]
-    chosen = chosen.sort_values(["_day", "participant_id"])
+    chosen = people.assign(unblinded_day=days.dt.strftime("%Y-%m-%d"))[days.notna()]
+    chosen = chosen.sort_values(["unblinded_day", "participant_id"])
     section.values["emergency_unblinded"] = [str(p) for p in chosen["participant_id"]]
     if chosen.empty:
         return  # nothing to say (older datasets have no such column at all)
@@ -31,7 +31,7 @@ def add_emergency_unblindings(ctx: ReportContext, section: Section) -> None:
             "Participants unblinded for a medical emergency",
             ("participant", "site", "unblinded on"),
             tuple(
-                (str(row.participant_id), str(row.site), str(row._day))
+                (str(row.participant_id), str(row.site), str(row.unblinded_day))
                 for row in chosen.itertuples(index=False)
             ),
             note="Each unblinding was requested by the site's principal investigator, with a "
