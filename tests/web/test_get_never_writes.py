@@ -84,6 +84,13 @@ def staff_urls(
         f"{base}/members/",
         "/api/studies",
         f"{api}/participants",
+        # kits and drug accountability (the demo's second site has received kits)
+        f"{base}/kits/",
+        f"{base}/accountability/S02/",
+        f"{base}/accountability/S02/csv/",
+        f"{api}/kit-list",
+        f"{api}/shipments",
+        f"{api}/sites/S02/accountability",
     ]
     for person in people:
         page = f"{base}/p/{person.code}"
@@ -96,6 +103,8 @@ def staff_urls(
         one = f"{api}/participants/{person.code}"
         urls += [one, f"{one}/allocation", f"{one}/forms", f"{one}/adverse-events"]
         urls.append(f"{one}/deviations")
+        urls += [f"{page}/kits/", f"{page}/unblinding/", f"{one}/kits"]
+        urls.append(f"{one}/emergency-unblindings")
     return urls
 
 

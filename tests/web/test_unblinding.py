@@ -105,14 +105,18 @@ def test_the_page_shows_the_arm_only_in_the_answer_to_the_pi(users, randomised, 
         assert "Emergency unblinded" in participant_page.content.decode()
     coordinator = _client(users[Role.COORDINATOR])
     assert (
-        coordinator.post(url, {"action": "unblind", "reason": "x", "password": PASSWORD}).status_code
+        coordinator.post(
+            url, {"action": "unblind", "reason": "x", "password": PASSWORD}
+        ).status_code
         == 422
     )
 
 
 def test_the_api_answers_the_arm_to_the_pi_only(users, randomised, sponsor):
     arm = Allocation.objects.get(participant=randomised).arm
-    url = f"/api/studies/{randomised.study.code}/participants/{randomised.code}/emergency-unblindings"
+    url = (
+        f"/api/studies/{randomised.study.code}/participants/{randomised.code}/emergency-unblindings"
+    )
     body = json.dumps({"reason": "Hypertensive crisis", "password": PASSWORD})
     coordinator = _client(users[Role.COORDINATOR])
     assert coordinator.post(url, body, content_type="application/json").status_code == 403

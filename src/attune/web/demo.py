@@ -23,6 +23,7 @@ from attune.synth import SynthSettings, generate_trial
 from attune.web.datasets.importing import import_tidy
 from attune.web.epro.services import issue_link
 from attune.web.fidelity.demo import seed_fidelity
+from attune.web.kits.demo import seed_kits
 from attune.web.forms import services as forms
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
@@ -151,6 +152,7 @@ def seed_demo(participants_per_site: int = 6, seed: int = 1, randomised: int = 4
             _baseline_forms(rater, therapist, coordinator, person, rng)
             journey.randomise(coordinator, person)  # the protocol's order: baseline CAPS-5 signed
     seed_fidelity(study, _fidelity_staff(users))
+    seed_kits(study, users[Role.STATISTICIAN], users[Role.DATA_MANAGER])  # kit list, shipments
     return Demo(study=study, accounts=accounts, link=link_path)
 
 

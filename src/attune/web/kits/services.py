@@ -108,10 +108,10 @@ def kit_number_problem(number: str) -> str | None:
     return None
 
 
-def uses_kits(study: Study) -> bool:
-    """A study with a kit list dispenses kits and links doses to them; one without keeps the
-    free-text kit number of older studies."""
-    return Kit.objects.filter(study=study).exists()
+def dispenses_kits(site: Site) -> bool:
+    """A site that has received kits dispenses them, and its doses take the kit dispensed. Before
+    its first receipt (older data, a site not yet supplied) a dose keeps its typed kit number."""
+    return LedgerEntry.objects.filter(site=site).exists()
 
 
 # --- the kit list (the unblinded statistician) ----------------------------------------------------
@@ -501,8 +501,6 @@ def dispense(actor: User, participant: Participant, visit_id: str) -> Dispensati
         raise WrongState(
             f"kit {held.kit.number} is dispensed to {participant.code} for this session already"
         )
-    if not uses_kits(study):
-        raise WrongState(f"{study.code} has no kit list yet: the statistician makes one first")
     stock = list(
         Kit.objects.select_for_update().filter(study=study, site=site, status=KitStatus.AVAILABLE)
     )
@@ -534,11 +532,11 @@ def dispense(actor: User, participant: Participant, visit_id: str) -> Dispensati
 
 
 def administer_kit(actor: User, dose: Dose) -> None:
-    """Called by :mod:`attune.web.dosing` for every dose: in a study with a kit list, the dose's kit
-    must be the one dispensed to the participant for the session, and the first dose from it marks
-    it administered. A study without a kit list keeps its free-text kit numbers (older data)."""
+    """Called by :mod:`attune.web.dosing` for every dose: at a site that dispenses kits, the dose's
+    kit must be the one dispensed to the participant for the session, and the first dose from it
+    marks it administered. Elsewhere the typed kit number stands (see :func:`dispenses_kits`)."""
     participant = dose.participant
-    if not uses_kits(participant.study):
+    if not dispenses_kits(participant.site):
         return
     held = current_dispensation(participant, dose.visit_id)
     if held is None:
