@@ -44,10 +44,10 @@ from attune.web.epro.models import ParticipantLink
 from attune.web.errors import InvalidInput, WrongState
 from attune.web.fidelity import selectors as fidelity_selectors
 from attune.web.fidelity import services as fidelity
-from attune.web.kits import services as kits
-from attune.web.notifications.models import StudyContact
 from attune.web.forms import services as forms
 from attune.web.forms.free_text import save_free_text
+from attune.web.kits import services as kits
+from attune.web.notifications.models import StudyContact
 from attune.web.participants import services as journey
 from attune.web.participants.models import Allocation, Participant
 from attune.web.solicited import services as solicited

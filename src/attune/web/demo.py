@@ -23,8 +23,8 @@ from attune.synth import SynthSettings, generate_trial
 from attune.web.datasets.importing import import_tidy
 from attune.web.epro.services import issue_link
 from attune.web.fidelity.demo import seed_fidelity
-from attune.web.kits.demo import seed_kits
 from attune.web.forms import services as forms
+from attune.web.kits.demo import seed_kits
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
 from attune.web.studies.models import Study
