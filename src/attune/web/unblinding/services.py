@@ -51,24 +51,21 @@ def _confirm(
     try:
         confirmed = confirm_password(actor, password, request)
     except LockedOut:
-        confirmed = False
-        record(
-            actor.get_username(),
-            "unblinding_failed",
-            model="auth.user",
-            object_id=actor.pk,
-            participant=participant,
-        )
+        _failed(actor, participant)
         raise
     if not confirmed:
-        record(
-            actor.get_username(),
-            "unblinding_failed",
-            model="auth.user",
-            object_id=actor.pk,
-            participant=participant,
-        )
+        _failed(actor, participant)
         raise NotAllowed("the password does not match: nothing was revealed")
+
+
+def _failed(actor: User, participant: Participant) -> None:
+    record(
+        actor.get_username(),
+        "unblinding_failed",
+        model="auth.user",
+        object_id=actor.pk,
+        participant=participant,
+    )
 
 
 def _allocation(participant: Participant) -> Allocation:
