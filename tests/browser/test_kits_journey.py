@@ -110,6 +110,7 @@ def test_a_kit_is_dispensed_dosed_returned_destroyed_and_reconciled(demo_server,
     therapist.click("text=Save, sign and lock")
     therapist.wait_for_selector("text=Signed and locked.")
     therapist.goto(session)
+    assert therapist.locator("#kit-hint").inner_text() == f"Kit dispensed for this session: {kit}"
     dosed = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
     therapist.fill("#kit", "K-9999")
     therapist.fill("#dose-time", dosed.strftime("%Y-%m-%dT%H:%M"))
