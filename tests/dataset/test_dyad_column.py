@@ -14,7 +14,7 @@ from attune.synth import generate_trial
 
 
 def test_the_dyad_column_round_trips_and_older_folders_still_read(tmp_path: Path) -> None:
-    assert FORMAT_VERSION >= "1.3"  # 1.4 added AE assessment, MedDRA codes, medications
+    assert tuple(map(int, FORMAT_VERSION.split("."))) >= (1, 3)  # 1.4 added a column after it
     trial = generate_trial("mapp", 20, seed=4)
     write_dataset(trial, tmp_path)
     back = load_dataset(tmp_path)

@@ -20,7 +20,14 @@ from attune.web.studies.roles import Role
 
 SCHEMA = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api"))
 OPERATIONS = [operation.ok() for operation in SCHEMA.get_all_operations()]
-REAL = {"study": "mapp-demo", "code": "S1-001", "visit": "baseline", "instrument": "pcl5"}
+REAL = {
+    "study": "mapp-demo",
+    "code": "S1-001",
+    "visit": "baseline",
+    "instrument": "pcl5",
+    "site": "s1",  # a site's drug accountability
+    "alert": 1,  # a kit discrepancy alert
+}
 
 
 def session_for(user):
@@ -160,6 +167,22 @@ VALID = {
     "ContactIn": {"kind": "on_call", "name": "Dr On Call", "email": "oncall@example.org"},
     "ContactChange": {"active": False},
     "ParticipantEmailIn": {"email": "pat@example.org", "consented": True, "consented_on": None},
+    # kits, drug accountability and emergency unblinding
+    "KitListIn": {"csv": "kit,arm\nF-1,MDMA\n"},
+    "KitListGenerateIn": {"count": 4, "prefix": "K"},
+    "ShipmentIn": {"site": "s1", "shipped_on": "2026-02-01", "kits": None, "count": 2},
+    "ShipmentReceiptIn": {
+        "received_on": "2026-02-02",
+        "condition": "intact",
+        "damaged": [],
+        "note": "",
+    },
+    "KitDispenseIn": {"visit_id": "experimental_1"},
+    "KitReturnIn": {"on": None, "note": ""},
+    "KitDestroyIn": {"on": None, "witness": "R. Witness", "note": ""},
+    "KitReconciliationIn": {"counted": 1, "kits": None, "note": ""},
+    "KitAlertResolveIn": {"explanation": "recounted"},
+    "EmergencyUnblindingIn": {"reason": "anaphylaxis", "password": "x"},
     "DiscontinuationIn": {
         "on": "2026-02-01",
         "reason": "moved",

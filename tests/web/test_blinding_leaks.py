@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
@@ -45,12 +46,15 @@ from attune.web.fidelity import selectors as fidelity_selectors
 from attune.web.fidelity import services as fidelity
 from attune.web.forms import services as forms
 from attune.web.forms.free_text import save_free_text
+from attune.web.kits import services as kits
+from attune.web.notifications.models import StudyContact
 from attune.web.participants import services as journey
 from attune.web.participants.models import Allocation, Participant
 from attune.web.solicited import services as solicited
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Role, reveals_arm
 from attune.web.studies.services import add_member, create_study
+from attune.web.unblinding import services as unblinding
 
 from .conftest import ELIGIBLE, PASSWORD, enrol_and_take_to_first_session
 
@@ -125,7 +129,53 @@ class Setting:
             self.users[Role.PRINCIPAL_INVESTIGATOR],
         )
         self.probes: dict[str, list[str]] = {}
+        self._kits()
         self.people = [self._journey(index, arm.id) for index, arm in enumerate(self.protocol.arms)]
+
+    def _kits(self) -> None:
+        """Kits for every participant (generated from the seed, shipped, received), an unblinding
+        principal investigator apart from the one whose views are compared, a sponsor contact."""
+        site = self.study.sites.get()
+        kits.generate_kit_list(self.users[Role.STATISTICIAN], self.study, 16)
+        shipment = kits.ship_kits(
+            self.users[Role.DATA_MANAGER], site, shipped_on=timezone.localdate(), count=16
+        )
+        kits.receive_shipment(
+            self.users[Role.COORDINATOR],
+            shipment,
+            received_on=timezone.localdate(),
+            condition="intact",
+        )
+        self.unblinder = User.objects.create_user(
+            f"unblinder-{self.protocol.id}", password=PASSWORD
+        )
+        add_member(None, self.unblinder, self.study, Role.PRINCIPAL_INVESTIGATOR, None)
+        StudyContact.objects.create(
+            study=self.study, kind="sponsor", name="Sponsor", email="sponsor@example.org"
+        )
+
+    def _kit_probes(self, person: Participant, probes: list[str]) -> str:
+        """Dispense the session's kit (the page, as the therapist), and try again: the refusal and
+        the page read the same in every arm. Returns the kit's number."""
+        url = f"/s/{self.study.code}/p/{person.code}/kits/"
+        client = self.client(Role.THERAPIST)
+        given = client.post(url, {"action": "dispense", "visit_id": self.visit}, follow=True)
+        probes.append(given.content.decode())
+        try:
+            kits.dispense(self.users[Role.THERAPIST], person, self.visit)
+        except WrongState as refusal:
+            probes.append(str(refusal))
+        return person.dispensations.get().kit.number
+
+    def _account_and_unblind(self, person: Participant, kit: str) -> None:
+        """The used kit comes back and is destroyed; the participant is unblinded in an emergency
+        by the other principal investigator (whose own answer shows the arm, by design)."""
+        coordinator = self.users[Role.COORDINATOR]
+        kits.return_kit(coordinator, self.study, kit, note="empty")
+        kits.destroy_kit(coordinator, self.study, kit, witness="W. Itness")
+        unblinding.emergency_unblind(
+            self.unblinder, person, reason="Severe hypertension", password=PASSWORD
+        )
 
     def _journey(self, index: int, arm: str) -> Participant:
         coordinator, therapist = self.users[Role.COORDINATOR], self.users[Role.THERAPIST]
@@ -139,6 +189,8 @@ class Setting:
         enrol_and_take_to_first_session(coordinator, self.users[Role.RATER], person, strata)
         Allocation.objects.filter(participant=person).update(arm=arm)  # one participant per arm
         person.refresh_from_db()
+        probes: list[str] = []
+        kit = self._kit_probes(person, probes)
         journey.record_visit(coordinator, person, self.visit, today, reason="leak check")
         _sign_before_dosing(therapist, person, self.visit)
         dosed_at = timezone.now().replace(second=0, microsecond=0) - timedelta(hours=3)
@@ -154,7 +206,6 @@ class Setting:
         )
         # The red team's attack, through the service and through the page: try every amount the
         # protocol knows. What comes back is compared across arms.
-        probes = []
         for amount in _probe_amounts(self.protocol, self.visit):
             try:
                 dosing.record_initial_dose(
@@ -179,7 +230,7 @@ class Setting:
                 assert self.protocol.dosing is not None
                 chosen = self.protocol.dosing.sessions[self.visit][0]
             dosing.record_initial_dose(
-                therapist, person, self.visit, kit="K-9", given_at=dosed_at, amount=chosen
+                therapist, person, self.visit, kit=kit, given_at=dosed_at, amount=chosen
             )
         dosing.record_vitals(
             therapist,
@@ -205,6 +256,7 @@ class Setting:
         )
         self._fidelity(person)
         self._guess(person)
+        self._account_and_unblind(person, kit)
         journey.discontinue(
             coordinator,
             person,
@@ -327,6 +379,9 @@ class Setting:
                 for due in v.instruments
                 if due.instrument == "arm_guess"
             ),
+            # kits and emergency unblinding
+            f"/s/{s}/p/{c}/kits/",
+            f"/s/{s}/p/{c}/unblinding/",
         ]
         api = [
             f"/api/studies/{s}/participants/{c}",
@@ -338,6 +393,9 @@ class Setting:
             f"/api/studies/{s}/participants/{c}/sessions/{self.visit}/presence",
             f"/api/studies/{s}/queries?participant={c}",  # data queries (rules never read the arm)
             f"/api/studies/{s}/participants/{c}/verifications",
+            # kits and emergency unblinding
+            f"/api/studies/{s}/participants/{c}/kits",
+            f"/api/studies/{s}/participants/{c}/emergency-unblindings",
         ]
         return pages + api
 
@@ -420,6 +478,8 @@ def test_study_pages_audit_trail_and_blinded_export_name_no_arm(setting, tmp_pat
             answers = {str(n): 2 for n in range(1, 11)}
             rater = setting.users[Role.ADHERENCE_RATER]
             fidelity.rate_adherence(rater, person, setting.visit, answers)
+    # a count that does not match the register: the discrepancy alert (pages, trail, e-mail)
+    kits.reconcile(setting.users[Role.COORDINATOR], setting.study.sites.get(), counted=0)
 
     for role in BLINDED_ROLES:
         client = setting.client(role)
@@ -434,6 +494,12 @@ def test_study_pages_audit_trail_and_blinded_export_name_no_arm(setting, tmp_pat
             f"/s/{s}/dyads/",
             f"/s/{s}/concerns/",
             f"/api/studies/{s}/adherence/worklist",
+            # kits and drug accountability (the statistician's kit list is unblinded: not here)
+            f"/s/{s}/kits/",
+            f"/s/{s}/accountability/s1/",
+            f"/s/{s}/accountability/s1/csv/",
+            f"/api/studies/{s}/shipments",
+            f"/api/studies/{s}/sites/s1/accountability",
             *(
                 f"/s/{s}/adherence/{p.code}/{setting.visit}/"
                 for p in setting.people
@@ -449,6 +515,9 @@ def test_study_pages_audit_trail_and_blinded_export_name_no_arm(setting, tmp_pat
         ]
     )
     assert not _found(patterns, trail), _found(patterns, trail)
+    # the sponsor's e-mails about the emergency unblindings say who, when and why, not the arm
+    sent = "".join(m.subject + m.body for m in mail.outbox)
+    assert "Severe hypertension" in sent and not _found(patterns, sent), _found(patterns, sent)
     write_export(setting.users[Role.DATA_MANAGER], setting.study, tmp_path / "blinded")
     for path in sorted((tmp_path / "blinded").iterdir()):
         text = path.read_text()
@@ -513,6 +582,9 @@ def test_the_search_finds_an_arm_where_it_is_shown(setting):
         f"/api/studies/{setting.study.code}/participants/{person.code}/allocation"
     )
     assert _found(setting.forbidden(), response.content.decode())
+    # the kit list, kit number -> arm, is the statistician's too
+    kit_list = setting.client(Role.STATISTICIAN).get(f"/s/{setting.study.code}/kits/")
+    assert _found(setting.forbidden(), kit_list.content.decode())
 
 
 def test_raters_see_only_that_a_participant_discontinued(setting):

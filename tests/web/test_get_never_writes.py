@@ -107,6 +107,13 @@ def staff_urls(
         f"{base}/consent/v1.pdf",
         f"{api}/locks",
         f"{api}/consent/documents",
+        # kits and drug accountability (the demo's second site has received kits)
+        f"{base}/kits/",
+        f"{base}/accountability/S02/",
+        f"{base}/accountability/S02/csv/",
+        f"{api}/kit-list",
+        f"{api}/shipments",
+        f"{api}/sites/S02/accountability",
     ]
     for query in Query.objects.filter(study=study).order_by("pk")[:3]:
         urls += [f"{base}/queries/{query.pk}/", f"{api}/queries/{query.pk}"]
@@ -126,6 +133,8 @@ def staff_urls(
         urls += [f"{one}/adverse-events/AE1/sae-report"]
         urls += [f"{page}/reminders/", f"{one}/email"]
         urls += [f"{page}/locks/", f"{page}/consent/", f"{one}/consent"]
+        urls += [f"{page}/kits/", f"{page}/unblinding/", f"{one}/kits"]
+        urls.append(f"{one}/emergency-unblindings")
     return urls
 
 

@@ -95,6 +95,18 @@ ACTIONS = [
     "policy",
     "paper",
     "withdraw",
+    # kits, accountability, emergency unblinding
+    "upload",
+    "generate",
+    "ship",
+    "receive",
+    "dispense",
+    "return",
+    "destroy",
+    "reconcile",
+    "resolve",
+    "unblind",
+    "reveal",
     "",
 ]
 FIELDS = [
@@ -202,6 +214,21 @@ FIELDS = [
     "follow_up_allowed",
     "valid_days",
     "section",
+    # kits, accountability, emergency unblinding
+    "count",
+    "prefix",
+    "shipped_on",
+    "kits",
+    "shipment",
+    "received_on",
+    "condition",
+    "damaged",
+    "counted",
+    "kit",
+    "on",
+    "witness",
+    "explanation",
+    "unblinding",
 ]
 #: who opens each page in the explicit pass (hypothesis tries every role)
 OWNER = {
@@ -232,6 +259,10 @@ OWNER = {
     "pages:consent_documents": Role.DATA_MANAGER,
     "pages:participant_consent": Role.COORDINATOR,
     "consent:consent": None,  # the participant, with their consent link only
+    "pages:kits": Role.DATA_MANAGER,
+    "pages:accountability": Role.COORDINATOR,
+    "pages:participant_kits": Role.THERAPIST,
+    "pages:unblinding": Role.PRINCIPAL_INVESTIGATOR,
 }
 #: a page another change of the same issue moves to attune.web.validation (pages/members.py:
 #: ``membership=abc``); not yet on this branch
@@ -262,6 +293,7 @@ def _post_pages() -> list[str]:
         "pages:report",
         "pages:download_job",
         "pages:download_file",
+        "pages:accountability_csv",
         "pages:session_live",
         "epro:home",
         "pages:queries",
@@ -335,6 +367,10 @@ def world(users, enrolled):
         "pages:consent_documents": "/s/mapp-demo/consent/",
         "pages:participant_consent": "/s/mapp-demo/p/S1-001/consent/",
         "consent:consent": f"/consent/{consent_token}/",
+        "pages:kits": "/s/mapp-demo/kits/",
+        "pages:accountability": "/s/mapp-demo/accountability/s1/",
+        "pages:participant_kits": "/s/mapp-demo/p/S1-001/kits/",
+        "pages:unblinding": "/s/mapp-demo/p/S1-001/unblinding/",
     }
     clients = {}
     for role, user in users.items():

@@ -203,6 +203,14 @@ TABLES: dict[str, Table] = {
                     added_in="1.3",
                     description="The participant's therapist dyad (an id, never a name).",
                 ),
+                Column(
+                    "emergency_unblinded_on",
+                    "date",
+                    nullable=True,
+                    added_in="1.4",
+                    description="The day the participant's arm was revealed for a medical "
+                    "emergency (emergency unblinding); empty: never.",
+                ),
             ),
             key=("participant_id",),
             child=False,

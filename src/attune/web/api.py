@@ -36,6 +36,7 @@ from attune.web.forms.free_text import save_free_text
 from attune.web.forms.models import FormRecord
 from attune.web.forms.respondents import checked_respondent
 from attune.web.forms.selectors import forms_of
+from attune.web.kits.api import router as kits_router
 from attune.web.locks.api import router as locks_router
 from attune.web.medications.api import router as medications_router
 from attune.web.notifications.api import router as notifications_router
@@ -51,6 +52,7 @@ from attune.web.queries.api import router as queries_router
 from attune.web.studies.access import require, studies_of, visible_sites
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
+from attune.web.unblinding.api import router as unblinding_router
 from attune.web.validation import INT_MAX, INT_MIN
 from attune.web.verification.api import router as verification_router
 
@@ -71,6 +73,8 @@ api.add_router("", coding_router)  # MedDRA / drug-dictionary coding worklist
 api.add_router("", notifications_router)  # contacts, failed sends, participants' e-mail
 api.add_router("", locks_router)  # form, participant and study locks; two-person unlock
 api.add_router("", consent_router)  # consent documents, consents, links, withdrawals
+api.add_router("", kits_router)  # kit list, shipments, dispensing, drug accountability
+api.add_router("", unblinding_router)  # emergency unblinding by the principal investigator
 
 
 # --- errors ---------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from attune.web.datasets.importing import import_tidy
 from attune.web.epro.services import issue_link
 from attune.web.fidelity.demo import seed_fidelity
 from attune.web.forms import services as forms
+from attune.web.kits.demo import seed_kits
 from attune.web.notifications.demo import seed_notifications
 from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
@@ -159,6 +160,7 @@ def seed_demo(participants_per_site: int = 6, seed: int = 1, randomised: int = 4
     seed_safety_data(study, users[Role.COORDINATOR])  # dictionaries, an SAE, con-meds, coding
     seed_notifications(study, users[Role.ADMINISTRATOR], users[Role.COORDINATOR])
     seed_consent(study, users[Role.DATA_MANAGER])
+    seed_kits(study, users[Role.STATISTICIAN], users[Role.DATA_MANAGER])  # kit list, shipments
     return Demo(study=study, accounts=accounts, link=link_path)
 
 

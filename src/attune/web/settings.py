@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "attune.web.coding",  # MedDRA and drug-dictionary coding of terms
     "attune.web.locks",
     "attune.web.consent",
+    "attune.web.kits",  # kits of study drug and their accountability
+    "attune.web.unblinding",  # emergency unblinding by the principal investigator
     "attune.web.pages",
     "django_tasks",
     "django_tasks_db",  # the task queue's table: exports and reports built by `attune worker`

@@ -27,6 +27,7 @@ from attune.report.analysis import attempt, model_formula
 from attune.report.context import ReportContext, ReportDataError, fmt_ci, fmt_num, fmt_p
 from attune.report.figures import PALETTE, new_figure
 from attune.report.model import Figure, Section, Table
+from attune.report.sections.emergency_unblinding import add_emergency_unblindings
 from attune.stats.blinding import GUESSES, indices_by
 from attune.stats.mmrm import fit_mmrm
 from attune.synth.blinding import is_active
@@ -42,6 +43,7 @@ VERDICTS = {
 
 def build(ctx: ReportContext) -> Section:
     section = Section("blinding", "Blinding integrity")
+    add_emergency_unblindings(ctx, section)  # listed whatever the guesses
     guesses = _guesses(ctx)
     if guesses.empty:
         section.note("No treatment-guess forms (arm_guess) in this dataset.", "unavailable")

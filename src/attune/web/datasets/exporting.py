@@ -47,6 +47,7 @@ from attune.web.queries.exporting import with_queries
 from attune.web.studies.access import can
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
+from attune.web.unblinding.dataset import emergency_unblinding_days
 from attune.web.validation import (
     DESCRIPTION_TEXT,
     SHORT_TEXT,
@@ -258,6 +259,7 @@ class _Exporter:
     def _participants(self) -> pd.DataFrame:
         rows = []
         dyads = fidelity_data.dyad_codes(self.study)
+        unblinded = emergency_unblinding_days(self.people)
         for p in self.people:
             allocation = self.arms.get(p.pk)
             screening = getattr(p, "screening", None)
@@ -282,6 +284,7 @@ class _Exporter:
                 "discontinued_visit": None,
                 "discontinued_reason": None,
                 "dyad": dyads.get(p.code),
+                "emergency_unblinded_on": unblinded.get(p.pk, pd.NaT),
             }
             if not self.blinded:
                 row["arm"] = allocation.arm if allocation else None

@@ -44,6 +44,7 @@ from attune.web.consent.services import require_current_consent
 from attune.web.dosing.models import Dose, VitalSign
 from attune.web.errors import InvalidInput, WrongState
 from attune.web.forms.models import FormRecord, FormStatus
+from attune.web.kits.services import administer_kit
 from attune.web.locks import require_unlocked
 from attune.web.medications.services import require_taper_complete
 from attune.web.participants.models import Allocation, Participant, Status
@@ -318,6 +319,7 @@ def _give(
         recorded_by=actor,
         late_entry=late,
     )
+    administer_kit(actor, dose)  # a study with a kit list: the dose takes the kit dispensed
     if late:
         details = {**details, "late_entry": True}
     shown = "the protocol's dose (blinded)" if blinded_amounts(protocol) else f"{amount:g} {unit}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from attune.web.pages import checklist, downloads, events, fidelity, members, session, views
+from attune.web.pages import checklist, downloads, events, fidelity, kits, members, session, views
 from attune.web.pages import coding as coding_pages
 from attune.web.pages import consent as consent_pages
 from attune.web.pages import locks as lock_pages
@@ -85,6 +85,20 @@ urlpatterns = [
         "s/<slug:study>/p/<str:code>/consent/<int:record>.pdf",
         consent_pages.signed_copy,
         name="consent_copy",
+    ),
+    # kits of study drug, drug accountability, emergency unblinding
+    path("s/<slug:study>/kits/", kits.overview, name="kits"),
+    path("s/<slug:study>/accountability/<str:site>/", kits.accountability, name="accountability"),
+    path(
+        "s/<slug:study>/accountability/<str:site>/csv/",
+        kits.accountability_csv,
+        name="accountability_csv",
+    ),
+    path("s/<slug:study>/p/<str:code>/kits/", kits.participant_kits, name="participant_kits"),
+    path(
+        "s/<slug:study>/p/<str:code>/unblinding/",
+        kits.emergency_unblinding,
+        name="unblinding",
     ),
 ]
 urlpatterns += query_urls  # data queries and source data verification

@@ -131,6 +131,14 @@ def study_nav(context: Context) -> dict[str, object]:
         "locks": can(user, study, Capability.LOCK_DATA) or can(user, study, Capability.UNLOCK_DATA),
         "consent": can(user, study, Capability.MANAGE_CONSENT_DOCUMENTS)
         or can(user, study, Capability.READ_CONSENT),
+        "kits": any(
+            can(user, study, c)
+            for c in (
+                Capability.MANAGE_KIT_LIST,
+                Capability.SHIP_KITS,
+                Capability.READ_ACCOUNTABILITY,
+            )
+        ),
     }
 
 
