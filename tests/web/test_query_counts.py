@@ -43,10 +43,12 @@ def busy(users, enrolled):
 
 
 @pytest.mark.parametrize("role", [Role.COORDINATOR, Role.THERAPIST, Role.RATER, Role.MONITOR])
-def test_the_participant_page_needs_at_most_20_queries(
+def test_the_participant_page_needs_at_most_25_queries(
     users, busy, role, django_assert_max_num_queries
 ):
     client = client_for(users[role])
-    with django_assert_max_num_queries(20):
+    # a fixed number per panel, however busy the participant (issue 13 added consent, locks,
+    # queries, kits and unblinding panels: 20 -> 25)
+    with django_assert_max_num_queries(25):
         response = client.get(f"/s/mapp-demo/p/{busy.code}/")
     assert response.status_code == 200
