@@ -8,70 +8,16 @@ the principal investigator reveals the participant's treatment for an emergency,
 """
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from attune.protocol import get_protocol
-
 from .conftest import PASSWORD, login, screenshot
-from .test_journeys import ELIGIBLE
+from .walks import refusal, to_randomisation
 
 pytestmark = pytest.mark.browser
 CODE = "S2-800"
 ARM_WORDS = re.compile(r"\b(MDMA|PBO)\b|placebo", re.I)
-
-
-def _errors(page) -> str:
-    found = page.locator("div.msg.error, .error-summary")
-    return found.first.inner_text() if found.count() else ""
-
-
-def _to_randomisation(page, chromium, server) -> None:
-    today = date.today()
-    login(page, server, "coordinator2")
-    page.click("summary:has-text('Screen a new participant')")
-    page.fill("#code", CODE)
-    page.click("text=Start screening")
-    page.wait_for_url(re.compile(rf".*/p/{CODE}/$"))
-    for name, spec in get_protocol("mapp").eligibility.fields.items():
-        value = ELIGIBLE.get(name, "no")
-        if spec.type in ("boolean", "choice"):
-            page.select_option(f"#f_{name}", value)
-        else:
-            page.fill(f"#f_{name}", value)
-    page.click("text=Save screening and check eligibility")
-    page.wait_for_selector("text=Eligibility: eligible")
-    page.fill("#enrolled_on", (today - timedelta(days=45)).isoformat())
-    page.click("button:has-text('Enrol')")
-    page.wait_for_selector("h1:has-text('enrolled')")
-    for visit, days_ago in (
-        ("screening", 45),
-        ("preparation_1", 24),
-        ("preparation_2", 17),
-        ("preparation_3", 10),
-        ("baseline", 7),
-    ):
-        page.select_option("#visit_id", visit)
-        page.fill("#actual_date", (today - timedelta(days=days_ago)).isoformat())
-        page.click("text=Record visit")
-        page.wait_for_load_state()
-        assert page.locator(".msg.error").count() == 0, _errors(page)
-    rater = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    login(rater, server, "rater2")
-    rater.goto(f"{server.url}/s/mapp-demo/p/{CODE}/forms/baseline/caps5/")
-    for item in range(1, 21):
-        rater.check(f"input[name=item_{item}][value='3']")
-    for item, value in ((22, 1), (23, 2), (24, 2), (25, 2)):
-        rater.check(f"input[name=item_{item}][value='{value}']")
-    rater.fill("#password", PASSWORD)
-    rater.click("text=Save, sign and lock")
-    rater.wait_for_selector("text=Signed and locked.")
-    rater.close()
-    page.goto(f"{server.url}/s/mapp-demo/p/{CODE}/")
-    page.click("button:has-text('Randomise')")
-    page.click("button:has-text('Confirm randomisation')")
-    page.wait_for_selector("h1:has-text('randomised')")
 
 
 def _balance(page) -> dict[str, int]:
@@ -84,7 +30,9 @@ def test_a_kit_is_dispensed_dosed_returned_destroyed_and_reconciled(demo_server,
     base = f"{demo_server.url}/s/mapp-demo"
     context = chromium.new_context(viewport={"width": 1280, "height": 1100})
     coordinator = context.new_page()
-    _to_randomisation(coordinator, chromium, demo_server)
+    to_randomisation(
+        coordinator, chromium, demo_server, CODE, coordinator="coordinator2", rater="rater2"
+    )
     coordinator.goto(f"{base}/accountability/S02/")
     before = _balance(coordinator)
 
@@ -136,7 +84,7 @@ def test_a_kit_is_dispensed_dosed_returned_destroyed_and_reconciled(demo_server,
     coordinator.fill("#witness", "")
     coordinator.click("button:has-text('Destroy')")
     coordinator.wait_for_load_state()
-    assert "name the witness" in _errors(coordinator)
+    assert "name the witness" in refusal(coordinator)
     coordinator.fill("#destroy_kit", kit)
     coordinator.fill("#witness", "R. Okafor, pharmacist")
     coordinator.click("button:has-text('Destroy')")
@@ -189,7 +137,7 @@ def test_the_principal_investigator_unblinds_one_participant(demo_server, chromi
     pi.fill("#password", "not my password")
     pi.click("button:has-text('Reveal the treatment')")
     pi.wait_for_load_state()
-    assert "password does not match" in _errors(pi)
+    assert "password does not match" in refusal(pi)
     assert pi.input_value("#reason").startswith("Serotonin syndrome")  # kept after the refusal
     pi.fill("#password", PASSWORD)
     pi.click("button:has-text('Reveal the treatment')")

@@ -4,74 +4,23 @@ while the checklist is unanswered, sends it incomplete (every answer kept, each 
 complete; the present terms become solicited adverse events and the session closes."""
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from attune.protocol import get_protocol
 
 from .conftest import PASSWORD, login, screenshot
-from .test_journeys import ELIGIBLE
+from .walks import refusal, to_randomisation
 
 pytestmark = pytest.mark.browser
 CODE = "S1-930"
 
 
-def refusal(page) -> str:
-    return page.locator("div.msg.error").first.inner_text()
-
-
-def to_randomisation(page, chromium, server) -> None:
-    today = date.today()
-    login(page, server, "coordinator")
-    page.click("summary:has-text('Screen a new participant')")
-    page.fill("#code", CODE)
-    page.click("text=Start screening")
-    page.wait_for_url(re.compile(rf".*/p/{CODE}/$"))
-    for name, spec in get_protocol("mapp").eligibility.fields.items():
-        value = ELIGIBLE.get(name, "no")
-        if spec.type in ("boolean", "choice"):
-            page.select_option(f"#f_{name}", value)
-        else:
-            page.fill(f"#f_{name}", value)
-    page.click("text=Save screening and check eligibility")
-    page.wait_for_selector("text=Eligibility: eligible")
-    page.fill("#enrolled_on", (today - timedelta(days=45)).isoformat())
-    page.click("button:has-text('Enrol')")
-    page.wait_for_selector("h1:has-text('enrolled')")
-    for visit, days_ago in (
-        ("screening", 45),
-        ("preparation_1", 24),
-        ("preparation_2", 17),
-        ("preparation_3", 10),
-        ("baseline", 7),
-    ):
-        page.select_option("#visit_id", visit)
-        page.fill("#actual_date", (today - timedelta(days=days_ago)).isoformat())
-        page.click("text=Record visit")
-        page.wait_for_load_state()
-        assert page.locator(".msg.error").count() == 0, refusal(page)
-    rater = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    login(rater, server, "rater")
-    rater.goto(f"{server.url}/s/mapp-demo/p/{CODE}/forms/baseline/caps5/")
-    for item in range(1, 21):
-        rater.check(f"input[name=item_{item}][value='3']")
-    for item, value in ((22, 1), (23, 2), (24, 2), (25, 2)):
-        rater.check(f"input[name=item_{item}][value='{value}']")
-    rater.fill("#password", PASSWORD)
-    rater.click("text=Save, sign and lock")
-    rater.wait_for_selector("text=Signed and locked.")
-    rater.close()
-    page.goto(f"{server.url}/s/mapp-demo/p/{CODE}/")
-    page.click("button:has-text('Randomise')")
-    page.click("button:has-text('Confirm randomisation')")
-    page.wait_for_selector("h1:has-text('randomised')")
-
-
 def test_the_checklist_is_mandatory_before_a_session_closes(demo_server, chromium):
     context = chromium.new_context(viewport={"width": 1280, "height": 1100})
     page = context.new_page()
-    to_randomisation(page, chromium, demo_server)
+    to_randomisation(page, chromium, demo_server, CODE)
     therapist = context.browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
     login(therapist, demo_server, "therapist")
     session = f"{demo_server.url}/s/mapp-demo/p/{CODE}/sessions/experimental_1/"
