@@ -25,6 +25,7 @@ from attune.cli.interop_exchange import (
 from attune.cli.power import power
 from attune.cli.protocol import eligibility, protocol
 from attune.cli.report import report
+from attune.cli.simulate import simulate
 from attune.cli.study import study
 from attune.cli.synth import synth
 from attune.cli.tidy import export, import_
@@ -44,6 +45,7 @@ cli.add_command(instruments)
 cli.add_command(score)
 cli.add_command(analyze)
 cli.add_command(power)
+cli.add_command(simulate)
 cli.add_command(demo)
 cli.add_command(protocol)
 cli.add_command(eligibility)

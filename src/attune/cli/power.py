@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from attune.cli.simulate import open_cli_runner, scheduler_option
+
 
 def _floats(text: str, option: str) -> list[float]:
     try:
@@ -140,7 +142,8 @@ def _read_matrix(path: str) -> list[list[float]]:
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="simulation: worker processes (default: all cores).",
+    help="simulation: worker processes, or LocalCluster workers with --scheduler local "
+    "(default: all cores).",
 )
 @click.option(
     "--covariance",
@@ -148,6 +151,7 @@ def _read_matrix(path: str) -> list[list[float]]:
     show_default=True,
     help="simulation: covariance structure the MMRM fits (us, toep, ar1, cs, ...).",
 )
+@scheduler_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def power(
     method: str,
@@ -169,6 +173,7 @@ def power(
     seed: int,
     workers: int | None,
     covariance: str,
+    scheduler: str | None,
     as_json: bool,
 ) -> None:
     """Power and sample size for an MMRM trial with dropout (closed form).
@@ -201,9 +206,12 @@ def power(
             seed,
             workers,
             covariance,
+            scheduler,
             as_json,
         )
         return
+    if scheduler is not None:
+        raise click.UsageError("--scheduler runs simulated trials: use it with --method simulation")
     given = sum(v is not None for v in (n_total, delta, power_))
     if given != 2:
         raise click.UsageError("give exactly two of --n, --delta and --power")
@@ -293,10 +301,10 @@ def _simulate(
     seed: int,
     workers: int | None,
     covariance: str,
+    scheduler: str | None,
     as_json: bool,
 ) -> None:
     """Monte Carlo power with Attune's MMRM, with a progress bar on stderr."""
-    import os
     import sys
     import time
 
@@ -339,7 +347,12 @@ def _simulate(
             allocation=allocation,
         )
         started = time.perf_counter()
-        with click.progressbar(length=sims, label="simulating trials", file=sys.stderr) as bar:
+        with (
+            open_cli_runner(scheduler, workers) as runner,
+            click.progressbar(
+                length=sims, label="simulating trials", file=sys.stderr, show_pos=True
+            ) as bar,
+        ):
             done = [0]
 
             def advance(finished: int, total: int) -> None:
@@ -353,7 +366,7 @@ def _simulate(
                 alternative="one-sided" if one_sided else "two-sided",
                 covariance=covariance,
                 seed=seed,
-                workers=workers or os.cpu_count() or 1,
+                runner=runner,
                 progress=advance,
             )
         elapsed = time.perf_counter() - started
@@ -380,6 +393,8 @@ def _simulate(
         "covariance": covariance,
         "correlation": corr_text,
         "seed": seed,
+        "runner": runner.name,
+        "workers": runner.workers,
         "seconds": round(elapsed, 2),
     }
     if as_json:
@@ -398,7 +413,7 @@ def _simulate(
                 f"  CI coverage  {result.coverage:.3f}",
                 f"  failed fits  {result.failed_fits}",
                 f"  correlation  {corr_text}; alpha {alpha:g} ({result.alternative}); seed {seed}",
-                f"  time         {elapsed:.1f} s",
+                f"  time         {elapsed:.1f} s on {runner.name} ({runner.workers} workers)",
             ]
         )
     )

@@ -31,6 +31,9 @@ Alternative = Literal["two-sided", "less", "greater"]
 GUESSES = ("active", "inactive", "dont_know")  # inactive = guessed placebo
 #: James' default weights: rows guesses (active, placebo), columns arms (active, placebo)
 JAMES_WEIGHTS = np.array([[0.0, 0.5], [0.5, 0.0]])
+#: Bang's index within +-0.2 reads as a kept blind (Bang et al. 2010; Kolahi, Bang & Park 2009);
+#: 0.5 (right guesses exceed wrong ones by half the arm) is Attune's convention for "strong"
+MAINTAINED, STRONG = 0.2, 0.5
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,15 @@ def bang_index(
     se = float(np.sqrt((p_c * (1 - p_c) + p_i * (1 - p_i) + 2 * p_c * p_i) / n))
     lower, upper = _limits(estimate, se, level, alternative, -1.0, 1.0)
     return Index(estimate, se, lower, upper, n)
+
+
+def bang_verdict(estimate: float, lower: float) -> str:
+    """One arm's Bang index read as ``strong``, ``beyond_chance`` or ``maintained`` (docs/integrity.md)."""
+    if estimate >= STRONG and lower > MAINTAINED:
+        return "strong"
+    if estimate > MAINTAINED and lower > 0:
+        return "beyond_chance"
+    return "maintained"
 
 
 def james_index(

@@ -76,7 +76,7 @@ def arm_guesses(
         here = held_by_visit.get_group(visit_id).astype(str)
         rows = position.reindex(here.to_numpy()).dropna().astype(int).to_numpy()
         for respondent_id in respondent_ids(due):
-            guess, confidence = _guess(
+            guess, confidence = draw_guesses(
                 settings.rates(due.by), active[rows], signal[rows], settings.outcome_link, rng
             )
             parts.append(
@@ -110,9 +110,8 @@ def _improvement_scores(
         & scores["value"].notna()
     ]
     order = {visit_id: index for index, visit_id in enumerate(protocol.visit_ids)}
-    result = np.zeros(len(people))
     if totals.empty:
-        return result
+        return np.zeros(len(people))
     frame = pd.DataFrame(
         {
             "pid": totals["participant_id"].astype(str).to_numpy(),
@@ -123,6 +122,18 @@ def _improvement_scores(
     grouped = frame.groupby("pid")["value"]
     change = (grouped.first() - grouped.last()).reindex(people["participant_id"].to_numpy())
     values = change.fillna(change.median() if change.notna().any() else 0.0).to_numpy()
+    return within_arm_normal_scores(values, active)
+
+
+def within_arm_normal_scores(
+    values: npt.NDArray[np.float64], active: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    """Normal scores of the ranks of ``values`` within each arm: standard normal in both arms.
+
+    Why: a guess that leans on these never moves an arm's guess shares, however far apart the arms'
+    outcomes are; only who, within the arm, guesses what.
+    """
+    result = np.zeros(len(values))
     for arm_mask in (active, ~active):
         if arm_mask.sum() == 0:
             continue
@@ -131,7 +142,7 @@ def _improvement_scores(
     return result
 
 
-def _guess(
+def draw_guesses(
     rates: GuessRates,
     active: npt.NDArray[np.bool_],
     signal: npt.NDArray[np.float64],

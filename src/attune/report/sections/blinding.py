@@ -28,12 +28,11 @@ from attune.report.context import ReportContext, ReportDataError, fmt_ci, fmt_nu
 from attune.report.figures import PALETTE, new_figure
 from attune.report.model import Figure, Section, Table
 from attune.report.sections.emergency_unblinding import add_emergency_unblindings
-from attune.stats.blinding import GUESSES, indices_by
+from attune.stats.blinding import GUESSES, MAINTAINED, bang_verdict, indices_by
 from attune.stats.mmrm import fit_mmrm
 from attune.synth.blinding import is_active
 
 RESPONDENT_ORDER = {"participant": 0, "therapist": 1, "rater": 2, "coordinator": 3}
-MAINTAINED, STRONG = 0.2, 0.5
 VERDICTS = {
     "strong": "Strong unblinding",
     "beyond_chance": "Unblinding beyond chance",
@@ -265,14 +264,8 @@ def verdict_of(indices: pd.DataFrame) -> tuple[str, str, float]:
     last = indices.groupby("respondent", sort=False).tail(1)
     for r in last.to_dict("records"):
         for arm in ("active", "placebo"):
-            estimate, lower = r[f"bang_{arm}_estimate"], r[f"bang_{arm}_lower"]
-            here = (
-                "strong"
-                if estimate >= STRONG and lower > MAINTAINED
-                else "beyond_chance"
-                if estimate > MAINTAINED and lower > 0
-                else "maintained"
-            )
+            estimate = r[f"bang_{arm}_estimate"]
+            here = bang_verdict(estimate, r[f"bang_{arm}_lower"])
             if rank[here] > rank[level] or (here == level and estimate > worst):
                 level, who, worst = here, str(r["respondent"]), float(estimate)
     return level, who, worst
