@@ -19,6 +19,7 @@ Dask is imported only when asked for: the process pool and the CLI's ``--help`` 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -118,7 +119,10 @@ class DaskRunner(_WindowedRunner):
 
     ``processes=True`` (the default) gives each local worker its own process, as the MMRM fit is
     Python and NumPy code that holds the GIL; ``processes=False`` runs the workers as threads of this
-    process, which starts in a fraction of a second (tests). Neither starts the dashboard, and all
+    process, which starts in a fraction of a second (tests). Local worker processes are forked where
+    the platform can, like today's process pool: a spawned worker starts a new interpreter and
+    imports NumPy, pandas and Dask again, 7-20 s for two workers on the project's loaded 2-core
+    machine against 0.3 s forked (``bench/results/simulate.md``). Neither starts the dashboard, and all
     listens only on 127.0.0.1.
     """
 
@@ -130,11 +134,16 @@ class DaskRunner(_WindowedRunner):
         processes: bool = True,
         timeout: float = 10.0,
     ) -> None:
+        import dask
         from distributed import Client, LocalCluster
 
         self._stack = ExitStack()
         try:
             if scheduler == "local":
+                if processes and "fork" in multiprocessing.get_all_start_methods():
+                    self._stack.enter_context(
+                        dask.config.set({"distributed.worker.multiprocessing-method": "fork"})
+                    )
                 cluster = self._stack.enter_context(
                     LocalCluster(  # type: ignore[no-untyped-call]  # distributed has no hints here
                         n_workers=workers or os.cpu_count() or 1,
