@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from click.testing import CliRunner
 
@@ -122,3 +123,22 @@ def test_scheduler_problems_are_clear():
         cli, [*simulation, "--scheduler", "tcp://127.0.0.1:9", "--workers", "2"]
     )
     assert refused.exit_code == 2 and "a tcp:// cluster has its own" in refused.output
+
+
+def test_scheduler_local_starts_worker_processes_and_stops_them(tmp_path):
+    # The CLI's own LocalCluster: two forked worker processes, the same numbers as one process.
+    runner = CliRunner()
+    base = ["power", "--method", "simulation", "--n", "24", "--delta", "6", "--sd", "10"]
+    base += ["--retention", "1,0.9,0.8", "--rho", "0.5", "--sims", "4", "--seed", "9", "--json"]
+    alone = runner.invoke(cli, [*base, "--workers", "1"])
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
+    local = runner.invoke(cli, [*base, "--scheduler", "local", "--workers", "2"])
+    assert local.exit_code == 0, local.output
+    assert {child.pid for child in psutil.Process().children(recursive=True)} <= before
+    first, second = (json.loads(r.output[r.output.index("{") :]) for r in (alone, local))
+    assert second["runner"] == "dask LocalCluster (processes)" and second["workers"] == 2
+    assert (first["power"], first["mean_estimate"], first["coverage"]) == (
+        second["power"],
+        second["mean_estimate"],
+        second["coverage"],
+    )

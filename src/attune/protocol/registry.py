@@ -6,8 +6,6 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from attune.protocol.checks import check_protocol
 from attune.protocol.model import Protocol
 from attune.protocol.sourcefile import (
@@ -21,12 +19,7 @@ from attune.protocol.sourcefile import (
 
 def parse_protocol(located: LocatedData) -> Protocol:
     """Validate parsed data; every problem is reported with its file, line and field."""
-    try:
-        protocol = Protocol.model_validate(located.data)
-    except ValidationError as error:
-        raise located.error(
-            (tuple(problem["loc"]), problem["msg"]) for problem in error.errors()
-        ) from None
+    protocol = located.validate(Protocol)
     problems = check_protocol(protocol)
     if problems:
         raise located.error(problems)

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 Path_ = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,15 @@ class LocatedData:
     def error(self, problems: Iterable[tuple[Path_, str]]) -> SourceError:
         located = [SourceProblem(path, message, self.line_of(path)) for path, message in problems]
         return SourceError(self.source, located)
+
+    def validate(self, model: type[M]) -> M:
+        """``model`` validated from the data; every problem raised with its line and field."""
+        try:
+            return model.model_validate(self.data)
+        except ValidationError as error:
+            raise self.error(
+                (tuple(problem["loc"]), problem["msg"]) for problem in error.errors()
+            ) from None
 
 
 def load_yaml(text: str, source: str) -> LocatedData:

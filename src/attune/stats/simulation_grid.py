@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from attune.protocol.sourcefile import LocatedData, SourceError, load_yaml_file
 from attune.stats._tables import StatsInputError
@@ -190,12 +190,7 @@ def load_grid(path: Path | str) -> Grid:
 
 
 def parse_grid(located: LocatedData) -> Grid:
-    try:
-        spec = GridFile.model_validate(located.data)
-    except ValidationError as error:
-        raise located.error(
-            (tuple(problem["loc"]), problem["msg"]) for problem in error.errors()
-        ) from None
+    spec = located.validate(GridFile)
     problems: list[tuple[tuple[str | int, ...], str]] = []
     for where, names in _scenario_uses(spec):
         for name in names:
