@@ -246,6 +246,9 @@ def test_cli_grid_writes_summary_plot_and_json(tmp_path):
     again = CliRunner().invoke(cli, [*args, "--plot", str(tmp_path / "power.png")])
     assert again.exit_code == 0, again.output
     assert "0 trials simulated" in again.output and "(4 found done" in again.output
+    pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"), summary)
     assert (tmp_path / "power.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    checked = CliRunner().invoke(cli, ["simulate", "grid", str(path), "--out", str(out), "--check"])
+    checked = CliRunner().invoke(cli, ["simulate", "grid", str(path), "--check"])
     assert "2 designs x 2 replicates = 4 trials" in checked.output
+    nowhere = CliRunner().invoke(cli, ["simulate", "grid", str(path)])
+    assert nowhere.exit_code == 2 and "give --out FOLDER" in nowhere.output

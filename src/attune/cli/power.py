@@ -413,7 +413,7 @@ def _simulate(
                 f"  CI coverage  {result.coverage:.3f}",
                 f"  failed fits  {result.failed_fits}",
                 f"  correlation  {corr_text}; alpha {alpha:g} ({result.alternative}); seed {seed}",
-                f"  time         {elapsed:.1f} s on {runner.name} ({runner.workers} workers)",
+                f"  time         {elapsed:.1f} s on {runner.name} ({runner.workers} worker{'s' if runner.workers > 1 else ''})",
             ]
         )
     )

@@ -52,7 +52,7 @@ def simulate() -> None:
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
-    required=True,
+    default=None,
     help="Folder for the results: trials/design=ID/*.parquet, grid.json, summary.csv. Running "
     "again into the same folder simulates only what is missing.",
 )
@@ -81,7 +81,7 @@ def simulate() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead.")
 def grid_command(
     design_file: str,
-    out: str,
+    out: str | None,
     scheduler: str | None,
     workers: int | None,
     batch_rows: int,
@@ -108,7 +108,11 @@ def grid_command(
         grid = load_grid(design_file)
     except SourceError as error:
         raise click.ClickException(f"the design file has problems:\n{error}") from None
-    if check:
+    if out is None and not check:
+        raise click.UsageError(
+            "give --out FOLDER for the results (or --check to only check the file)"
+        )
+    if check or out is None:
         click.echo(
             f"{design_file}: {len(grid.designs)} designs x {grid.replicates} replicates = "
             f"{grid.trials} trials"
@@ -120,7 +124,7 @@ def grid_command(
     with open_cli_runner(scheduler, workers) as runner:
         click.echo(
             f"{len(grid.designs)} designs x {grid.replicates} replicates on {runner.name} "
-            f"({runner.workers} workers)",
+            f"({runner.workers} worker{'s' if runner.workers > 1 else ''})",
             err=True,
         )
         try:

@@ -32,7 +32,7 @@ from attune.stats._tables import StatsInputError
 
 #: tasks in flight per worker: enough to keep each busy while results travel back
 TASKS_PER_WORKER = 4
-_ADDRESS = re.compile(r"^(tcp|tls)://[^\s/]+:\d+/?$")
+_ADDRESS = re.compile(r"^tcp://[^\s/]+:\d+/?$")
 
 
 class Runner(AbstractContextManager["Runner"]):
