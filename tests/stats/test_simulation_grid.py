@@ -70,6 +70,12 @@ def test_the_grid_is_every_combination_with_stable_ids(tmp_path):
     reordered = load_grid(write(tmp_path, GRID.format(replicates=3, sizes="[40, 24]"), "b.yaml"))
     assert {d.id for d in reordered.designs} == {d.id for d in grid.designs}
     assert all(d.id.startswith("d") and len(d.id) == 13 for d in grid.designs)
+    # Two retentions that end alike would read the same: their labels carry the id too.
+    text = GRID.format(replicates=3, sizes="[24]").replace(
+        "  unblinding: [none, mapp]", "  retention: [[1, 0.9, 0.8], [1, 0.85, 0.8]]"
+    )
+    alike = load_grid(write(tmp_path, text, "c.yaml")).designs
+    assert [d.label for d in alike] == [f"n 24, retention 0.8 [{d.id}]" for d in alike]
 
 
 @pytest.mark.parametrize(
@@ -252,3 +258,19 @@ def test_cli_grid_writes_summary_plot_and_json(tmp_path):
     assert "2 designs x 2 replicates = 4 trials" in checked.output
     nowhere = CliRunner().invoke(cli, ["simulate", "grid", str(path)])
     assert nowhere.exit_code == 2 and "give --out FOLDER" in nowhere.output
+
+
+def test_the_documented_design_file_is_valid(tmp_path):
+    # The example of docs/statistics.md, as a reader would copy it.
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[2] / "docs" / "statistics.md").read_text(encoding="utf-8")
+    section = docs[docs.index("**The design file**") :]
+    example = section[
+        section.index("```yaml\n") + 8 : section.index("```\n", section.index("```yaml"))
+    ]
+    grid = load_grid(write(tmp_path, example))
+    assert len(grid.designs) == 3 * 2 * 2 + 1
+    assert grid.designs[-1].label == "weaker effect"
+    assert grid.designs[-1].design.delta == 6
+    assert {d.scenario.bias for d in grid.designs if d.scenario} == {2}

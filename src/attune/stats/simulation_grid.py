@@ -35,7 +35,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -221,7 +222,24 @@ def parse_grid(located: LocatedData) -> Grid:
     if problems:
         raise located.error(problems)
     return Grid(
-        spec.seed, spec.replicates, spec.alpha, spec.alternative, tuple(designs), located.source
+        spec.seed,
+        spec.replicates,
+        spec.alpha,
+        spec.alternative,
+        _distinct_labels(designs),
+        located.source,
+    )
+
+
+def _distinct_labels(designs: list[GridDesign]) -> tuple[GridDesign, ...]:
+    """Designs whose short labels coincide (e.g. two retentions ending at 0.8) get their id too,
+    so that no two rows of the table or the plot read the same."""
+    counts = Counter(design.label for design in designs)
+    return tuple(
+        replace(design, label=f"{design.label} [{design.id}]")
+        if counts[design.label] > 1
+        else design
+        for design in designs
     )
 
 
