@@ -33,13 +33,13 @@ _LOG2PI = math.log(2.0 * math.pi)
 
 
 def tri_inv(low: FloatArray) -> FloatArray:
-    """Inverse of a small lower-triangular matrix (LAPACK dtrtri)."""
-    from scipy.linalg import lapack
+    """Inverse of a small lower-triangular matrix (a Cholesky factor, so well conditioned).
 
-    inv, info = lapack.dtrtri(low, lower=1)
-    if info != 0:
-        raise np.linalg.LinAlgError("singular triangular matrix")
-    return np.asarray(np.tril(inv))
+    NumPy's general inverse, not LAPACK's triangular dtrtri: the matrices are P x P (tens of
+    columns), where the difference in work is nothing, and scipy.linalg would cost more to
+    import than a whole fit (docs/mmrm.md, Imports). Raises LinAlgError if singular.
+    """
+    return np.asarray(np.tril(np.linalg.inv(low)))
 
 
 @dataclass(frozen=True)
