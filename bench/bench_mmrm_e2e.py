@@ -173,6 +173,10 @@ def main() -> None:
         srcs = {"baseline": checkout(args.baseline, Path(tmp)), "this tree": ROOT / "src"}
         envs = {name: {**os.environ, "PYTHONPATH": str(src)} for name, src in srcs.items()}
         py = sys.executable
+        for src in srcs.values():  # as an installed package is (see the note in the results)
+            subprocess.run(
+                [py, "-m", "compileall", "-q", str(src)], check=True, capture_output=True
+            )
 
         def imp(name: str) -> Callable[[], tuple[float, float]]:
             cmd = [py, "-X", "importtime", "-c", "import attune.stats.mmrm"]
@@ -266,7 +270,9 @@ def write(
         f"{', '.join(f'{v:.1f}' for v in load_start)} at the start and "
         f"{', '.join(f'{v:.1f}' for v in load_end)} at the end. Baseline: commit "
         f"`{args.baseline}` (main before this work), its `src/` on PYTHONPATH, same "
-        "interpreter and packages. Every figure alternates baseline / this tree"
+        "interpreter and packages. Both trees are byte-compiled first (`compileall`), as an "
+        "installed package is: this machine sets PYTHONDONTWRITEBYTECODE=1, under which every "
+        "run would compile attune's modules again. Every figure alternates baseline / this tree"
         + (" / R" if with_r else "")
         + "; ratios are medians of the pair-by-pair ratios. Results: the two trees' JSON "
         f"outputs differ by at most {same:.1e} (relative).",
@@ -356,7 +362,9 @@ def write(
             "R was not installed on this machine for this run, so R's times are the baseline's "
             "times scaled by the ratios issue 15 measured side by side (R mmrm 0.3.18 + emmeans, "
             "same data, same machine); the issue does not say which of its two small data sets "
-            "gave 1.05x and which 1.14x, so both ends are shown. Run again where "
+            "gave 1.05x and which 1.14x, so both ends are shown. R's times are derived from the "
+            "byte-compiled baseline: had the issue's baseline compiled its modules on every run, "
+            "R's times were longer and these ratios understate the gain. Run again where "
             "`Rscript -e 'library(mmrm); library(emmeans); library(jsonlite)'` works and R is "
             "timed directly (bench/r/mmrm_emmeans.R; the R reference README says how to build "
             "mmrm here).",
