@@ -134,9 +134,10 @@ def kr_df_rows(st: InferenceState, lmat: FloatArray) -> FloatArray:
     For one row G_i is the scalar z' A~_i z / z'z, so A1 = A2 = g' W g with g_i that scalar.
     """
     v, grad = _whitened_gradients(st, lmat)
-    g = grad / v[:, None]
-    a = np.einsum("ni,ni->n", g @ st.w_theta, g)
-    return kr_m_lambda(1, a, a)[0]
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero row has no df (NaN)
+        g = grad / v[:, None]
+        a = np.einsum("ni,ni->n", g @ st.w_theta, g)
+        return kr_m_lambda(1, a, a)[0]
 
 
 def bw_df_rows(st: InferenceState, lmat: FloatArray) -> FloatArray:
