@@ -11,6 +11,8 @@ Measures, in one run on this machine:
 * Monte Carlo style: many small (100 subjects x 5 visits) fits.
 Every timing is a full ``fit_mmrm`` call from a DataFrame (formula coding, validation,
 optimisation, Satterthwaite inference for all coefficients) unless stated otherwise.
+The section "End to end and Kenward-Roger" at the end of the results file is
+bench/bench_mmrm_e2e.py's; this script keeps it when it rewrites the file.
 """
 
 from __future__ import annotations
