@@ -8,15 +8,24 @@ rather than with the engine's own earlier output.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from attune.stats.mmrm import STRUCTURES, CovStructure, MMRMConvergenceWarning, fit_mmrm
+from attune.stats.mmrm import (
+    STRUCTURES,
+    CovStructure,
+    MMRMConvergenceWarning,
+    MMRMResult,
+    fit_mmrm,
+)
 from attune.stats.mmrm.design import build_design
 from attune.stats.mmrm.engine import Engine, build_patterns
+from attune.stats.mmrm.inference import kr_m_lambda
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FEV_REF = {"RACE": "Asian", "AVISIT": "VIS1", "SEX": "Male", "ARMCD": "PBO"}
@@ -30,6 +39,18 @@ def fev() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def mapp() -> pd.DataFrame:
     return pd.read_csv(DATA / "mapp_like.csv")
+
+
+def _fit_fev(fev: pd.DataFrame, **options: Any) -> MMRMResult:
+    """SAS's fev_data model (FEV1 ~ ARMCD*AVISIT + RACE + SEX, SAS's references)."""
+    return fit_mmrm(
+        fev,
+        "FEV1 ~ ARMCD*AVISIT + RACE + SEX",
+        subject="USUBJID",
+        visit="AVISIT",
+        reference=FEV_REF,
+        **options,
+    )
 
 
 def _engine(
@@ -310,14 +331,7 @@ def test_between_within_df_match_mmrm(fev: pd.DataFrame) -> None:
 
 
 def test_residual_df_and_estimate_api(fev: pd.DataFrame) -> None:
-    res = fit_mmrm(
-        fev,
-        "FEV1 ~ ARMCD*AVISIT + RACE + SEX",
-        subject="USUBJID",
-        visit="AVISIT",
-        reference=FEV_REF,
-        df="residual",
-    )
+    res = _fit_fev(fev, df="residual")
     assert np.all(res.coefficients["df"] == 537 - 11)
     co = res.coefficients
     est = res.estimate(np.eye(11)[[1, 2]])
@@ -352,6 +366,67 @@ def test_kenward_roger_multi_df_matches_mmrm(fev: pd.DataFrame) -> None:
     t1 = kr.test(np.array([[0.0, 1.0]]))
     assert t1["den_df"] == pytest.approx(float(row["df"]), rel=1e-10)
     assert t1["F"] == pytest.approx(float(row["t"]) ** 2, rel=1e-10)
+
+
+def _kr_dense(res: MMRMResult, structure: str) -> Callable[[np.ndarray], tuple[float, float]]:
+    """Kenward & Roger (1997) A1 and A2 for the rows of L, the textbook way: the N x N V and
+    V_i = dV/dtheta_i of the fitted covariance, Phi = (X'V^-1X)^-1, P_i = -X'V^-1 V_i V^-1 X,
+    Theta = L'(L Phi L')^-1 L and M_i = Theta Phi P_i Phi; then m and lambda from them by the
+    paper's section 4 (that last step is checked against mmrm's and SAS's published values by
+    test_kenward_roger_multi_df_matches_mmrm and tests/stats/test_mmrm_sas.py)."""
+    des = res.design
+    d = CovStructure(structure, 4).derivs(res.theta, order=1)
+    same = des.subject_codes[:, None] == des.subject_codes[None, :]
+    vis = des.visit_codes
+
+    def dense(block: np.ndarray) -> np.ndarray:
+        return np.where(same, block[vis][:, vis], 0.0)
+
+    vinv_x = np.linalg.solve(dense(d.sigma), des.x)
+    phi = np.linalg.inv(des.x.T @ vinv_x)
+    pmats = [-(vinv_x.T @ dense(di) @ vinv_x) for di in d.d1]
+    w = res.vcov_theta
+
+    def m_and_lambda(lmat: np.ndarray) -> tuple[float, float]:
+        q = lmat.shape[0]
+        theta_m = lmat.T @ np.linalg.solve(lmat @ phi @ lmat.T, lmat)
+        mm = [theta_m @ phi @ p @ phi for p in pmats]
+        tr = np.array([np.trace(m) for m in mm])
+        a1 = tr @ w @ tr
+        a2 = sum(w[i, j] * np.trace(mi @ mj) for i, mi in enumerate(mm) for j, mj in enumerate(mm))
+        m, lam = kr_m_lambda(q, np.asarray(a1), np.asarray(a2))
+        return float(m), float(lam)
+
+    return m_and_lambda
+
+
+@pytest.mark.parametrize("structure", ["us", "ar1"])
+def test_kenward_roger_df_equal_the_dense_textbook_formulas(
+    fev: pd.DataFrame, structure: str
+) -> None:
+    # The engine whitens with the Cholesky factor and takes every single-row contrast at once;
+    # the reference builds the N x N matrices and follows the paper's notation literally.
+    res = _fit_fev(fev, covariance=structure, df="kenward-roger")
+    kr = _kr_dense(res, structure)
+    p = res.beta.shape[0]
+    coef_df = res.coefficients["df"].to_numpy()
+    for k in range(p):
+        m, lam = kr(np.eye(p)[[k]])
+        assert coef_df[k] == pytest.approx(m, rel=1e-9)
+        assert lam == pytest.approx(1.0, rel=1e-9)
+    lsm = res.lsmeans(["AVISIT", "ARMCD"])
+    lrows = res._cell_means(["AVISIT", "ARMCD"], res._grid())
+    for k in (0, 3, 7):
+        assert float(lsm["df"].iloc[k]) == pytest.approx(kr(lrows[[k]])[0], rel=1e-9)
+    # joint tests of two, three and four rows (the F statistic is scaled by lambda)
+    for rows in ([1, 2], [2, 3, 4], [4, 5, 6, 7]):
+        lmat = np.eye(p)[rows]
+        m, lam = kr(lmat)
+        t = res.test(lmat)
+        lb = lmat @ res.beta
+        f_unscaled = float(lb @ np.linalg.solve(lmat @ res.vcov_beta @ lmat.T, lb)) / len(rows)
+        assert t["den_df"] == pytest.approx(m, rel=1e-9)
+        assert t["F"] == pytest.approx(lam * f_unscaled, rel=1e-9)
 
 
 def test_natural_visit_order_and_visit_levels() -> None:
@@ -449,13 +524,7 @@ def test_type3_covariate_by_visit_follows_sas(mapp: pd.DataFrame) -> None:
 
 
 def test_rank_deficient_contrast_matrix(fev: pd.DataFrame) -> None:
-    res = fit_mmrm(
-        fev,
-        "FEV1 ~ ARMCD*AVISIT + RACE + SEX",
-        subject="USUBJID",
-        visit="AVISIT",
-        reference=FEV_REF,
-    )
+    res = _fit_fev(fev)
     e = np.eye(len(res.beta))
     full = res.test(e[[5, 6]])
     redundant = res.test(np.vstack([e[[5, 6]], e[5] + e[6]]))

@@ -134,6 +134,12 @@ def test_non_positive_definite_theta_and_bad_queries(mapp: pd.DataFrame) -> None
         res.lsmeans(["base"])
     with pytest.raises(MMRMError, match="not a level"):
         res.contrasts("arm", "Placebo", by="visit")
+    with pytest.raises(MMRMError, match="named twice"):  # was an IndexError
+        res.contrasts("arm", "PBO", by="arm")
+    with pytest.raises(MMRMError, match="named twice"):
+        res.lsmeans(["visit", "visit"])
+    with pytest.raises(MMRMError, match="not a factor"):
+        res.contrasts("arm", "PBO", by="base")
     with pytest.raises(MMRMError, match="columns"):
         res.estimate(np.ones(3))
     with pytest.raises(MMRMError, match="unknown covariance group"):

@@ -31,7 +31,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+
+# SciPy is imported inside the functions that use it: `attune analyze mmrm` needs only
+# mmrm_standardized_effects from this module, and scipy.stats/optimize take longer to import
+# than the whole fit (docs/mmrm.md, Imports).
 
 if TYPE_CHECKING:
     from attune.stats.mmrm import MMRMResult
@@ -144,6 +147,8 @@ def hedges_correction(df: float) -> float:
     """
     if df <= 1:
         raise StatsInputError(f"Hedges' correction needs more than 1 degree of freedom, got {df}")
+    from scipy import special
+
     return float(
         math.exp(special.gammaln(df / 2) - special.gammaln((df - 1) / 2)) / math.sqrt(df / 2)
     )
@@ -152,6 +157,8 @@ def hedges_correction(df: float) -> float:
 def hedges_g_ci(g: float, n1: int, n2: int, conf_level: float = 0.95) -> tuple[float, float, float]:
     """``(se, low, high)`` for Hedges' g by the Hedges & Olkin normal approximation."""
     check_conf_level(conf_level)
+    from scipy import stats
+
     se = math.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2.0 * (n1 + n2)))
     z = float(stats.norm.ppf(0.5 + conf_level / 2.0))
     return se, g - z * se, g + z * se
@@ -163,6 +170,8 @@ def nct_d_ci(d: float, n1: int, n2: int, conf_level: float = 0.95) -> tuple[floa
     With ``t = d sqrt(n1 n2 / (n1 + n2))`` on ``n1 + n2 - 2`` df, the limits are the
     noncentrality parameters under which ``t`` is the upper and lower ``(1 - level)/2`` quantile.
     """
+    from scipy import optimize, stats
+
     check_conf_level(conf_level)
     df = n1 + n2 - 2
     if df < 1:

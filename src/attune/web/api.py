@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.responses import Status
@@ -44,13 +43,14 @@ from attune.web.participants import services as journey
 from attune.web.participants.models import Participant
 from attune.web.participants.selectors import (
     arm_of,
-    get_participant,
     participants_for,
     planned_schedule,
 )
 from attune.web.queries.api import router as queries_router
+from attune.web.request_context import request_participant as _participant
+from attune.web.request_context import request_study as _study
+from attune.web.request_context import request_user as _staff
 from attune.web.studies.access import require, studies_of, visible_sites
-from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 from attune.web.unblinding.api import router as unblinding_router
 from attune.web.validation import INT_MAX, INT_MIN
@@ -236,25 +236,6 @@ class CorrectIn(SignIn):
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def _staff(request: HttpRequest) -> User:
-    """The logged-in user (the API's auth has already refused anyone else)."""
-    user = request.user
-    if not isinstance(user, User):
-        raise NotAllowed("log in first")
-    return user
-
-
-def _study(request: HttpRequest, code: str) -> Study:
-    study = studies_of(request.user).filter(code=code).first()
-    if study is None:
-        raise NotAllowed(f"no study {code} that you work in")
-    return study
-
-
-def _participant(request: HttpRequest, study_code: str, code: str) -> Participant:
-    return get_participant(request.user, _study(request, study_code), code)
 
 
 def _form(request: HttpRequest, study_code: str, code: str, form_id: int) -> FormRecord:

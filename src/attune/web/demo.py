@@ -144,6 +144,13 @@ def seed_demo(participants_per_site: int = 6, seed: int = 1, randomised: int = 4
                 continue
             caps_total = int(rng.integers(36, 55))
             journey.record_screening(coordinator, person, ELIGIBLE | {"caps5_total": caps_total})
+            journey.record_demographics(
+                coordinator,
+                person,
+                age=int(rng.integers(25, 66)),
+                sex=("female", "male")[number % 2],
+                race=str(rng.choice(["white", "black_or_african_american", "asian", "multiple"])),
+            )
             enrolled_on = today - timedelta(days=45 + number)
             journey.enrol(coordinator, person, enrolled_on)
             _hold_preparation(coordinator, person, enrolled_on)

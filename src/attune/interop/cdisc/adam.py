@@ -76,7 +76,7 @@ def build_adsl(trial: Trial) -> Dataset:
             "SUBJID": pid,
             "SITEID": people["site"].astype(object),
             "AGE": pd.to_numeric(people["age"], errors="coerce").astype(float),
-            "SEX": people["sex"].map(SEX),
+            "SEX": people["sex"].map(SEX).fillna("U"),  # as DM: not recorded is Unknown
             "RACE": people["race"].map(RACE),
         }
     )
@@ -547,6 +547,8 @@ def build_adae(trial: Trial, adsl: Dataset, ae: Dataset | None) -> Dataset | Non
             "AESEQ": events["AESEQ"].astype(float),
             "AETERM": events["AETERM"],
             "AEDECOD": events["AEDECOD"],
+            "AEBODSYS": events["AEBODSYS"],
+            "AEREL": events["AEREL"],
             "AESEV": events["AESEV"],
             "AESER": events["AESER"],
             "AEPRESP": events["AEPRESP"],
@@ -623,6 +625,14 @@ def build_adae(trial: Trial, adsl: Dataset, ae: Dataset | None) -> Dataset | Non
             origin="Predecessor",
             method="AE.AEDECOD",
         ),
+        Variable(
+            "AEBODSYS",
+            "Body System or Organ Class",
+            core="Perm",
+            origin="Predecessor",
+            method="AE.AEBODSYS",
+        ),
+        Variable("AEREL", "Causality", core="Perm", origin="Predecessor", method="AE.AEREL"),
         Variable(
             "AESEV",
             "Severity/Intensity",

@@ -36,6 +36,7 @@ def build_sdtm(trial: Trial) -> list[Dataset]:
 
 def _build_sdtm(trial: Trial) -> list[Dataset]:
     ae, suppae = sdtm.build_ae(trial)
+    cm, suppcm = sdtm.build_cm(trial)
     built = [
         design.build_ta(trial),
         design.build_te(trial),
@@ -50,6 +51,8 @@ def _build_sdtm(trial: Trial) -> list[Dataset]:
         sdtm.build_su(trial),
         ae,
         suppae,
+        cm,
+        suppcm,
         sdtm.build_dv(trial),
         sdtm.build_ie(trial),
         sdtm.build_vs(trial),

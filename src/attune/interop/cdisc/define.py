@@ -27,6 +27,9 @@ CDISC_CODELISTS = {
     "AESEV": ("Severity/Intensity Scale for Adverse Events", "C66769"),
     "EPOCH": ("Epoch", "C99079"),
     "AGEU": ("Age Unit", "C66781"),
+    "OUT": ("Outcome of Event", "C66768"),
+    "ACN": ("Action Taken with Study Treatment", "C66767"),
+    "ROUTE": ("Route of Administration Response", "C66729"),
 }
 DECODES = {
     "QSTESTCD": "QSTEST",
@@ -111,7 +114,11 @@ def build_define(
         DefineVersion="2.1.0",
         Standards=D.Standards(Standard=[ig]),
     )
-    codelists = codelist_values(datasets)
+    # a codelist no value uses (no action taken recorded yet) is left out: it would be empty
+    codelists = {name: terms for name, terms in codelist_values(datasets).items() if terms}
+    dictionaries = {n: d for dataset in datasets for n, d in dataset.dictionaries.items()}
+    for name in dictionaries:
+        codelists.pop(name, None)  # an external dictionary is named, its terms are not listed
     methods: dict[str, D.MethodDef] = {}
     for dataset in datasets:
         group = D.ItemGroupDef(
@@ -167,7 +174,9 @@ def build_define(
                 )
             if variable.type == "date":
                 item.DisplayFormat = "DATE9."
-            if variable.codelist and variable.codelist in codelists:
+            if variable.codelist and (
+                variable.codelist in codelists or variable.codelist in dictionaries
+            ):
                 item.CodeListRef = D.CodeListRef(CodeListOID=f"CL.{variable.codelist}")
             origin = D.Origin(Type=variable.origin)
             if variable.origin == "Collected":
@@ -213,6 +222,15 @@ def build_define(
                 )
             codelist.EnumeratedItem = []
         mdv.CodeList.append(codelist)
+    for name, (dictionary, version) in sorted(dictionaries.items()):
+        mdv.CodeList.append(
+            D.CodeList(
+                OID=f"CL.{name}",
+                Name=f"{dictionary} {version}",
+                DataType="text",
+                ExternalCodeList=D.ExternalCodeList(Dictionary=dictionary, Version=version),
+            )
+        )
     mdv.MethodDef.extend(methods.values())
     stamp = created.strftime("%Y-%m-%dT%H:%M:%S")
     return D.ODM(

@@ -70,6 +70,9 @@ class Dataset:
     reference: bool = False  # trial design: not subject data
     comment: str = ""
     codelists: list[Codelist] = field(default_factory=list)
+    #: codelist name -> (external dictionary, version) for coded terms (MedDRA, the drug
+    #: dictionary): Define-XML names the dictionary instead of listing its terms
+    dictionaries: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def variable(self, name: str) -> Variable:
         for variable in self.variables:

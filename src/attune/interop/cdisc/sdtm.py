@@ -1,8 +1,10 @@
-"""SDTM (SDTMIG 3.4) domains from the tidy dataset: DM, DS, SV, EX, VS, AE, DV, IE, SU and the
-supplemental qualifiers SUPPDM and SUPPAE. QS is in :mod:`qs`, trial design in :mod:`design`.
+"""SDTM (SDTMIG 3.4) domains from the tidy dataset: DM, DS, SV, EX, VS, AE (MedDRA-coded where
+the event was coded), CM (concomitant medications, drug-dictionary coded where coded), DV, IE, SU
+and the supplemental qualifiers SUPPDM, SUPPAE and SUPPCM. QS is in :mod:`qs`, trial design in
+:mod:`design`.
 
-Not written, because the tidy dataset holds no such data: CM (concomitant medications) and MH
-(medical history). A domain is written only when it has records.
+Not written, because the tidy dataset holds no such data: MH (medical history). A domain is
+written only when it has records.
 
 Blinding: built from a blinded dataset (or ``blind(dataset)``), DM carries no ARMCD, ARM,
 ACTARMCD or ACTARM value and EX says ``BLINDED`` for the treatment with no dose amount.
@@ -16,9 +18,14 @@ import pandas as pd
 from attune.interop.cdisc.context import Trial, iso_date, iso_datetime, pick
 from attune.interop.cdisc.model import Dataset, Variable
 from attune.interop.cdisc.terms import (
+    ACTION_TAKEN,
+    CAUSALITY,
     DEVIATION,
     DISCONTINUATION,
+    OUTCOME,
     RACE,
+    ROUTE,
+    SAE_CRITERIA,
     SEVERITY,
     SEX,
     VITALS,
@@ -77,7 +84,7 @@ def build_dm(trial: Trial) -> Dataset:
     dm["SITEID"] = people["site"].astype(object)
     dm["AGE"] = pd.to_numeric(people["age"], errors="coerce").astype(float)
     dm["AGEU"] = pick(dm["AGE"].notna(), "YEARS", None)
-    dm["SEX"] = people["sex"].map(SEX)
+    dm["SEX"] = people["sex"].map(SEX).fillna("U")  # required: not recorded (yet) is Unknown
     dm["RACE"] = people["race"].map(RACE)
     randomised = people["randomised_on"].notna()
     dosed = pid.isin(trial.first_dose.index)
@@ -564,22 +571,68 @@ def build_vs(trial: Trial) -> Dataset | None:
 # -- AE and SUPPAE ----------------------------------------------------------------------------
 
 
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A tidy column, or an empty one where the dataset predates it (format 1.4 columns)."""
+    if name in frame:
+        return frame[name]
+    return pd.Series(pd.NA, index=frame.index, dtype=object)
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """Text values as objects, missing and blank as None."""
+    out = values.astype(object).where(values.notna(), None)
+    return out.map(lambda v: None if v is None or str(v).strip() == "" else str(v))
+
+
+def _codes(values: pd.Series) -> pd.Series:
+    """Integer dictionary codes as numbers (XPT numeric), missing as NaN."""
+    return pd.to_numeric(values, errors="coerce").astype(float)
+
+
+def _dictionary_version(values: pd.Series) -> str:
+    """The dictionary release the coded rows name (several: joined, which a reviewer should see)."""
+    found = sorted({str(v) for v in values.dropna() if str(v).strip()})
+    return "; ".join(found) or "not recorded"
+
+
 def build_ae(trial: Trial) -> tuple[Dataset | None, Dataset | None]:
+    """AE with MedDRA coding where the event was coded (AELLT to AESOC); an event not yet
+    coded keeps its reported term, in capitals, as AEDECOD, and has no codes."""
     events = trial.dataset.adverse_events.reset_index(drop=True)
     if events.empty:
         return None, None
     ae = _base(trial, events, "AE")
     ae["AESPID"] = events["ae_id"].astype(object)
     ae["AETERM"] = events["term"].astype(object)
-    ae["AEDECOD"] = events["term"].astype(object).str.upper()
+    coded_pt = _texts(_column(events, "meddra_pt"))
+    coded = coded_pt.notna()
+    ae["AELLT"] = _texts(_column(events, "meddra_llt")).where(coded, None)
+    ae["AELLTCD"] = _codes(_column(events, "meddra_llt_code")).where(coded)
+    ae["AEDECOD"] = coded_pt.where(coded, events["term"].astype(object).str.upper())
+    ae["AEPTCD"] = _codes(_column(events, "meddra_pt_code")).where(coded)
+    soc = _texts(_column(events, "meddra_soc")).where(coded, None)
+    soc_code = _codes(_column(events, "meddra_soc_code")).where(coded)
+    ae["AEBODSYS"] = soc
+    ae["AEBDSYCD"] = soc_code
+    ae["AESOC"] = soc  # the primary SOC is the body system
+    ae["AESOCCD"] = soc_code
     ae["AESEV"] = events["severity"].map(SEVERITY)
-    ae["AESER"] = np.where(events["serious"].fillna(False).astype(bool), "Y", "N")
-    solicited = (
-        events["solicited"] if "solicited" in events else pd.Series(pd.NA, index=events.index)
+    serious = events["serious"].fillna(False).astype(bool)
+    ae["AESER"] = np.where(serious, "Y", "N")
+    criteria = _texts(_column(events, "sae_criteria")).map(
+        lambda text: {c.strip() for c in text.split(";")} if text else set()
     )
+    for criterion, (name, _label) in SAE_CRITERIA.items():
+        flagged = criteria.map(lambda found, c=criterion: c in found)
+        ae[name] = pick(serious, pick(flagged, "Y", "N"), None)
+    ae["AEACN"] = _texts(_column(events, "action_taken")).map(ACTION_TAKEN)
+    ae["AEREL"] = _texts(_column(events, "causality_drug")).map(CAUSALITY)
+    solicited = _column(events, "solicited")
     ae["AEPRESP"] = pick(solicited.fillna(False).astype(bool), "Y", None)
     resolved = events["resolved_date"].notna()
-    ae["AEOUT"] = np.where(resolved, "RECOVERED/RESOLVED", "NOT RECOVERED/NOT RESOLVED")
+    derived_outcome = np.where(resolved, "RECOVERED/RESOLVED", "NOT RECOVERED/NOT RESOLVED")
+    recorded_outcome = _texts(_column(events, "outcome")).map(OUTCOME)
+    ae["AEOUT"] = pick(recorded_outcome.notna(), recorded_outcome.to_numpy(), derived_outcome)
     visit_ids = events["visit_id"].astype(object)
     ae["EPOCH"] = [trial.epoch_of(v) if isinstance(v, str) else None for v in visit_ids]
     ae["AESTDTC"] = iso_date(events["onset_date"])
@@ -587,8 +640,10 @@ def build_ae(trial: Trial) -> tuple[Dataset | None, Dataset | None]:
     ae["AESTDY"] = trial.study_day(events["participant_id"], events["onset_date"])
     ae["AEENDY"] = trial.study_day(events["participant_id"], events["resolved_date"])
     ae["_emergent"] = events["treatment_emergent"].fillna(False).astype(bool).to_numpy()
+    ae["_therapy"] = _texts(_column(events, "causality_therapy")).map(CAUSALITY).to_numpy()
     ae = number_within(ae, "USUBJID", ["AESTDTC", "AESPID"])
     ae["AESEQ"] = ae["_seq"]
+    meddra = "MedDRA coding of the event (empty: not coded yet)"
     variables = [
         STUDYID,
         domain_var("AE"),
@@ -596,10 +651,33 @@ def build_ae(trial: Trial) -> tuple[Dataset | None, Dataset | None]:
         seq_var("AE"),
         Variable("AESPID", "Sponsor-Defined Identifier", core="Perm"),
         Variable("AETERM", "Reported Term for the Adverse Event", core="Req"),
-        Variable("AEDECOD", "Dictionary-Derived Term", core="Req", origin="Derived"),
+        Variable("AELLT", "Lowest Level Term", core="Exp", origin="Assigned", method=meddra),
+        Variable("AELLTCD", "Lowest Level Term Code", "integer", core="Exp", origin="Assigned"),
+        Variable(
+            "AEDECOD",
+            "Dictionary-Derived Term",
+            core="Req",
+            origin="Assigned",
+            codelist="MEDDRA",
+        ),
+        Variable("AEPTCD", "Preferred Term Code", "integer", core="Exp", origin="Assigned"),
+        Variable("AEBODSYS", "Body System or Organ Class", core="Exp", origin="Assigned"),
+        Variable(
+            "AEBDSYCD", "Body System or Organ Class Code", "integer", core="Exp", origin="Assigned"
+        ),
+        Variable("AESOC", "Primary System Organ Class", core="Exp", origin="Assigned"),
+        Variable(
+            "AESOCCD", "Primary System Organ Class Code", "integer", core="Exp", origin="Assigned"
+        ),
         Variable("AEPRESP", "Pre-Specified Adverse Event", core="Perm", codelist="NY"),
         Variable("AESEV", "Severity/Intensity", core="Perm", codelist="AESEV"),
         Variable("AESER", "Serious Event", core="Exp", codelist="NY"),
+        *(
+            Variable(name, label, core="Perm", origin="Derived", codelist="NY")
+            for name, label in SAE_CRITERIA.values()
+        ),
+        Variable("AEACN", "Action Taken with Study Treatment", core="Exp", codelist="ACN"),
+        Variable("AEREL", "Causality", core="Exp", codelist="AEREL"),
         Variable(
             "AEOUT", "Outcome of Adverse Event", core="Perm", origin="Derived", codelist="OUT"
         ),
@@ -617,6 +695,7 @@ def build_ae(trial: Trial) -> tuple[Dataset | None, Dataset | None]:
             "AEENDY", "Study Day of End of Adverse Event", "integer", core="Perm", origin="Derived"
         ),
     ]
+    uncoded = int((~coded).sum())
     dataset = Dataset(
         "AE",
         "Adverse Events",
@@ -625,24 +704,116 @@ def build_ae(trial: Trial) -> tuple[Dataset | None, Dataset | None]:
         ("STUDYID", "USUBJID", "AEDECOD", "AESTDTC"),
         variables,
         ae,
-        comment="AEDECOD is the reported term in capitals: the tidy dataset carries no MedDRA coding.",
-    )
-    supp = supp_dataset(
-        trial,
-        "AE",
-        pd.DataFrame(
-            {
-                "USUBJID": ae["USUBJID"],
-                "IDVAR": "AESEQ",
-                "IDVARVAL": ae["AESEQ"].astype(str),
-                "QNAM": "AETRTEM",
-                "QLABEL": "Treatment Emergent Flag",
-                "QVAL": np.where(ae["_emergent"], "Y", "N"),
-                "QORIG": "Derived",
-            }
+        comment=(
+            f"{uncoded} of {len(ae)} events not coded to MedDRA yet: their AEDECOD is the reported "
+            "term in capitals, with no codes."
+            if uncoded
+            else "Every event is coded to MedDRA."
         ),
+        dictionaries={"MEDDRA": ("MEDDRA", _dictionary_version(_column(events, "meddra_version")))},
     )
+    ids = {"USUBJID": ae["USUBJID"], "IDVAR": "AESEQ", "IDVARVAL": ae["AESEQ"].astype(str)}
+    emergent = pd.DataFrame(
+        {
+            **ids,
+            "QNAM": "AETRTEM",
+            "QLABEL": "Treatment Emergent Flag",
+            "QVAL": np.where(ae["_emergent"], "Y", "N"),
+            "QORIG": "Derived",
+        }
+    )
+    therapy = pd.DataFrame(
+        {
+            **ids,
+            "QNAM": "AERELTHR",
+            "QLABEL": "Causality to the Psychotherapy",
+            "QVAL": ae["_therapy"],
+            "QORIG": "Collected",
+        }
+    ).dropna(subset=["QVAL"])
+    supp = supp_dataset(trial, "AE", pd.concat([emergent, therapy], ignore_index=True))
     return dataset, supp
+
+
+# -- CM and SUPPCM ----------------------------------------------------------------------------
+
+
+def build_cm(trial: Trial) -> tuple[Dataset | None, Dataset | None]:
+    """CM from the tidy medications table: the verbatim name as CMTRT, the drug dictionary's
+    name and ATC code where the medication was coded, and the protocol's taper class in SUPPCM."""
+    meds = trial.dataset.medications.reset_index(drop=True)
+    if meds.empty:
+        return None, None
+    cm = _base(trial, meds, "CM")
+    cm["CMSPID"] = meds["medication_id"].astype(object)
+    cm["CMTRT"] = meds["name"].astype(object).map(lambda t: shorten(str(t), 200))
+    cm["CMDECOD"] = _texts(_column(meds, "drug_name")).map(
+        lambda t: t.upper() if isinstance(t, str) else None
+    )
+    cm["CMCLASCD"] = _texts(_column(meds, "atc_code"))
+    cm["CMINDC"] = _texts(_column(meds, "indication"))
+    cm["CMDOSTXT"] = _texts(_column(meds, "dose"))
+    cm["CMROUTE"] = _texts(meds["route"]).map(ROUTE)
+    cm["CMSTDTC"] = iso_date(meds["start_date"])
+    cm["CMENDTC"] = iso_date(meds["stop_date"])
+    cm["CMSTDY"] = trial.study_day(meds["participant_id"], meds["start_date"])
+    cm["CMENDY"] = trial.study_day(meds["participant_id"], meds["stop_date"])
+    ongoing = meds["stop_date"].isna()
+    cm["CMENRTPT"] = pick(ongoing, "ONGOING", None)
+    cm["CMENTPT"] = pick(ongoing, "END OF STUDY", None)
+    cm["_taper"] = _texts(_column(meds, "taper_class")).to_numpy()
+    cm = number_within(cm, "USUBJID", ["CMSTDTC", "CMSPID"])
+    cm["CMSEQ"] = cm["_seq"]
+    variables = [
+        STUDYID,
+        domain_var("CM"),
+        USUBJID,
+        seq_var("CM"),
+        Variable("CMSPID", "Sponsor-Defined Identifier", core="Perm"),
+        Variable("CMTRT", "Reported Name of Drug, Med, or Therapy", core="Req"),
+        Variable(
+            "CMDECOD",
+            "Standardized Medication Name",
+            core="Perm",
+            origin="Assigned",
+            codelist="WHODRUG",
+        ),
+        Variable("CMCLASCD", "Medication Class Code", core="Perm", origin="Assigned"),
+        Variable("CMINDC", "Indication", core="Perm"),
+        Variable("CMDOSTXT", "Dose Description", core="Perm"),
+        Variable("CMROUTE", "Route of Administration", core="Perm", codelist="ROUTE"),
+        Variable("CMSTDTC", "Start Date/Time of Medication", core="Perm"),
+        Variable("CMENDTC", "End Date/Time of Medication", core="Perm"),
+        Variable("CMSTDY", "Study Day of Start of Medication", "integer", origin="Derived"),
+        Variable("CMENDY", "Study Day of End of Medication", "integer", origin="Derived"),
+        Variable("CMENRTPT", "End Relative to Reference Time Point", core="Perm", origin="Derived"),
+        Variable("CMENTPT", "End Reference Time Point", core="Perm", origin="Assigned"),
+    ]
+    dataset = Dataset(
+        "CM",
+        "Concomitant/Prior Medications",
+        "INTERVENTIONS",
+        "One record per recorded medication per subject",
+        ("STUDYID", "USUBJID", "CMTRT", "CMSTDTC"),
+        variables,
+        cm,
+        comment="CMDECOD and CMCLASCD (ATC) are empty for a medication not coded yet.",
+        dictionaries={
+            "WHODRUG": ("WHODRUG", _dictionary_version(_column(meds, "dictionary_version")))
+        },
+    )
+    taper = pd.DataFrame(
+        {
+            "USUBJID": cm["USUBJID"],
+            "IDVAR": "CMSEQ",
+            "IDVARVAL": cm["CMSEQ"].astype(str),
+            "QNAM": "CMTAPER",
+            "QLABEL": "Protocol Medication Taper Class",
+            "QVAL": cm["_taper"],
+            "QORIG": "Assigned",
+        }
+    ).dropna(subset=["QVAL"])
+    return dataset, supp_dataset(trial, "CM", taper)
 
 
 # -- DV ---------------------------------------------------------------------------------------

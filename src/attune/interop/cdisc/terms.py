@@ -1,7 +1,7 @@
 """Controlled terms and the sponsor codes of Attune's CDISC export, in one place.
 
 CDISC Controlled Terminology is used where a codelist exists (sex, race, severity, disposition,
-epoch, units, No/Yes). Questionnaire test codes follow the CDISC QRS supplement of an
+epoch, units, No/Yes, AE outcome and action taken, route). Questionnaire test codes follow the CDISC QRS supplement of an
 instrument where one exists (the ``codes.cdisc_qs_prefix`` of its instrument file: PCL-5
 ``PCL01``, PHQ-9 ``PHQ01``, SDS ``SDS01``, C-SSRS ``CSS``); the others get the sponsor prefix in
 :data:`SPONSOR_QS_PREFIX`. Codes are built from the prefix and the item number (``PCL0107``),
@@ -28,6 +28,56 @@ RACE = {
 }
 SEVERITY = {"mild": "MILD", "moderate": "MODERATE", "severe": "SEVERE"}
 NY = {"N": "No", "Y": "Yes"}
+#: tidy AE outcome -> AEOUT (codelist OUT, C66768)
+OUTCOME = {
+    "recovered": "RECOVERED/RESOLVED",
+    "recovering": "RECOVERING/RESOLVING",
+    "not_recovered": "NOT RECOVERED/NOT RESOLVED",
+    "recovered_with_sequelae": "RECOVERED/RESOLVED WITH SEQUELAE",
+    "fatal": "FATAL",
+    "unknown": "UNKNOWN",
+}
+#: tidy action with the study drug -> AEACN (codelist ACN, C66767). Withholding the optional
+#: supplemental dose lowers the session's dose; stopping a session interrupts the drug.
+ACTION_TAKEN = {
+    "dose_not_changed": "DOSE NOT CHANGED",
+    "supplemental_dose_withheld": "DOSE REDUCED",
+    "session_stopped": "DRUG INTERRUPTED",
+    "drug_withdrawn": "DRUG WITHDRAWN",
+    "not_applicable": "NOT APPLICABLE",
+    "unknown": "UNKNOWN",
+}
+#: tidy causality -> AEREL (sponsor-defined: CDISC publishes no relatedness codelist)
+CAUSALITY = {
+    "not_related": "NOT RELATED",
+    "unlikely": "UNLIKELY RELATED",
+    "possible": "POSSIBLY RELATED",
+    "probable": "PROBABLY RELATED",
+    "definite": "RELATED",
+}
+#: ICH E2A seriousness criteria (the tidy ``sae_criteria``) -> the AE flag variables
+SAE_CRITERIA = {
+    "death": ("AESDTH", "Results in Death"),
+    "life_threatening": ("AESLIFE", "Is Life Threatening"),
+    "hospitalisation": ("AESHOSP", "Requires or Prolongs Hospitalization"),
+    "disability": ("AESDISAB", "Persist or Signif Disability/Incapacity"),
+    "congenital_anomaly": ("AESCONG", "Congenital Anomaly or Birth Defect"),
+    "important_medical_event": ("AESMIE", "Other Medically Important Serious Event"),
+}
+#: tidy route -> CMROUTE (codelist ROUTE, C66729)
+ROUTE = {
+    "oral": "ORAL",
+    "sublingual": "SUBLINGUAL",
+    "intravenous": "INTRAVENOUS",
+    "intramuscular": "INTRAMUSCULAR",
+    "subcutaneous": "SUBCUTANEOUS",
+    "transdermal": "TRANSDERMAL",
+    "inhaled": "RESPIRATORY (INHALATION)",
+    "topical": "TOPICAL",
+    "nasal": "NASAL",
+    "rectal": "RECTAL",
+    "other": "OTHER",
+}
 #: tidy discontinuation reasons -> CDISC DSDECOD (codelist NCOMPLT, C66727)
 DISCONTINUATION = {
     "adverse_event": "ADVERSE EVENT",

@@ -64,6 +64,8 @@ def read_define(
     items = {item.get("OID"): item for item in mdv.findall("odm:ItemDef", NS)}
     codelists: dict[str, set[str]] = {}
     for codelist in mdv.findall("odm:CodeList", NS):
+        if codelist.find("odm:ExternalCodeList", NS) is not None:
+            continue  # MedDRA, the drug dictionary: terms are not listed in define.xml
         values = {e.get("CodedValue", "") for e in codelist.findall("odm:CodeListItem", NS)}
         values |= {e.get("CodedValue", "") for e in codelist.findall("odm:EnumeratedItem", NS)}
         codelists[codelist.get("OID", "")] = values

@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from attune.stats.mmrm.errors import (
@@ -23,6 +22,9 @@ from attune.stats.mmrm.errors import (
     MMRMDataError,
     RankDeficientError,
 )
+
+if TYPE_CHECKING:  # pandas is imported by the functions that read a DataFrame (docs/mmrm.md)
+    import pandas as pd
 
 FloatArray = NDArray[np.float64]
 
@@ -91,6 +93,8 @@ def _rhs_variables(rhs: str) -> list[str]:
 
 
 def _is_factor(series: pd.Series[Any]) -> bool:
+    import pandas as pd
+
     return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
 
 
@@ -207,6 +211,8 @@ def build_design(
     visit_levels: Sequence[str] | None,
 ) -> Design:
     """Validate the data and code the model (see module docstring)."""
+    import pandas as pd
+
     if not isinstance(data, pd.DataFrame):
         raise MMRMDataError("data must be a pandas DataFrame")
     outcome, rhs = _split_formula(formula)
@@ -385,6 +391,7 @@ def _formulaic_design(
 ) -> tuple[FloatArray, tuple[str, ...], Any, list[tuple[str, tuple[str, ...], list[int]]]]:
     """General formulas (functions, transforms, non-hierarchical terms) through formulaic."""
     import formulaic
+    import pandas as pd
 
     frame = df.copy()
     for var, levels in factor_levels.items():
@@ -405,22 +412,29 @@ def _formulaic_design(
     return x, names, spec, raw
 
 
-def grid_matrix(design: Design, grid: pd.DataFrame) -> FloatArray:
-    """Model matrix of new data (a reference grid), coded exactly as the fitted design."""
+def grid_matrix(design: Design, numeric: dict[str, float]) -> FloatArray:
+    """Model matrix of the reference grid, coded exactly as the fitted design.
+
+    The grid holds every combination of the factor levels, in ``itertools.product`` order over
+    ``design.factor_levels`` (the last factor varying fastest), with each numeric covariate at
+    the value ``numeric`` gives. The factor codes are the grid's own indices, so the built-in
+    coder needs no pandas; formulaic designs get a DataFrame of the level labels.
+    """
+    sizes = [len(levels) for levels in design.factor_levels.values()]
+    n = int(np.prod(sizes)) if sizes else 1
+    codes = np.indices(sizes).reshape(len(sizes), n) if sizes else np.zeros((0, 1), np.intp)
     if isinstance(design.model_spec, FastSpec):
-        cols: dict[str, NDArray[Any]] = {}
-        for var in grid.columns:
-            if var in design.factor_levels:
-                cat = pd.Categorical(
-                    grid[var].astype(str), categories=list(design.factor_levels[var])
-                )
-                cols[var] = np.asarray(cat.codes, dtype=np.intp)
-            else:
-                cols[var] = grid[var].to_numpy(dtype=np.float64)
-        x, _, _ = encode_fast(design.model_spec, cols, design.factor_levels, len(grid))
+        cols: dict[str, NDArray[Any]] = dict(zip(design.factor_levels, codes, strict=True))
+        for var, val in numeric.items():
+            cols[var] = np.full(n, float(val))
+        x, _, _ = encode_fast(design.model_spec, cols, design.factor_levels, n)
         return x
-    g = grid.copy()
-    for var, levels in design.factor_levels.items():
-        g[var] = pd.Categorical(g[var].astype(str), categories=list(levels))
+    import pandas as pd
+
+    g = pd.DataFrame(index=range(n))
+    for (var, levels), code in zip(design.factor_levels.items(), codes, strict=True):
+        g[var] = pd.Categorical.from_codes(code, categories=pd.Index(list(levels)))
+    for var, val in numeric.items():
+        g[var] = float(val)
     mm = design.model_spec.get_model_matrix(g)
     return np.asarray(mm.to_numpy(dtype=np.float64))

@@ -33,13 +33,13 @@ _LOG2PI = math.log(2.0 * math.pi)
 
 
 def tri_inv(low: FloatArray) -> FloatArray:
-    """Inverse of a small lower-triangular matrix (LAPACK dtrtri)."""
-    from scipy.linalg import lapack
+    """Inverse of a small lower-triangular matrix (a Cholesky factor, so well conditioned).
 
-    inv, info = lapack.dtrtri(low, lower=1)
-    if info != 0:
-        raise np.linalg.LinAlgError("singular triangular matrix")
-    return np.asarray(np.tril(inv))
+    NumPy's general inverse, not LAPACK's triangular dtrtri: the matrices are P x P (tens of
+    columns), where the difference in work is nothing, and scipy.linalg would cost more to
+    import than a whole fit (docs/mmrm.md, Imports). Raises LinAlgError if singular.
+    """
+    return np.asarray(np.tril(np.linalg.inv(low)))
 
 
 @dataclass(frozen=True)
@@ -315,20 +315,23 @@ class Engine:
             wg = w[blk, blk]
             d1, d2 = ev.sig[g].d1, ev.sig[g].d2
             assert d2 is not None
-            e_g = np.zeros((k, k)) if linear else np.einsum("ij,ijab->ab", wg, d2)
+            e_g = np.zeros((k, k)) if linear else np.tensordot(wg, d2, axes=([0, 1], [0, 1]))
             pats = self._groups[g]
             sp = ev.s_pat[pats]
-            # D_p = sum_ij W_ij V_i S_p V_j
-            vs = np.einsum("iab,pbc->piac", d1, sp)
-            wv = np.einsum("ij,jab->iab", wg, d1)
-            d_p = np.einsum("piab,ibc->pac", vs, wv)
+            # D_p = sum_ij W_ij V_i S_p V_j = sum_i (V_i S_p) (sum_j W_ij V_j), as one product
+            vs = np.matmul(d1[None], sp[:, None])  # (npat, m, K, K)
+            wv = np.tensordot(wg, d1, axes=(1, 0))  # (m, K, K)
+            d_p = vs.transpose(0, 2, 1, 3).reshape(len(pats), k, m * k) @ wv.reshape(m * k, k)
             core = d_p - 0.25 * e_g[None]
             rows = self._group_rows[g]
             tg = ev.t_ps[rows]
             core_n = core[np.searchsorted(pats, d.pat[rows])]
-            inner += np.einsum("nap,nab,nbq->pq", tg, core_n, tg)
+            # sum_n T_n' core_n T_n as one (n K) x P product
+            inner += tg.reshape(-1, p).T @ (core_n @ tg).reshape(-1, p)
+        # sum_ij W_ij A~_i A~_j = sum_j B_j A~_j with B_j = sum_i W_ij A~_i
         at = ev.a_tilde
-        inner -= np.einsum("ij,ipq,jqr->pr", w, at, at)
+        bw = np.tensordot(w, at, axes=(0, 0))  # (ntheta, P, P)
+        inner -= bw.transpose(1, 0, 2).reshape(p, -1) @ at.reshape(-1, p)
         linv = tri_inv(ev.chol_m)
         phi_half = linv.T  # Phi = L^-T L^-1
         phi = phi_half @ phi_half.T

@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
-from scipy import optimize
 
 from attune.stats.mmrm._blas import single_threaded_blas
 from attune.stats.mmrm.covariance import STRUCTURES, CovStructure
@@ -25,6 +24,9 @@ from attune.stats.mmrm.errors import (
 from attune.stats.mmrm.inference import DF_METHODS, InferenceState
 from attune.stats.mmrm.results import MMRMResult
 from attune.stats.mmrm.sas import HistoryRow, mivque0, newton_raphson, null_model_deviance
+
+if TYPE_CHECKING:  # the caller passes a DataFrame; pandas is not imported here (docs/mmrm.md)
+    import pandas as pd
 
 FloatArray = NDArray[np.float64]
 
@@ -55,6 +57,17 @@ def _start_theta(design: Design, pdata: PatternData, structure: CovStructure) ->
         cov[np.diag_indices(k)] = dvar
         out.append(structure.initial(cov))
     return np.concatenate(out)
+
+
+def _between_columns(
+    x: FloatArray, subject_codes: NDArray[np.intp], n_subjects: int
+) -> NDArray[np.bool_]:
+    """Columns of X constant within every subject (the between-within df classification)."""
+    order = np.argsort(subject_codes, kind="stable")
+    starts = np.searchsorted(subject_codes[order], np.arange(n_subjects))
+    xs = x[order]
+    spread = np.maximum.reduceat(xs, starts, axis=0) - np.minimum.reduceat(xs, starts, axis=0)
+    return np.asarray(spread.max(axis=0) < 1e-12)
 
 
 def _newton(
@@ -110,6 +123,7 @@ def _newton(
 
 def _fallback(engine: Engine, theta: FloatArray) -> FloatArray:
     """Quasi-Newton (BFGS) from the current point when Newton stalls (e.g. far from optimum)."""
+    from scipy import optimize
 
     def fun(th: FloatArray) -> tuple[float, FloatArray]:
         ev = engine.evaluate(th, order=1)
@@ -336,16 +350,14 @@ def _fit(
         vcov_beta = phi
     n_subj = len(design.subject_levels)
     n_obs = design.x.shape[0]
-    # between-within classification of the columns of X
-    xs = pd.DataFrame(design.x).groupby(design.subject_codes)
-    between = np.asarray((xs.max() - xs.min()).abs().max(axis=0).to_numpy() < 1e-12)
+    between = _between_columns(design.x, design.subject_codes, n_subj)
     nb = int(between.sum())
     col_bw = np.where(between, n_subj - nb, n_obs - n_subj - (p - nb)).astype(float)
     state = InferenceState(
         beta=full.beta,
         vcov_beta=vcov_beta,
         phi=phi,
-        chol_m=full.chol_m,
+        chol_inv=linv,
         a_tilde=full.a_tilde,
         w_theta=w_theta,
         df_method=df,

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 FloatArray = NDArray[np.float64]
 
@@ -40,13 +39,13 @@ DF_METHODS = (
 
 @dataclass(frozen=True)
 class InferenceState:
-    """What the df methods need from the fit (all at the optimum)."""
+    """What the df methods need from the fit (all at the optimum), computed once per fit."""
 
     beta: FloatArray
     vcov_beta: FloatArray  # the covariance used for SEs (model, KR-adjusted or empirical)
     phi: FloatArray  # model-based (X'V^-1X)^-1
-    chol_m: FloatArray  # lower Cholesky factor of X'V^-1X
-    a_tilde: FloatArray  # (ntheta, P, P) L^-1 X'V^-1 V_i V^-1 X L^-T
+    chol_inv: FloatArray  # C^-1, C the lower Cholesky factor of X'V^-1X (Phi = C^-T C^-1)
+    a_tilde: FloatArray  # (ntheta, P, P) C^-1 X'V^-1 V_i V^-1 X C^-T
     w_theta: FloatArray  # cov(theta)
     df_method: str
     residual_df: float
@@ -54,19 +53,24 @@ class InferenceState:
     emp_info: FloatArray | None = None  # (n_subj, P, P) X_i' Sigma_i^-1 X_i if vcov=empirical
 
 
-def _a_matrices(st: InferenceState) -> FloatArray:
-    low = st.chol_m
-    return np.asarray(np.einsum("ab,ibc,dc->iad", low, st.a_tilde, low))
+def _whitened_gradients(st: InferenceState, lmat: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """For each row l of ``lmat``: v = l Phi l' and d v / d theta_i = -l Phi A_i Phi l'.
+
+    With z = C^-1 l', v = z'z and l Phi A_i Phi l' = z' A~_i z, so one product with the
+    per-fit A~ serves every row at once (shapes (n,) and (n, ntheta); the sign does not
+    matter to the quadratic forms that use it).
+    """
+    z = st.chol_inv @ lmat.T  # (P, n)
+    az = st.a_tilde @ z  # (ntheta, P, n)
+    return np.einsum("pn,pn->n", z, z), np.einsum("pn,ipn->ni", z, az)
 
 
-def satterthwaite_1d(st: InferenceState, lvec: FloatArray) -> float:
-    z = np.linalg.solve(st.chol_m, lvec)
-    grad = np.einsum("p,ipq,q->i", z, st.a_tilde, z)
-    v = float(z @ z)
-    denom = float(grad @ st.w_theta @ grad)
-    if denom <= 0.0:
-        return float("inf")
-    return 2.0 * v * v / denom
+def satterthwaite_rows(st: InferenceState, lmat: FloatArray) -> FloatArray:
+    """Satterthwaite df of each row l: 2 v^2 / (grad v' W grad v)."""
+    v, grad = _whitened_gradients(st, lmat)
+    denom = np.einsum("ni,ni->n", grad @ st.w_theta, grad)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denom > 0.0, 2.0 * v * v / denom, np.inf)
 
 
 def satterthwaite_empirical_1d(st: InferenceState, lvec: FloatArray) -> float:
@@ -82,24 +86,15 @@ def satterthwaite_empirical_1d(st: InferenceState, lvec: FloatArray) -> float:
     z = st.emp_info @ w  # (n, P)
     dv = z @ w
     zz = z.T @ z
-    q = np.einsum("np,pq,nq->n", z, st.phi, z)
+    q = np.einsum("np,pq,nq->n", z, st.phi, z, optimize=True)
     pz = st.phi @ zz
     tr_m = float(dv.sum() - np.trace(pz))
     tr_m2 = float(dv @ dv - 2.0 * dv @ q + np.sum(pz * pz.T))
     return tr_m * tr_m / tr_m2 if tr_m2 > 0 else float("inf")
 
 
-def kr_df(st: InferenceState, lmat: FloatArray) -> tuple[float, float]:
-    """Kenward-Roger denominator df m and F scale lambda for the rows of ``lmat``."""
-    q = lmat.shape[0]
-    phi = st.phi
-    theta_m = lmat.T @ np.linalg.solve(lmat @ phi @ lmat.T, lmat)
-    amats = _a_matrices(st)
-    # P_i = -A_i; M_i = Theta Phi P_i Phi
-    mi = -np.einsum("ab,bc,icd,de->iae", theta_m, phi, amats, phi)
-    tr = np.einsum("iaa->i", mi)
-    a1 = float(tr @ st.w_theta @ tr)
-    a2 = float(np.einsum("ij,iab,jba->", st.w_theta, mi, mi))
+def kr_m_lambda(q: int, a1: FloatArray, a2: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Kenward & Roger (1997), section 4: df m and scale lambda from A1, A2 (elementwise)."""
     b = (a1 + 6.0 * a2) / (2.0 * q)
     g = ((q + 1.0) * a1 - (q + 4.0) * a2) / ((q + 2.0) * a2)
     den = 3.0 * q + 2.0 * (1.0 - g)
@@ -108,42 +103,81 @@ def kr_df(st: InferenceState, lmat: FloatArray) -> tuple[float, float]:
     v_star = 2.0 / q * (1.0 + c1 * b) / ((1.0 - c2 * b) ** 2 * (1.0 - c3 * b))
     rho = v_star / (2.0 * e_star**2)
     m = 4.0 + (q + 2.0) / (q * rho - 1.0)
-    lam = m / (e_star * (m - 2.0))
-    return m, lam
+    return m, m / (e_star * (m - 2.0))
 
 
-def bw_df(st: InferenceState, lmat: FloatArray) -> float:
-    used = np.any(np.abs(lmat) > 0, axis=0)
-    if not np.any(used):
-        return st.residual_df
-    return float(np.min(st.column_df_bw[used]))
+def kr_df(st: InferenceState, lmat: FloatArray) -> tuple[float, float]:
+    """Kenward-Roger denominator df m and F scale lambda for the q rows of ``lmat`` jointly.
+
+    With Theta = L' (L Phi L')^-1 L and M_i = Theta Phi P_i Phi (P_i = -A_i),
+    A1 = sum_ij W_ij tr(M_i) tr(M_j) and A2 = sum_ij W_ij tr(M_i M_j). Whitening with
+    Z = C^-1 L' = Q R (thin QR) turns both traces into traces of the q x q matrices
+    G_i = Q' A~_i Q: tr(M_i) = -tr(G_i) and tr(M_i M_j) = tr(G_i G_j), so no P x P matrix
+    per parameter is formed for the contrast.
+    """
+    q = lmat.shape[0]
+    qz, _ = np.linalg.qr(st.chol_inv @ lmat.T)
+    gmat = qz.T @ st.a_tilde @ qz  # (ntheta, q, q)
+    tr = np.trace(gmat, axis1=1, axis2=2)
+    n_theta = gmat.shape[0]
+    gf = gmat.reshape(n_theta, q * q)
+    gt = gmat.transpose(0, 2, 1).reshape(n_theta, q * q)
+    a1 = np.asarray(tr @ st.w_theta @ tr)
+    a2 = np.asarray(np.sum(st.w_theta * (gf @ gt.T)))
+    m, lam = kr_m_lambda(q, a1, a2)
+    return float(m), float(lam)
 
 
-def contrast_1d(st: InferenceState, lvec: FloatArray) -> tuple[float, float, float]:
-    """Estimate, standard error and df of l'beta."""
-    est = float(lvec @ st.beta)
-    se = float(np.sqrt(max(float(lvec @ st.vcov_beta @ lvec), 0.0)))
+def kr_df_rows(st: InferenceState, lmat: FloatArray) -> FloatArray:
+    """Kenward-Roger df m of each row of ``lmat`` on its own (q = 1), all rows at once.
+
+    For one row G_i is the scalar z' A~_i z / z'z, so A1 = A2 = g' W g with g_i that scalar.
+    """
+    v, grad = _whitened_gradients(st, lmat)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero row has no df (NaN)
+        g = grad / v[:, None]
+        a = np.einsum("ni,ni->n", g @ st.w_theta, g)
+        return kr_m_lambda(1, a, a)[0]
+
+
+def bw_df_rows(st: InferenceState, lmat: FloatArray) -> FloatArray:
+    """Between-within df of each row: the smallest df among the columns the row uses."""
+    used = np.abs(lmat) > 0
+    df = np.where(used, st.column_df_bw[None, :], np.inf).min(axis=1)
+    return np.where(used.any(axis=1), df, st.residual_df)
+
+
+def contrast_rows(
+    st: InferenceState, lmat: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Estimate, standard error and df of l beta for each row l of ``lmat`` (n x P)."""
+    est = lmat @ st.beta
+    se = np.sqrt(np.maximum(np.einsum("np,np->n", lmat @ st.vcov_beta, lmat), 0.0))
     if st.df_method == "satterthwaite":
         if st.emp_info is not None:
-            df = satterthwaite_empirical_1d(st, lvec)
+            df = np.array([satterthwaite_empirical_1d(st, lv) for lv in lmat])
         else:
-            df = satterthwaite_1d(st, lvec)
+            df = satterthwaite_rows(st, lmat)
     elif st.df_method.startswith("kenward-roger"):
-        df = kr_df(st, lvec[None, :])[0]
+        df = kr_df_rows(st, lmat)
     elif st.df_method == "residual":
-        df = st.residual_df
+        df = np.full(lmat.shape[0], st.residual_df)
     else:
-        df = bw_df(st, lvec[None, :])
-    return est, se, df
+        df = bw_df_rows(st, lmat)
+    return est, se, np.asarray(df, dtype=np.float64)
 
 
 def t_summary(
     est: FloatArray, se: FloatArray, df: FloatArray, level: float
 ) -> dict[str, FloatArray]:
+    """t, two-sided p and the confidence interval (Student t with ``df``; what
+    ``scipy.stats.t.sf``/``ppf`` compute, through ``scipy.special`` which imports faster)."""
+    from scipy import special
+
     with np.errstate(divide="ignore", invalid="ignore"):
         t = est / se
-    p = 2.0 * stats.t.sf(np.abs(t), df)
-    crit = stats.t.ppf(0.5 + level / 2.0, df)
+    p = 2.0 * special.stdtr(df, -np.abs(t))
+    crit = special.stdtrit(df, 0.5 + level / 2.0)
     return {"t": t, "p": p, "lower": est - crit * se, "upper": est + crit * se}
 
 
@@ -162,13 +196,12 @@ def f_test(st: InferenceState, lmat: FloatArray) -> tuple[int, float, float, flo
     lvl = lmat @ st.vcov_beta @ lmat.T
     fstat = float(lb @ np.linalg.solve(lvl, lb)) / q
     if q == 1:
-        est, se, df = contrast_1d(st, lmat[0])
-        fstat = (est / se) ** 2
+        est, se, dfs = contrast_rows(st, lmat)
+        fstat, df = float((est[0] / se[0]) ** 2), float(dfs[0])
     elif st.df_method == "satterthwaite":
         # eigen-directions of L V L' with V the covariance used for the SEs (as mmrm)
         _, u = np.linalg.eigh(lmat @ st.vcov_beta @ lmat.T)
-        one = satterthwaite_empirical_1d if st.emp_info is not None else satterthwaite_1d
-        nus = np.array([one(st, u[:, k] @ lmat) for k in range(q)])
+        nus = contrast_rows(st, u.T @ lmat)[2]
         if np.all(np.abs(np.diff(nus)) < np.sqrt(np.finfo(float).eps)):
             df = float(np.mean(nus))
         elif np.any(nus <= 2.0):
@@ -182,6 +215,8 @@ def f_test(st: InferenceState, lmat: FloatArray) -> tuple[int, float, float, flo
     elif st.df_method == "residual":
         df = st.residual_df
     else:
-        df = bw_df(st, lmat)
-    p = float(stats.f.sf(fstat, q, df))
+        df = float(bw_df_rows(st, np.abs(lmat).sum(axis=0)[None, :])[0])
+    from scipy import special
+
+    p = float(special.fdtrc(q, df, fstat))  # scipy.stats.f.sf
     return q, float(df), fstat, p

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from attune.stats.mmrm.design import Design, grid_matrix
 from attune.stats.mmrm.errors import MMRMError
-from attune.stats.mmrm.inference import InferenceState, contrast_1d, f_test, t_summary
+from attune.stats.mmrm.inference import InferenceState, contrast_rows, f_test, t_summary
+
+if TYPE_CHECKING:  # pandas is imported where a table is built (docs/mmrm.md, Imports)
+    import pandas as pd
 
 FloatArray = NDArray[np.float64]
 
@@ -54,6 +57,8 @@ class MMRMResult:
     def iteration_history(self) -> pd.DataFrame:
         """``optimizer="sas"``: SAS's "Iteration History" (iteration 0 is the null model
         Sigma = sigma^2 I; criterion = g'H^-1 g / |f| without the log 2 pi constant)."""
+        import pandas as pd
+
         return pd.DataFrame(
             list(self.history), columns=["iteration", "evaluations", "deviance", "criterion"]
         )
@@ -73,10 +78,9 @@ class MMRMResult:
     @property
     def coefficients(self) -> pd.DataFrame:
         """One row per column of X: estimate, SE, df, t and two-sided p."""
-        rows = [contrast_1d(self.state, e) for e in np.eye(self.beta.shape[0])]
-        est = np.array([r[0] for r in rows])
-        se = np.array([r[1] for r in rows])
-        df = np.array([r[2] for r in rows])
+        import pandas as pd
+
+        est, se, df = contrast_rows(self.state, np.eye(self.beta.shape[0]))
         summ = t_summary(est, se, df, 0.95)
         return pd.DataFrame(
             {
@@ -91,6 +95,8 @@ class MMRMResult:
 
     def covariance_matrix(self, group: str | None = None) -> pd.DataFrame:
         """The fitted visit x visit covariance (of ``group`` if the covariance is grouped)."""
+        import pandas as pd
+
         levels = self.design.group_levels
         if group is None:
             if len(levels) > 1:
@@ -109,15 +115,15 @@ class MMRMResult:
     def estimate(self, lmat: Any, level: float = 0.95) -> pd.DataFrame:
         """Each row l of ``lmat`` (array, or DataFrame with the coefficient names as columns):
         estimate of l'beta, SE, df (of the fit's df method), t, p and CI."""
-        lm = self._as_l(lmat)
-        rows = [contrast_1d(self.state, lv) for lv in lm]
-        est = np.array([r[0] for r in rows])
-        se = np.array([r[1] for r in rows])
-        df = np.array([r[2] for r in rows])
-        out = pd.DataFrame({"estimate": est, "se": se, "df": df})
-        for k, v in t_summary(est, se, df, level).items():
-            out[k] = v
-        return out
+        import pandas as pd
+
+        return pd.DataFrame(self._estimate_columns(self._as_l(lmat), level))
+
+    def _estimate_columns(self, lm: FloatArray, level: float) -> dict[str, FloatArray]:
+        """The columns of :meth:`estimate` (built into one DataFrame by the callers: adding
+        columns one by one to a DataFrame costs more than computing them)."""
+        est, se, df = contrast_rows(self.state, lm)
+        return {"estimate": est, "se": se, "df": df, **t_summary(est, se, df, level)}
 
     def test(self, lmat: Any) -> dict[str, float]:
         """Joint F test of H0: L beta = 0 (num_df, den_df, F, p)."""
@@ -126,6 +132,8 @@ class MMRMResult:
         return {"num_df": float(q), "den_df": df, "F": fstat, "p": p}
 
     def _as_l(self, lmat: Any) -> FloatArray:
+        import pandas as pd
+
         if isinstance(lmat, pd.DataFrame):
             names = list(self.design.column_names)
             unknown = [c for c in lmat.columns if c not in names]
@@ -140,55 +148,59 @@ class MMRMResult:
         return lm
 
     # ------------------------------------------------------------------ LS means
-    def _grid(self, numeric: dict[str, float] | None = None) -> tuple[pd.DataFrame, FloatArray]:
-        """All factor-level combinations; numeric covariates at their mean (or ``numeric``)."""
+    def _grid(self, numeric: dict[str, float] | None = None) -> FloatArray:
+        """Model rows of the reference grid (every combination of the factor levels; numeric
+        covariates at their mean, or as ``numeric`` says), one axis per factor in
+        ``design.factor_levels`` order, then the coefficients."""
         d = self.design
-        facs = list(d.factor_levels)
-        combos = list(itertools.product(*[d.factor_levels[f] for f in facs])) if facs else [()]
-        grid = pd.DataFrame(combos, columns=facs)
         values = dict(d.numeric_means)
         values.update(numeric or {})
-        for var, val in values.items():
-            grid[var] = val
-        if len(grid) == 0:
-            grid = pd.DataFrame(index=[0])
-        return grid, grid_matrix(d, grid)
+        sizes = [len(levels) for levels in d.factor_levels.values()]
+        return grid_matrix(d, values).reshape(*sizes, self.beta.shape[0])
 
-    def _lsmeans_l(self, by: list[str]) -> tuple[pd.DataFrame, FloatArray]:
-        d = self.design
-        for b in by:
-            if b not in d.factor_levels:
+    def _cell_means(self, factors: Sequence[str], grid: FloatArray) -> FloatArray:
+        """``grid`` averaged with equal weights over the factors not in ``factors``: one row per
+        combination of the levels of ``factors`` (``itertools.product`` order)."""
+        names = list(self.design.factor_levels)
+        for f in factors:
+            if f not in names:
                 raise MMRMError(
-                    f"{b!r} is not a factor in the model; LS means can be taken by "
-                    + (", ".join(d.factor_levels) or "(no factors)")
+                    f"{f!r} is not a factor in the model; LS means can be taken by "
+                    + (", ".join(names) or "(no factors)")
                 )
-        grid, xg = self._grid()
-        keys = list(itertools.product(*[d.factor_levels[b] for b in by]))
-        lrows = []
-        for key in keys:
-            sel = np.ones(len(grid), dtype=bool)
-            for b, v in zip(by, key, strict=True):
-                sel &= grid[b].to_numpy() == v
-            lrows.append(xg[sel].mean(axis=0))
-        return pd.DataFrame(keys, columns=by), np.array(lrows)
+        if len(set(factors)) != len(factors):
+            raise MMRMError(f"a factor is named twice in {', '.join(factors)}")
+        axes = [names.index(f) for f in factors]
+        others = tuple(i for i in range(len(names)) if i not in axes)
+        kept = sorted(axes)  # the axes left after averaging, in grid order
+        means = grid.mean(axis=others) if others else grid
+        order = [kept.index(a) for a in axes] + [len(axes)]
+        return np.asarray(means.transpose(order).reshape(-1, grid.shape[-1]), dtype=np.float64)
 
     def lsmeans(self, by: list[str] | str, level: float = 0.95) -> pd.DataFrame:
         """Least-squares means as emmeans/SAS compute them: predictions on the grid of all
         factor levels with numeric covariates at their mean, averaged with equal weights over
         the factors not in ``by``."""
+        import pandas as pd
+
         by = [by] if isinstance(by, str) else list(by)
-        keys, lm = self._lsmeans_l(by)
-        est = self.estimate(lm, level)
-        out = keys.copy()
-        for col in ("estimate", "se", "df", "lower", "upper"):
-            out[col] = est[col].to_numpy()
-        return out
+        lm = self._cell_means(by, self._grid())
+        cells = list(itertools.product(*[self.design.factor_levels[b] for b in by]))
+        est = self._estimate_columns(lm, level)
+        return pd.DataFrame(
+            {
+                **{b: [cell[i] for cell in cells] for i, b in enumerate(by)},
+                **{c: est[c] for c in ("estimate", "se", "df", "lower", "upper")},
+            }
+        )
 
     def contrasts(
         self, treatment: str, reference: str, by: str, level: float = 0.95
     ) -> pd.DataFrame:
         """Each non-reference level of ``treatment`` minus ``reference``, at each level of ``by``
         (LS-mean differences)."""
+        import pandas as pd
+
         d = self.design
         if treatment not in d.factor_levels:
             raise MMRMError(f"{treatment!r} is not a factor in the model")
@@ -197,23 +209,20 @@ class MMRMResult:
                 f"reference {reference!r} is not a level of {treatment!r} "
                 f"(levels: {', '.join(d.factor_levels[treatment])})"
             )
-        keys, lm = self._lsmeans_l([by, treatment])
-        rows = []
-        lrows = []
-        for bl in d.factor_levels[by]:
-            sel_b = keys[by].to_numpy() == bl
-            ref_i = np.flatnonzero(sel_b & (keys[treatment].to_numpy() == str(reference)))[0]
-            for tl in d.factor_levels[treatment]:
-                if tl == str(reference):
-                    continue
-                i = np.flatnonzero(sel_b & (keys[treatment].to_numpy() == tl))[0]
-                rows.append((bl, tl))
-                lrows.append(lm[i] - lm[ref_i])
-        est = self.estimate(np.array(lrows), level)
-        out = pd.DataFrame(rows, columns=[by, "level"])
-        for col in ("estimate", "se", "df", "t", "p", "lower", "upper"):
-            out[col] = est[col].to_numpy()
-        return out
+        trt_levels = d.factor_levels[treatment]
+        lm = self._cell_means([by, treatment], self._grid())
+        lm = lm.reshape(len(d.factor_levels[by]), len(trt_levels), -1)
+        ref = trt_levels.index(str(reference))
+        others = [i for i in range(len(trt_levels)) if i != ref]
+        lrows = (lm[:, others] - lm[:, [ref]]).reshape(-1, lm.shape[-1])
+        est = self._estimate_columns(lrows, level)
+        return pd.DataFrame(
+            {
+                by: [bl for bl in d.factor_levels[by] for _ in others],
+                "level": [trt_levels[i] for _ in d.factor_levels[by] for i in others],
+                **{c: est[c] for c in ("estimate", "se", "df", "t", "p", "lower", "upper")},
+            }
+        )
 
     # ------------------------------------------------------------------ type 3
     def type3(self) -> pd.DataFrame:
@@ -230,20 +239,22 @@ class MMRMResult:
         averaged over the factors it interacts with). Other terms (several numerics,
         transformed expressions) are tested through their own columns.
         """
+        import pandas as pd
+
         d = self.design
         zero = {v: 0.0 for v in d.numeric_means}
-        grid, xg = self._grid(zero)
+        xg = self._grid(zero)
         out = []
         for term in d.terms:
             if not term.factors and not term.numerics:
                 continue  # intercept
             lm: FloatArray | None = None
             if not term.numerics:
-                lm = self._factor_contrasts(term.factors, grid, xg)
+                lm = self._factor_contrasts(term.factors, xg)
             elif len(term.numerics) == 1 and self._plain_numeric(term.numerics[0]):
                 x = term.numerics[0]
-                _, x1 = self._grid({**zero, x: 1.0})
-                lm = self._factor_contrasts(term.factors, grid, x1 - xg)
+                x1 = self._grid({**zero, x: 1.0})
+                lm = self._factor_contrasts(term.factors, x1 - xg)
             if lm is None:
                 lm = np.eye(self.beta.shape[0])[list(term.columns)]
             # keep the rows as built (the Satterthwaite F df depends on the basis; these
@@ -277,22 +288,12 @@ class MMRMResult:
                     return False
         return True
 
-    def _factor_contrasts(
-        self, factors: tuple[str, ...], grid: pd.DataFrame, rows: FloatArray
-    ) -> FloatArray:
-        """Level-minus-reference (interaction) contrasts of ``rows`` averaged per cell."""
-        d = self.design
-        levels = [d.factor_levels[f] for f in factors]
-        cells = list(itertools.product(*levels))
-        avg = np.zeros((len(cells), rows.shape[1]))
-        for ci, cell in enumerate(cells):
-            sel = np.ones(len(grid), dtype=bool)
-            for f, v in zip(factors, cell, strict=True):
-                sel &= grid[f].to_numpy() == v
-            avg[ci] = rows[sel].mean(axis=0)
+    def _factor_contrasts(self, factors: tuple[str, ...], grid: FloatArray) -> FloatArray:
+        """Level-minus-reference (interaction) contrasts of ``grid`` averaged per cell."""
+        avg = self._cell_means(factors, grid)
         cmat: FloatArray = np.ones((1, 1))
-        for lv in levels:
-            nl = len(lv)
+        for f in factors:
+            nl = len(self.design.factor_levels[f])
             c = np.hstack([-np.ones((nl - 1, 1)), np.eye(nl - 1)])
             cmat = np.asarray(np.kron(cmat, c), dtype=np.float64)
         return np.asarray(cmat @ avg, dtype=np.float64)

@@ -6,15 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Router, Schema
 
 from attune.web.adverse_events.clock import clock_of, record_sae_report
 from attune.web.adverse_events.models import AdverseEvent
 from attune.web.errors import NotAllowed
-from attune.web.participants.selectors import get_participant
-from attune.web.studies.access import require, studies_of
+from attune.web.request_context import request_participant
+from attune.web.request_context import request_user as _user
+from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
 
 router = Router(tags=["safety"])
@@ -37,18 +37,9 @@ class SaeClockOut(Schema):
     description: str
 
 
-def _user(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):
-        raise NotAllowed("log in first")
-    return request.user
-
-
 def _event(request: HttpRequest, study: str, code: str, number: str) -> AdverseEvent:
-    found = studies_of(request.user).filter(code=study).first()
-    if found is None:
-        raise NotAllowed(f"no study {study} that you work in")
-    participant = get_participant(request.user, found, code)
-    require(request.user, found, Capability.READ_ADVERSE_EVENTS, participant.site)
+    participant = request_participant(request, study, code)
+    require(request.user, participant.study, Capability.READ_ADVERSE_EVENTS, participant.site)
     event = AdverseEvent.objects.filter(participant=participant, number=number).first()
     if event is None:
         raise NotAllowed(f"no adverse event {number} of {participant.code} that you may see")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import StrictInt
@@ -13,7 +12,9 @@ from attune.web.adverse_events.models import AdverseEvent
 from attune.web.coding import selectors, services
 from attune.web.coding.models import AdverseEventCoding, CodingStatus, MedicationCoding
 from attune.web.errors import InvalidInput, NotAllowed
-from attune.web.studies.access import require, studies_of
+from attune.web.request_context import request_study
+from attune.web.request_context import request_user as _user
+from attune.web.studies.access import require
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 
@@ -77,16 +78,8 @@ class DrugCodeIn(Schema):
     drug_code: str
 
 
-def _user(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):
-        raise NotAllowed("log in first")
-    return request.user
-
-
 def _study(request: HttpRequest, code: str) -> Study:
-    study = studies_of(request.user).filter(code=code).first()
-    if study is None:
-        raise NotAllowed(f"no study {code} that you work in")
+    study = request_study(request, code)
     require(request.user, study, Capability.CODE_TERMS)
     return study
 

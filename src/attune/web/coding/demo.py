@@ -5,7 +5,7 @@ off before dosing, and a term no dictionary entry matches."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from django.contrib.auth.models import User
@@ -27,7 +27,11 @@ def seed_safety_data(study: Study, coordinator: User) -> None:
     load_drugs(INVENTED / "invented_drugs.csv", version="invented-1", loaded_by="system")
     dosed = (
         Participant.objects.filter(
-            study=study, site__code="S01", status=Status.RANDOMISED, doses__isnull=False
+            study=study,
+            site__code="S01",
+            # the imported trial has ended: its people are completed (or still randomised)
+            status__in=(Status.RANDOMISED, Status.COMPLETED),
+            doses__isnull=False,
         )
         .exclude(code__startswith="S1-")  # the journey's participants stay as they are
         .distinct()
@@ -51,7 +55,10 @@ def seed_safety_data(study: Study, coordinator: User) -> None:
         taper_class="antidepressant",
     )
     record_medication(coordinator, dosed, name="Melatonin", dose="3 mg at night", route="oral")
-    onset = min(timezone.localdate(), first_day + timedelta(days=1))
+    # the day after the first dose, or yesterday at the latest: the site learned of the SAE that
+    # morning and reported it five hours later, both in the past
+    onset = min(timezone.localdate() - timedelta(days=1), first_day + timedelta(days=1))
+    aware = datetime.combine(onset, time(9, 0))
     event = record_adverse_event(
         coordinator,
         dosed,
@@ -65,6 +72,7 @@ def seed_safety_data(study: Study, coordinator: User) -> None:
         action_taken="dose_not_changed",
         outcome="recovering",
         expectedness="expected",
+        sae_aware_at=aware,
     )
     assert event.sae_aware_at is not None
     record_sae_report(

@@ -14,8 +14,10 @@ from pydantic import Field, StrictBool, StrictInt
 from attune.web.consent import selectors, services
 from attune.web.consent.models import ConsentDocument, ConsentRecord
 from attune.web.errors import NotAllowed
-from attune.web.locks.api import _participant, _study, _user
 from attune.web.participants.models import Participant
+from attune.web.request_context import request_participant as _participant
+from attune.web.request_context import request_study as _study
+from attune.web.request_context import request_user as _user
 from attune.web.studies.access import require
 from attune.web.studies.roles import Capability
 from attune.web.validation import INT_MAX

@@ -332,7 +332,7 @@ class _Exporter:
             .select_related("participant")
         )
         rows = []
-        for form in forms.order_by("participant__code", "visit_id", "instrument"):
+        for form in forms.order_by("participant__code", "visit_id", "instrument", "id"):
             if not self._at_held_visit(
                 form.participant, form.visit_id, f"signed {form.instrument}"
             ):

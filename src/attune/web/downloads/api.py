@@ -12,7 +12,6 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from django.contrib.auth.models import User
 from django.http import FileResponse, HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
@@ -25,7 +24,8 @@ from attune.web.downloads.selectors import download_refusal, job_of, jobs_of
 from attune.web.downloads.services import record_download, request_job
 from attune.web.downloads.storage import job_file
 from attune.web.errors import NotAllowed
-from attune.web.studies.access import studies_of
+from attune.web.request_context import request_study
+from attune.web.request_context import request_user as _staff
 from attune.web.studies.models import Study
 
 router = Router(tags=["downloads"])
@@ -57,17 +57,9 @@ class DownloadOut(Schema):
     files: list[FileOut]
 
 
-def _staff(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):  # the API's auth has refused anyone else already
-        raise NotAllowed("log in first")
-    return request.user
-
-
 def _study(request: HttpRequest, code: str) -> Study:
     """The study, if the user works in it with a role that exports (else 403, as on the pages)."""
-    study = studies_of(request.user).filter(code=code).first()
-    if study is None:
-        raise NotAllowed(f"no study {code} that you work in")
+    study = request_study(request, code)
     user = _staff(request)
     if not (may_export(user, study, blinded=True) or may_export(user, study, blinded=False)):
         raise NotAllowed(f"your role in {code} does not allow exports or the report")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.responses import Status
@@ -20,9 +19,9 @@ from attune.web.errors import NotAllowed
 from attune.web.fidelity import selectors, services
 from attune.web.fidelity.models import Recording
 from attune.web.participants.models import Participant
-from attune.web.participants.selectors import get_participant
-from attune.web.studies.access import studies_of
-from attune.web.studies.models import Study
+from attune.web.request_context import request_participant as _participant
+from attune.web.request_context import request_study as _study
+from attune.web.request_context import request_user as _user
 
 router = Router(tags=["fidelity"])
 
@@ -72,23 +71,6 @@ class WorkItemOut(Schema):
 
 class RatingIn(Schema):
     answers: dict[str, int | None]
-
-
-def _user(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):
-        raise NotAllowed("log in first")
-    return request.user
-
-
-def _study(request: HttpRequest, code: str) -> Study:
-    study = studies_of(request.user).filter(code=code).first()
-    if study is None:
-        raise NotAllowed(f"no study {code} that you work in")
-    return study
-
-
-def _participant(request: HttpRequest, study: str, code: str) -> Participant:
-    return get_participant(request.user, _study(request, study), code)
 
 
 def _recording_out(recording: Recording) -> dict[str, Any]:

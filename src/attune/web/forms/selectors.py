@@ -10,7 +10,9 @@ from attune.web.studies.access import User, can
 
 def forms_of(user: User, participant: Participant) -> list[FormRecord]:
     """The participant's forms this user may read (raters: rater forms only, never therapy notes)."""
-    forms = FormRecord.objects.filter(participant=participant).order_by("visit_id", "instrument")
+    forms = FormRecord.objects.filter(participant=participant).order_by(
+        "visit_id", "instrument", "id"
+    )
     return [
         form
         for form in forms

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.responses import Status
@@ -17,10 +16,9 @@ from pydantic import Field, StrictInt
 from attune.web.errors import NotAllowed
 from attune.web.kits import selectors, services
 from attune.web.kits.models import DiscrepancyAlert, Dispensation, LedgerEntry, Shipment
-from attune.web.participants.models import Participant
-from attune.web.participants.selectors import get_participant
-from attune.web.studies.access import studies_of
-from attune.web.studies.models import Study
+from attune.web.request_context import request_participant as _participant
+from attune.web.request_context import request_study as _study
+from attune.web.request_context import request_user as _user
 from attune.web.studies.roles import Capability
 
 router = Router(tags=["kits"])
@@ -153,23 +151,6 @@ class KitReconciliationOut(Schema):
 
 class KitAlertResolveIn(Schema):
     explanation: str = Field(max_length=2_000)
-
-
-def _user(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):
-        raise NotAllowed("log in first")
-    return request.user
-
-
-def _study(request: HttpRequest, code: str) -> Study:
-    study = studies_of(request.user).filter(code=code).first()
-    if study is None:
-        raise NotAllowed(f"no study {code[:64]} that you work in")
-    return study
-
-
-def _participant(request: HttpRequest, study: str, code: str) -> Participant:
-    return get_participant(request.user, _study(request, study), code)
 
 
 def _shipment_out(shipment: Shipment) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.responses import Status
@@ -18,10 +17,10 @@ from attune.web.errors import NotAllowed
 from attune.web.forms.models import FormRecord
 from attune.web.locks import selectors, services
 from attune.web.locks.models import DataLock, UnlockRequest
-from attune.web.participants.models import Participant
-from attune.web.participants.selectors import get_participant
-from attune.web.studies.access import access, studies_of
-from attune.web.studies.models import Study
+from attune.web.request_context import request_participant as _participant
+from attune.web.request_context import request_study as _study
+from attune.web.request_context import request_user as _user
+from attune.web.studies.access import access
 from attune.web.validation import INT_MAX
 
 router = Router(tags=["locks"])
@@ -65,26 +64,6 @@ class LockStateOut(Schema):
     since: datetime | None
     locks: list[LockOut]
     pending_requests: list[UnlockRequestOut]
-
-
-# the request's user, study and participant (also used by attune.web.consent.api)
-
-
-def _user(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):
-        raise NotAllowed("log in first")
-    return request.user
-
-
-def _study(request: HttpRequest, code: str) -> Study:
-    study = studies_of(request.user).filter(code=code).first()
-    if study is None:
-        raise NotAllowed(f"no study {code} that you work in")
-    return study
-
-
-def _participant(request: HttpRequest, study: str, code: str) -> Participant:
-    return get_participant(request.user, _study(request, study), code)
 
 
 def lock_out(lock: DataLock) -> dict[str, Any]:

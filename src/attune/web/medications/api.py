@@ -5,20 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
 from ninja.responses import Status
 from pydantic import StrictInt
 
-from attune.web.errors import InvalidInput, NotAllowed
+from attune.web.errors import InvalidInput
 from attune.web.medications import services
 from attune.web.medications.models import ConcomitantMedication
 from attune.web.medications.selectors import medication_of, medications_of
-from attune.web.participants.models import Participant
-from attune.web.participants.selectors import get_participant
-from attune.web.studies.access import studies_of
+from attune.web.request_context import request_participant as _participant
+from attune.web.request_context import request_user as _user
 
 router = Router(tags=["medications"])
 
@@ -71,19 +69,6 @@ class TaperOut(Schema):
     on: date
     complete: bool
     problems: list[str]
-
-
-def _user(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):
-        raise NotAllowed("log in first")
-    return request.user
-
-
-def _participant(request: HttpRequest, study: str, code: str) -> Participant:
-    found = studies_of(request.user).filter(code=study).first()
-    if found is None:
-        raise NotAllowed(f"no study {study} that you work in")
-    return get_participant(request.user, found, code)
 
 
 def _out(medication: ConcomitantMedication) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
@@ -20,7 +19,9 @@ from attune.web.errors import NotAllowed
 from attune.web.notifications import selectors, services
 from attune.web.notifications.models import Notification, StudyContact
 from attune.web.participants.selectors import get_participant
-from attune.web.studies.access import require, studies_of
+from attune.web.request_context import request_study as _study
+from attune.web.request_context import request_user as _user
+from attune.web.studies.access import require
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability
 from attune.web.validation import INT_MAX
@@ -77,19 +78,6 @@ class ParticipantEmailOut(Schema):
     email: str
     consented: bool
     consented_on: date | None
-
-
-def _user(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):
-        raise NotAllowed("log in first")
-    return request.user
-
-
-def _study(request: HttpRequest, code: str) -> Study:
-    study = studies_of(request.user).filter(code=code).first()
-    if study is None:
-        raise NotAllowed(f"no study {code} that you work in")
-    return study
 
 
 def _managed(request: HttpRequest, code: str) -> Study:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Query as QueryParams
 from ninja import Router, Schema
@@ -27,8 +26,7 @@ from attune.web.queries.selectors import (
     filtered,
     visible_queries,
 )
-from attune.web.studies.access import studies_of
-from attune.web.studies.models import Study
+from attune.web.request_context import request_study, request_user
 from attune.web.validation import INT_MAX, INT_MIN
 
 router = Router(tags=["queries"])
@@ -100,21 +98,6 @@ class QueryFilters(Schema):
     participant: str | None = None
     origin: Literal["manual", "rule"] | None = None
     older_than: Annotated[int, Field(ge=0, le=100_000)] | None = None
-
-
-def request_user(request: HttpRequest) -> User:
-    """The logged-in staff user (the API's session auth lets no one else in)."""
-    if not isinstance(request.user, User):
-        raise NotAllowed("log in first")
-    return request.user
-
-
-def request_study(request: HttpRequest, code: str) -> Study:
-    """The study ``code`` if the user works in it; 403 alike whether it exists or not."""
-    study = studies_of(request.user).filter(code=code).first()
-    if study is None:
-        raise NotAllowed(f"no study {code} that you work in")
-    return study
 
 
 def _query(request: HttpRequest, study: str, query_id: int) -> Query:

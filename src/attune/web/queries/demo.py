@@ -31,7 +31,7 @@ def seed_queries(study: Study, monitor: User, data_manager: User) -> None:
         )
         .exclude(participant__code__in=KEEP_CLEAR)
         .select_related("participant__site")
-        .order_by("participant__code", "visit_id", "instrument")
+        .order_by("participant__code", "visit_id", "instrument", "id")
     )
     pcl = next((f for f in signed if f.instrument == "pcl5"), None)
     caps = next((f for f in signed if f.instrument == "caps5"), None)

@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
-from attune.web.errors import NotAllowed
-from attune.web.participants.selectors import get_participant
-from attune.web.studies.access import studies_of
+from attune.web.request_context import request_participant as _participant
+from attune.web.request_context import request_user as _user
 from attune.web.unblinding import services
 from attune.web.unblinding.models import EmergencyUnblinding
 
@@ -36,19 +34,6 @@ class EmergencyUnblindingOut(Schema):
 class EmergencyUnblindingRevealedOut(EmergencyUnblindingOut):
     arm: str
     arm_label: str
-
-
-def _user(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):
-        raise NotAllowed("log in first")
-    return request.user
-
-
-def _participant(request: HttpRequest, study: str, code: str) -> Any:
-    found = studies_of(request.user).filter(code=study).first()
-    if found is None:
-        raise NotAllowed(f"no study {study[:64]} that you work in")
-    return get_participant(request.user, found, code)
 
 
 def _out(unblinding: EmergencyUnblinding) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pydantic import Field, StrictInt
 from attune.web.errors import InvalidInput, NotAllowed
 from attune.web.forms.services import read_capability
 from attune.web.participants.selectors import get_participant
-from attune.web.queries.api import request_study, request_user
+from attune.web.request_context import request_study, request_user
 from attune.web.studies.access import access
 from attune.web.studies.models import Study
 from attune.web.studies.roles import Capability

@@ -103,7 +103,7 @@ def progress(user: object, study: Study) -> list[SiteProgress]:
                 status=FormStatus.SIGNED,
             )
             .select_related("participant")
-            .order_by("participant__code", "visit_id", "instrument")
+            .order_by("participant__code", "visit_id", "instrument", "id")
         )
         for form in forms:
             if not here.can(read_capability(form), site):
