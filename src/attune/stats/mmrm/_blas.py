@@ -7,23 +7,23 @@ threads while another process was running). ``threadpoolctl`` (the library sciki
 this) limits the BLAS libraries NumPy and SciPy loaded for the duration of a fit and restores them
 afterwards. The limit is process-wide while a fit runs.
 
-The controller is built once per process: building it scans every shared library the process has
-loaded, about 10 ms with pandas, Arrow and Dask loaded, which was a sixth of a simulated MAPP-sized
-trial (``attune power --method simulation`` fits thousands). SciPy is imported first so that its
-own BLAS is among the libraries it limits.
+The controller is kept while no module has been imported since it was built: building it scans
+every shared library the process has loaded, about 10 ms with pandas, Arrow and Dask loaded, which
+was a sixth of a simulated MAPP-sized trial (``attune power --method simulation`` fits thousands).
+A new import may have loaded another BLAS (SciPy's), so it builds the controller again.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 
-@cache
-def _controller() -> Any:
-    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS before the scan)
+@lru_cache(maxsize=1)
+def _controller(modules_loaded: int) -> Any:
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
@@ -31,5 +31,7 @@ def _controller() -> Any:
 
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    with _controller().limit(limits=1, user_api="blas"):
+    import threadpoolctl  # noqa: F401  (imported before counting the modules)
+
+    with _controller(len(sys.modules)).limit(limits=1, user_api="blas"):
         yield
